@@ -1,0 +1,21 @@
+"""rawspace: sRGB images to simulated camera raw and back, exactly and fast.
+
+The core package never imports torch. See :func:`invert` and :func:`develop`.
+"""
+
+from ._version import __version__
+from .cfa import demosaic, mosaic, pack, unpack
+from .params import CameraParams
+from .pipeline import RawImage, develop, invert
+
+__all__ = [
+    "CameraParams",
+    "RawImage",
+    "__version__",
+    "demosaic",
+    "develop",
+    "invert",
+    "mosaic",
+    "pack",
+    "unpack",
+]

@@ -1,0 +1,150 @@
+"""Bayer colour filter arrays: patterns, mosaic, demosaic, pack and unpack.
+
+Patterns are named by their top-left 2×2 block read row by row, as
+colour-demosaicing and LibRaw do: ``"RGGB"``, ``"BGGR"``, ``"GRBG"``, ``"GBRG"``.
+(OpenCV and kornia name them differently: their ``BG`` is RGGB, ``GB`` is GRBG,
+``RG`` is BGGR and ``GR`` is GBRG.)
+
+A packed image is ``(H/2, W/2, 4)`` with the four sites of each 2×2 block in
+the order (0,0), (0,1), (1,0), (1,1): R, Gr, Gb, B for RGGB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+from ._checks import check_array, check_choice
+from .params import CFA_PATTERNS
+
+__all__ = [
+    "CFA_PATTERNS",
+    "DEMOSAIC_METHODS",
+    "cfa_channels",
+    "demosaic",
+    "mosaic",
+    "mosaic_view",
+    "pack",
+    "unpack",
+]
+
+DEMOSAIC_METHODS = ("bilinear", "malvar2004")
+_CHANNEL = {"R": 0, "G": 1, "B": 2}
+
+
+def cfa_channels(cfa: str) -> np.ndarray:
+    """Channel index (0 R, 1 G, 2 B) of each site of the 2×2 block, shape (2, 2), int64."""
+    check_choice("cfa", cfa, CFA_PATTERNS)
+    return np.array([_CHANNEL[letter] for letter in cfa], dtype=np.int64).reshape(2, 2)
+
+
+def mosaic_view(data: np.ndarray, layout: str) -> np.ndarray:
+    """4-D view ``[i, dy, j, dx]`` of pixel ``(2i + dy, 2j + dx)`` of a Bayer or packed array.
+
+    No data is copied; writes through the view change ``data``.
+    """
+    if layout == "bayer":
+        h, w = data.shape
+        return data.reshape(h // 2, 2, w // 2, 2)
+    if layout == "packed":
+        h2, w2, _ = data.shape
+        return data.reshape(h2, w2, 2, 2).transpose(0, 2, 1, 3)
+    raise ValueError(f"layout must be 'bayer' or 'packed' for a mosaic view, got {layout!r}")
+
+
+def mosaic(rgb: np.ndarray, cfa: str = "RGGB") -> np.ndarray:
+    """Sample an RGB image through a Bayer filter.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray, shape (H, W, 3)
+        Any numeric dtype; any height and width.
+    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W), same dtype as ``rgb``
+        A new array; the input is not modified.
+    """
+    rgb = check_array("rgb", rgb, ndim=3, channels=3)
+    chan = cfa_channels(cfa)
+    out = np.empty(rgb.shape[:2], dtype=rgb.dtype)
+    for dy in range(2):
+        for dx in range(2):
+            out[dy::2, dx::2] = rgb[dy::2, dx::2, chan[dy, dx]]
+    return out
+
+
+def _check_even(name: str, shape: tuple[int, ...]) -> None:
+    if shape[0] % 2 or shape[1] % 2 or shape[0] == 0 or shape[1] == 0:
+        raise ValueError(
+            f"{name} must have even, non-zero height and width for a Bayer mosaic, "
+            f"got {shape[0]}×{shape[1]}"
+        )
+
+
+def pack(bayer: np.ndarray, cfa: str = "RGGB") -> np.ndarray:
+    """Bayer plane (H, W) → packed (H/2, W/2, 4) in site order (0,0), (0,1), (1,0), (1,1).
+
+    ``cfa`` is checked but does not change the order: the planes of an RGGB
+    mosaic are R, Gr, Gb, B; of a BGGR mosaic B, Gb, Gr, R. Returns a new
+    contiguous array of the input's dtype.
+    """
+    bayer = check_array("bayer", bayer, ndim=2)
+    check_choice("cfa", cfa, CFA_PATTERNS)
+    _check_even("bayer", bayer.shape)
+    h, w = bayer.shape
+    return np.ascontiguousarray(bayer.reshape(h // 2, 2, w // 2, 2).transpose(0, 2, 1, 3)).reshape(
+        h // 2, w // 2, 4
+    )
+
+
+def unpack(packed: np.ndarray, cfa: str = "RGGB") -> np.ndarray:
+    """Inverse of :func:`pack`: (H/2, W/2, 4) → Bayer plane (H, W), a new array."""
+    packed = check_array("packed", packed, ndim=3, channels=4)
+    check_choice("cfa", cfa, CFA_PATTERNS)
+    h2, w2, _ = packed.shape
+    if h2 == 0 or w2 == 0:
+        raise ValueError(f"packed must not be empty, got shape {packed.shape}")
+    return np.ascontiguousarray(packed.reshape(h2, w2, 2, 2).transpose(0, 2, 1, 3)).reshape(
+        2 * h2, 2 * w2
+    )
+
+
+def demosaic(bayer: np.ndarray, cfa: str = "RGGB", method: str = "bilinear") -> np.ndarray:
+    """Interpolate the missing colours of a Bayer plane.
+
+    Parameters
+    ----------
+    bayer : numpy.ndarray, shape (H, W)
+        Any real dtype, even height and width, finite values.
+    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
+    method : {"bilinear", "malvar2004"}
+        Bilinear interpolation (3×3 kernels) or the gradient-corrected linear
+        interpolation of Malvar, He and Cutler (ICASSP 2004, 5×5 kernels).
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W, 3)
+        float64 for float64 input, float32 otherwise. Values are not clipped
+        (Malvar's kernels can overshoot the input range).
+
+    Notes
+    -----
+    Away from the border the result equals colour-demosaicing's functions of the
+    same name. At the border the image is mirrored without repeating the edge
+    pixel (``… 2 1 | 0 1 2 …``), which keeps the CFA phase, so every missing
+    colour is interpolated from true sites of that colour; colour-demosaicing
+    repeats the edge (SciPy's ``reflect``), which mixes colours in the outer
+    one or two pixels.
+    """
+    bayer = check_array("bayer", bayer, ndim=2, finite=True)
+    chan = cfa_channels(cfa)
+    check_choice("method", method, DEMOSAIC_METHODS)
+    _check_even("bayer", bayer.shape)
+    dtype = np.float64 if bayer.dtype == np.float64 else np.float32
+    out = np.empty((*bayer.shape, 3), dtype=dtype)
+    _kernels._demosaic(
+        bayer, chan, DEMOSAIC_METHODS.index(method), _kernels.band_count(bayer.shape[0]), out
+    )
+    return out

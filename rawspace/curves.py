@@ -1,0 +1,136 @@
+"""Tone curves and gammas, forward and inverse, and the look-up tables built from them.
+
+All functions take and return float arrays of any shape with values in [0, 1]
+(inputs are clipped to [0, 1] first, as Brooks et al. do).
+
+Forward ("develop") direction: linear → :func:`gamma_compress` → :func:`tone_map`.
+Inverse ("unprocess") direction: :func:`inverse_tone_map` → :func:`gamma_expand` → linear.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .params import GAMMAS, TONES
+
+__all__ = [
+    "GAMMA_FLOOR",
+    "gamma_code",
+    "gamma_compress",
+    "gamma_expand",
+    "inverse_tone_map",
+    "linearize_lut",
+    "render_thresholds",
+    "tone_code",
+    "tone_map",
+]
+
+#: Values below this are raised to it before a power gamma (as in Brooks et al.).
+GAMMA_FLOOR = 1e-8
+
+
+def tone_code(tone: str) -> int:
+    """Integer code of a tone curve for the kernels (0 none, 1 smoothstep)."""
+    if tone not in TONES:
+        raise ValueError(f"tone must be one of {TONES}, got {tone!r}")
+    return 1 if tone == "smoothstep" else 0
+
+
+def gamma_code(gamma: str) -> int:
+    """Integer code of a gamma for the kernels (0 power 2.2, 1 sRGB)."""
+    if gamma not in GAMMAS:
+        raise ValueError(f"gamma must be one of {GAMMAS}, got {gamma!r}")
+    return 1 if gamma == "srgb" else 0
+
+
+def tone_map(x: np.ndarray, tone: str = "smoothstep") -> np.ndarray:
+    """Apply the tone curve: smoothstep ``3x² − 2x³`` or the identity."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    if tone_code(tone) == 0:
+        return x
+    return 3.0 * x**2 - 2.0 * x**3
+
+
+def inverse_tone_map(y: np.ndarray, tone: str = "smoothstep") -> np.ndarray:
+    """Invert :func:`tone_map`: ``0.5 − sin(asin(1 − 2y) / 3)`` for smoothstep."""
+    y = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0)
+    if tone_code(tone) == 0:
+        return y
+    return 0.5 - np.sin(np.arcsin(1.0 - 2.0 * y) / 3.0)
+
+
+def gamma_expand(x: np.ndarray, gamma: str = "power2.2") -> np.ndarray:
+    """Gamma-encoded → linear: ``max(x, 1e-8) ** 2.2`` or the exact sRGB EOTF."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    if gamma_code(gamma) == 0:
+        return np.maximum(x, GAMMA_FLOOR) ** 2.2
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def gamma_compress(x: np.ndarray, gamma: str = "power2.2") -> np.ndarray:
+    """Linear → gamma-encoded: ``max(x, 1e-8) ** (1 / 2.2)`` or the exact sRGB OETF."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    if gamma_code(gamma) == 0:
+        return np.maximum(x, GAMMA_FLOOR) ** (1.0 / 2.2)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1.0 / 2.4) - 0.055)
+
+
+def linearize_lut(dtype: np.dtype | type, tone: str, gamma: str) -> np.ndarray:
+    """Linear value of every code of an integer image: inverse tone, then gamma expansion.
+
+    Parameters
+    ----------
+    dtype : numpy.uint8 or numpy.uint16
+        Integer type of the image; code ``k`` stands for ``k / max``.
+    tone, gamma : str
+        Curves of the rendering to undo.
+
+    Returns
+    -------
+    numpy.ndarray, shape (256,) or (65536,), float64, read-only
+        Cached: the same table is returned for the same arguments.
+    """
+    return _linearize_lut(np.dtype(dtype), tone, gamma)
+
+
+@lru_cache(maxsize=16)
+def _linearize_lut(dtype: np.dtype, tone: str, gamma: str) -> np.ndarray:
+    if dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
+        raise ValueError(f"dtype must be uint8 or uint16, got {dtype}")
+    codes = np.arange(np.iinfo(dtype).max + 1, dtype=np.float64) / np.iinfo(dtype).max
+    table = gamma_expand(inverse_tone_map(codes, tone), gamma)
+    table.setflags(write=False)
+    return table
+
+
+def render_thresholds(tone: str, gamma: str) -> tuple[np.ndarray, np.ndarray]:
+    """Linear values at which the rendered 8-bit code steps up, and a grid index of them.
+
+    ``round(255 * tone_map(gamma_compress(v)))`` equals the number of thresholds
+    ``<= v``: entry ``k`` is the linear value whose rendering is ``(k + 0.5) / 255``.
+
+    Returns
+    -------
+    thresholds : numpy.ndarray, shape (255,), float64, increasing
+    start : numpy.ndarray, shape (16385,), uint8
+        ``start[i]`` is the number of thresholds ``<= i / 16384``.
+
+    Both are read-only and cached.
+    """
+    return _render_thresholds(tone, gamma)
+
+
+_GRID = 16384
+
+
+@lru_cache(maxsize=8)
+def _render_thresholds(tone: str, gamma: str) -> tuple[np.ndarray, np.ndarray]:
+    steps = (np.arange(255, dtype=np.float64) + 0.5) / 255.0
+    thresholds = gamma_expand(inverse_tone_map(steps, tone), gamma)
+    grid = np.arange(_GRID + 1, dtype=np.float64) / _GRID
+    start = np.searchsorted(thresholds, grid, side="right").astype(np.uint8)
+    thresholds.setflags(write=False)
+    start.setflags(write=False)
+    return thresholds, start

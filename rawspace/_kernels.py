@@ -308,9 +308,13 @@ def _scratch_rows(bayer, y, y0, black, norm, clip_low, rows):
             _load_row(bayer, y + k - 2, black, norm, clip_low, rows[(y + k + 8) % 5])
     else:
         _load_row(bayer, y + 2, black, norm, clip_low, rows[(y + 12) % 5])
-    return rows[(y + 8) % 5], rows[(y + 9) % 5], rows[(y + 10) % 5], rows[(y + 11) % 5], rows[
-        (y + 12) % 5
-    ]
+    return (
+        rows[(y + 8) % 5],
+        rows[(y + 9) % 5],
+        rows[(y + 10) % 5],
+        rows[(y + 11) % 5],
+        rows[(y + 12) % 5],
+    )
 
 
 @njit(cache=True, parallel=True)
@@ -331,6 +335,9 @@ def _develop_pixel(c0, c1, c2, gains, cam2rgb):
     """Camera RGB → linear sRGB in [0, 1]: undo the gains exactly, then the colour matrix.
 
     ``gains`` are the forward gains ``1 / g`` of the inverse pipeline's gains ``g``.
+    Camera values are clipped to [0, 1] (the sensor's range) but not after the
+    gains: a bright in-gamut colour can have a camera value above 1 before the
+    inverse gains, and clipping it there would break the exact round trip.
     """
     c0 = _clip01(c0)
     c1 = _clip01(c1)
@@ -339,12 +346,7 @@ def _develop_pixel(c0, c1, c2, gains, cam2rgb):
     x1 = c1 * gains[1]
     x2 = c2 * gains[2]
     if x0 + x1 + x2 > 3.0 * _HIGHLIGHT_START:  # inside the highlight blend: solve for gray
-        x0, x1, x2 = _undo_inverse_gains(
-            c0, c1, c2, 1.0 / gains[0], 1.0 / gains[1], 1.0 / gains[2]
-        )
-    x0 = _clip01(x0)
-    x1 = _clip01(x1)
-    x2 = _clip01(x2)
+        x0, x1, x2 = _undo_inverse_gains(c0, c1, c2, 1.0 / gains[0], 1.0 / gains[1], 1.0 / gains[2])
     return (
         _clip01(cam2rgb[0, 0] * x0 + cam2rgb[0, 1] * x1 + cam2rgb[0, 2] * x2),
         _clip01(cam2rgb[1, 0] * x0 + cam2rgb[1, 1] * x1 + cam2rgb[1, 2] * x2),

@@ -228,8 +228,8 @@ def develop(
     """Render a raw image to sRGB: the exact inverse of :func:`invert`.
 
     Steps: subtract black and divide by ``white - black`` (negatives become 0),
-    demosaic, undo the highlight-preserving gains exactly (the gray level of each
-    pixel is solved for), clip to [0, 1], camera→linear sRGB, clip to [0, 1], then
+    demosaic, clip to [0, 1], undo the highlight-preserving gains exactly (the gray
+    level of each pixel is solved for), camera→linear sRGB, clip to [0, 1], then
     for ``output="srgb"`` the gamma and the tone curve.
 
     Parameters

@@ -1,0 +1,149 @@
+"""CameraParams: sampling as Brooks et al., derived matrices, validation, JSON round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rawspace import CameraParams
+from rawspace.params import RGB2XYZ, XYZ2CAM_PRESETS
+
+
+def brooks_sample(rng: np.random.Generator) -> dict:
+    """The random camera of Brooks et al., drawn in the same order from the same generator."""
+    weights = rng.uniform(1e-8, 1e8, size=4)
+    xyz2cam = sum(w * m for w, m in zip(weights, XYZ2CAM_PRESETS, strict=True)) / weights.sum()
+    rgb2cam = xyz2cam @ RGB2XYZ
+    rgb2cam = rgb2cam / rgb2cam.sum(axis=-1, keepdims=True)
+    rgb_gain = 1.0 / rng.normal(0.8, 0.1)
+    red_gain = rng.uniform(1.9, 2.4)
+    blue_gain = rng.uniform(1.5, 1.9)
+    return {"rgb2cam": rgb2cam, "rgb": rgb_gain, "red": red_gain, "blue": blue_gain}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+def test_sample_draws_brooks_distributions_in_order(seed):
+    params = CameraParams.sample(seed)
+    want = brooks_sample(np.random.default_rng(seed))
+    np.testing.assert_allclose(params.rgb2cam, want["rgb2cam"], rtol=1e-12, atol=1e-15)
+    assert params.rgb_gain == pytest.approx(want["rgb"], rel=1e-15)
+    assert params.red_gain == pytest.approx(want["red"], rel=1e-15)
+    assert params.blue_gain == pytest.approx(want["blue"], rel=1e-15)
+
+
+def test_sample_pins_reference_values():
+    params = CameraParams.sample(0)
+    assert params.rgb_gain == pytest.approx(1.3397048571, rel=1e-9)
+    assert params.red_gain == pytest.approx(2.3564, abs=1e-4)
+    assert params.blue_gain == pytest.approx(1.7427, abs=1e-4)
+    np.testing.assert_allclose(params.rgb2cam[0], [0.72552916, 0.30355492, -0.02908407], atol=1e-8)
+
+
+def test_sample_statistics():
+    rng = np.random.default_rng(7)
+    draws = [CameraParams.sample(rng) for _ in range(2000)]
+    inverse_rgb = np.array([1 / p.rgb_gain for p in draws])
+    red = np.array([p.red_gain for p in draws])
+    blue = np.array([p.blue_gain for p in draws])
+    assert inverse_rgb.mean() == pytest.approx(0.8, abs=0.01)
+    assert inverse_rgb.std() == pytest.approx(0.1, abs=0.01)
+    assert red.min() >= 1.9 and red.max() <= 2.4 and red.mean() == pytest.approx(2.15, abs=0.01)
+    assert blue.min() >= 1.5 and blue.max() <= 1.9 and blue.mean() == pytest.approx(1.7, abs=0.01)
+
+
+def test_sample_is_reproducible_and_accepts_generators():
+    assert CameraParams.sample(3) == CameraParams.sample(3)
+    assert CameraParams.sample(3) != CameraParams.sample(4)
+    rng = np.random.default_rng(3)
+    assert CameraParams.sample(rng) == CameraParams.sample(3)
+
+
+def test_derived_matrices():
+    params = CameraParams.sample(2)
+    np.testing.assert_allclose(params.rgb2cam.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(params.rgb2cam @ params.cam2rgb, np.eye(3), atol=1e-12)
+    # xyz2cam reproduces rgb2cam through the normalisation that raw developers apply
+    product = params.xyz2cam @ RGB2XYZ
+    np.testing.assert_allclose(product / product.sum(axis=1, keepdims=True), params.rgb2cam)
+    np.testing.assert_allclose(params.cam2rgb @ np.ones(3), np.ones(3), atol=1e-12)
+    np.testing.assert_allclose(
+        params.wb_gains, np.array([params.red_gain, 1, params.blue_gain]) * params.rgb_gain
+    )
+
+
+def test_from_xyz2cam_normalises_rows():
+    params = CameraParams.from_xyz2cam(
+        XYZ2CAM_PRESETS[0] * 3.0, rgb_gain=1, red_gain=2, blue_gain=2
+    )
+    np.testing.assert_allclose(params.rgb2cam.sum(axis=1), 1.0)
+
+
+def test_json_round_trip_is_exact():
+    params = CameraParams.sample(5, cfa="GRBG", black_level=512, white_level=4095, gamma="srgb")
+    text = params.to_json()
+    assert json.loads(text)["cfa"] == "GRBG"
+    again = CameraParams.from_json(text)
+    assert again == params and hash(again) == hash(params)
+    np.testing.assert_array_equal(again.rgb2cam, params.rgb2cam)
+    assert CameraParams.from_dict(params.to_dict()) == params
+
+
+def test_frozen_and_read_only():
+    params = CameraParams.sample(0)
+    with pytest.raises(AttributeError):
+        params.rgb_gain = 2.0  # type: ignore[misc]
+    with pytest.raises(ValueError, match="read-only"):
+        params.rgb2cam[0, 0] = 1.0
+    assert params.replace(cfa="BGGR").cfa == "BGGR"
+    assert params.cfa == "RGGB"
+
+
+def test_input_matrix_is_copied():
+    matrix = np.eye(3)
+    params = CameraParams(matrix, rgb_gain=1, red_gain=2, blue_gain=2)
+    matrix[0, 0] = 5.0
+    assert params.rgb2cam[0, 0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        ({"rgb2cam": np.ones((3, 3)) / 3}, ValueError, r"rgb2cam is singular"),
+        ({"rgb2cam": np.eye(2)}, ValueError, r"shape \(3, 3\), got \(2, 2\)"),
+        ({"rgb2cam": np.eye(3) * 2}, ValueError, r"rows must sum to 1.*from_xyz2cam"),
+        ({"rgb2cam": np.full((3, 3), np.nan)}, ValueError, r"rgb2cam must be finite"),
+        ({"rgb_gain": -1.0}, ValueError, r"rgb_gain must be a finite positive number, got -1.0"),
+        ({"red_gain": 0}, ValueError, r"red_gain must be a finite positive number, got 0"),
+        ({"blue_gain": float("inf")}, ValueError, r"blue_gain .* got inf"),
+        ({"blue_gain": "2"}, TypeError, r"blue_gain must be a real number, got str"),
+        ({"cfa": "RGBG"}, ValueError, r"cfa must be one of .* got 'RGBG'"),
+        ({"tone": "filmic"}, ValueError, r"tone must be one of .* got 'filmic'"),
+        ({"gamma": 2.2}, ValueError, r"gamma must be one of .* got 2.2"),
+        ({"black_level": 20000}, ValueError, r"black_level=20000, white_level=16383"),
+        ({"white_level": 70000}, ValueError, r"white_level=70000"),
+        ({"black_level": 1.5}, ValueError, r"black_level must be an integer, got 1.5"),
+    ],
+)
+def test_validation(changes, error, match):
+    values = {"rgb2cam": np.eye(3), "rgb_gain": 1.0, "red_gain": 2.0, "blue_gain": 1.5}
+    values.update(changes)
+    with pytest.raises(error, match=match):
+        CameraParams(**values)
+
+
+def test_from_dict_rejects_unknown_and_missing_fields():
+    values = CameraParams.sample(0).to_dict()
+    with pytest.raises(ValueError, match=r"unknown CameraParams fields: \['iso'\]"):
+        CameraParams.from_dict({**values, "iso": 100})
+    del values["rgb_gain"]
+    with pytest.raises(ValueError, match=r"missing CameraParams fields: \['rgb_gain'\]"):
+        CameraParams.from_dict(values)
+
+
+def test_seed_errors():
+    with pytest.raises(TypeError, match=r"seed must be an int.*got str"):
+        CameraParams.sample("0")
+    with pytest.raises(ValueError, match=r"non-negative integer, got -3"):
+        CameraParams.sample(-3)

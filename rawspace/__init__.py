@@ -7,9 +7,11 @@ from ._version import __version__
 from .cfa import demosaic, mosaic, pack, unpack
 from .params import CameraParams
 from .pipeline import RawImage, develop, invert
+from .rawio import RawFileError, read_raw, write_dng
 
 __all__ = [
     "CameraParams",
+    "RawFileError",
     "RawImage",
     "__version__",
     "demosaic",
@@ -17,5 +19,7 @@ __all__ = [
     "invert",
     "mosaic",
     "pack",
+    "read_raw",
     "unpack",
+    "write_dng",
 ]

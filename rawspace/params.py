@@ -239,6 +239,26 @@ class CameraParams:
             gamma=gamma,
         )
 
+    @classmethod
+    def from_raw(cls, path: Any) -> CameraParams:
+        """The parameters of a real raw file or a rawspace DNG, as :func:`rawspace.read_raw`
+        reads them, so that ``invert(rgb, CameraParams.from_raw(path))`` inverts into
+        that camera's raw space.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A Bayer raw file that LibRaw can decode.
+
+        Raises
+        ------
+        FileNotFoundError, rawspace.RawFileError
+            As :func:`rawspace.read_raw`.
+        """
+        from .rawio import read_raw  # lazy: rawio imports this module
+
+        return read_raw(path).params
+
     def replace(self, **changes: Any) -> CameraParams:
         """Return a copy with some fields changed (validated again)."""
         values = self.to_dict()

@@ -1,0 +1,76 @@
+"""``rawspace info FILE``: describe a raw file (camera raw or rawspace DNG) or an HDF5 dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..rawio import read_raw
+
+__all__ = ["register", "run"]
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``info`` subcommand to ``subparsers``; its ``func`` is :func:`run`."""
+    parser = subparsers.add_parser(
+        "info",
+        help="describe a raw file or an HDF5 dataset",
+        description="Print the size, CFA, levels, white balance and colour matrices of a "
+        "Bayer raw file (a camera's or a rawspace DNG), or the summary of a rawspace HDF5 "
+        "dataset. Exit status: 0 success, 1 when the file cannot be read.",
+    )
+    parser.add_argument("file", metavar="FILE", type=Path, help="raw file or .h5 dataset")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _matrix_lines(matrix: np.ndarray) -> list[str]:
+    return ["  [" + "  ".join(f"{v:+.4f}" for v in row) + "]" for row in matrix]
+
+
+def _describe_raw(path: Path) -> str:
+    """Readable description of the raw file at ``path`` (see :func:`rawspace.read_raw`)."""
+    raw = read_raw(path)
+    params = raw.params
+    h, w = raw.shape
+    lines = [
+        f"file:           {path} ({path.stat().st_size:,} bytes)",
+        f"size:           {w} × {h} pixels (width × height), Bayer {params.cfa}, {raw.data.dtype}",
+        f"levels:         black {params.black_level}, white {params.white_level}",
+        f"white balance:  red gain {params.red_gain:.4f}, blue gain {params.blue_gain:.4f}, "
+        f"digital gain {params.rgb_gain:.4f}",
+        f"curves:         tone {params.tone}, gamma {params.gamma}",
+    ]
+    if raw.noise is not None:
+        lines.append(f"noise:          shot {raw.noise[0]:.3g}, read {raw.noise[1]:.3g}")
+    if raw.seed is not None:
+        lines.append(f"seed:           {raw.seed}")
+    lines.append("rgb2cam (linear sRGB → camera RGB):")
+    lines += _matrix_lines(params.rgb2cam)
+    lines.append("xyz2cam (CIE XYZ, D65 → camera RGB):")
+    lines += _matrix_lines(params.xyz2cam)
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``rawspace info``; return the exit status (0 or 1)."""
+    try:
+        with open(args.file, "rb") as f:
+            is_hdf5 = f.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
+        if is_hdf5:
+            from ..dataset import summary  # lazy: h5py is only needed for datasets
+
+            text = summary(args.file)
+        else:
+            text = _describe_raw(args.file)
+    except (OSError, ValueError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"rawspace info: {message}", file=sys.stderr)
+        return 1
+    print(text)
+    return 0

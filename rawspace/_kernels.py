@@ -9,6 +9,8 @@ Conventions shared by the kernels:
   ``packed.reshape(H/2, W/2, 2, 2).transpose(0, 2, 1, 3)`` for packed planes, so
   one kernel writes both layouts without a copy. Mosaic inputs are Bayer planes.
 - ``chan`` is the 2×2 CFA as channel indices (0 R, 1 G, 2 B).
+- ``start`` is where the highlight-preserving gain blend begins (gray 0.9), or
+  ``inf`` for a camera without it.
 - Arithmetic is float64. ``tone`` is 0 (none) or 1 (smoothstep); ``gamma`` is 0
   (power 2.2) or 1 (sRGB); ``method`` is 0 (bilinear) or 1 (Malvar 2004).
 - Outputs are ``value * scale + offset``; integer outputs pass ``offset`` with
@@ -26,7 +28,6 @@ import numpy as np
 from numba import njit, prange
 
 _GAMMA_FLOOR = 1e-8
-_HIGHLIGHT_START = 0.9
 _HIGHLIGHT_SLOPE = 10.0  # 1 / width of the highlight blend (0.1)
 
 
@@ -66,14 +67,14 @@ def _render(x, tone, gamma):
 
 
 @njit(cache=True, inline="always")
-def _code8(thresholds, start, v):
+def _code8(thresholds, grid, v):
     """8-bit code of linear value ``v``: the number of ``thresholds`` that are <= ``v``.
 
-    ``start[i]`` counts the thresholds <= ``i / (len(start) - 1)``; the count at
+    ``grid[i]`` counts the thresholds <= ``i / (len(grid) - 1)``; the count at
     ``v`` is found from there by stepping over the (at most few) thresholds
     between that grid point and ``v``. Exact, and without ``pow``.
     """
-    code = start[np.intp(v * (start.shape[0] - 1))]
+    code = grid[np.intp(v * (grid.shape[0] - 1))]
     while code < thresholds.shape[0] and thresholds[code] <= v:
         code += 1
     return code
@@ -81,8 +82,9 @@ def _code8(thresholds, start, v):
 
 # ------------------------------------------------------------------ highlight-preserving gains
 @njit(cache=True, inline="always")
-def _highlight_mask(gray):
-    m = (gray - _HIGHLIGHT_START) * _HIGHLIGHT_SLOPE
+def _highlight_mask(gray, start):
+    """Weight of the highlight blend: 0 up to gray ``start`` (0.9, or inf when off)."""
+    m = (gray - start) * _HIGHLIGHT_SLOPE
     return m * m if m > 0.0 else 0.0
 
 
@@ -94,7 +96,7 @@ def _blend_gain(m, g):
 
 
 @njit(cache=True)
-def _undo_inverse_gains(r0, r1, r2, g0, g1, g2):
+def _undo_inverse_gains(r0, r1, r2, g0, g1, g2, start):
     """Exact inverse of ``r_k = x_k * max(m + (1 - m) g_k, g_k)``, ``m = mask(mean(x))``,
     for pixels whose plain division ``mean(r / g)`` exceeds 0.9 (the others are ``r / g``).
 
@@ -107,11 +109,11 @@ def _undo_inverse_gains(r0, r1, r2, g0, g1, g2):
     a0 = max(1.0 - g0, 0.0)
     a1 = max(1.0 - g1, 0.0)
     a2 = max(1.0 - g2, 0.0)
-    lo = _HIGHLIGHT_START
+    lo = start
     hi = t
     for _ in range(100):
-        m = _highlight_mask(t)
-        dm = 2.0 * (t - _HIGHLIGHT_START) * _HIGHLIGHT_SLOPE * _HIGHLIGHT_SLOPE
+        m = _highlight_mask(t, start)
+        dm = 2.0 * (t - start) * _HIGHLIGHT_SLOPE * _HIGHLIGHT_SLOPE
         f0 = g0 + m * a0
         f1 = g1 + m * a1
         f2 = g2 + m * a2
@@ -128,7 +130,7 @@ def _undo_inverse_gains(r0, r1, r2, g0, g1, g2):
         t = step
         if done:
             break
-    m = _highlight_mask(t)
+    m = _highlight_mask(t, start)
     return r0 / (g0 + m * a0), r1 / (g1 + m * a1), r2 / (g2 + m * a2)
 
 
@@ -151,7 +153,7 @@ def _add_noise(v, z, shot, read):
 
 @njit(cache=True, parallel=True)
 def _invert_mosaic(
-    rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, chan,
+    rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, start, chan,
     noise_z, has_noise, shot, read, scale, offset, out4,
 ):  # fmt: skip
     """sRGB (H, W, 3) → mosaic written through the 4-D view ``out4`` (H/2, 2, W/2, 2).
@@ -175,7 +177,7 @@ def _invert_mosaic(
             g = gains[k]
             for j in range(out4.shape[2]):
                 l0, l1, l2 = _linear_rgb(src, 2 * j + dx, lut, use_lut, in_scale, tone, gamma)
-                m = _highlight_mask(w0 * l0 + w1 * l1 + w2 * l2)
+                m = _highlight_mask(w0 * l0 + w1 * l1 + w2 * l2, start)
                 v = _clip01((r0 * l0 + r1 * l1 + r2 * l2) * _blend_gain(m, g))
                 if has_noise:
                     v = _add_noise(v, noise_z[i, dy, j, dx], shot, read)
@@ -184,7 +186,7 @@ def _invert_mosaic(
 
 @njit(cache=True, parallel=True)
 def _invert_linear(
-    rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains,
+    rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, start,
     noise_z, has_noise, shot, read, scale, offset, out,
 ):  # fmt: skip
     """sRGB (H, W, 3) → camera RGB (H, W, 3), no mosaic."""
@@ -196,7 +198,7 @@ def _invert_linear(
             c0 = rgb2cam[0, 0] * l0 + rgb2cam[0, 1] * l1 + rgb2cam[0, 2] * l2
             c1 = rgb2cam[1, 0] * l0 + rgb2cam[1, 1] * l1 + rgb2cam[1, 2] * l2
             c2 = rgb2cam[2, 0] * l0 + rgb2cam[2, 1] * l1 + rgb2cam[2, 2] * l2
-            m = _highlight_mask((c0 + c1 + c2) / 3.0)
+            m = _highlight_mask((c0 + c1 + c2) / 3.0, start)
             c0 = _clip01(c0 * _blend_gain(m, gains[0]))
             c1 = _clip01(c1 * _blend_gain(m, gains[1]))
             c2 = _clip01(c2 * _blend_gain(m, gains[2]))
@@ -224,14 +226,22 @@ def _reflect(i, n):
 
 
 @njit(cache=True)
-def _load_row(bayer, y, black, norm, clip_low, row):
+def _load_row(bayer, y, black, norm, limits, row):
     """Row ``y`` (mirrored) of the plane, black-subtracted and scaled, into ``row``
-    with ``_PAD`` mirrored pixels on each side."""
+    with ``_PAD`` mirrored pixels on each side.
+
+    With ``limits`` (2×2, per CFA site) each value is clipped to [0, limit], as a
+    raw developer clips the sensor values; an empty ``limits`` leaves them as they are.
+    """
     h, w = bayer.shape
-    src = bayer[_reflect(y, h)]
+    yy = _reflect(y, h)
+    src = bayer[yy]
+    clip = limits.shape[0] > 0
     for x in range(w):
         v = (src[x] - black) * norm
-        row[x + _PAD] = max(v, 0.0) if clip_low else v
+        if clip:
+            v = min(max(v, 0.0), limits[yy & 1, x & 1])
+        row[x + _PAD] = v
     for p in range(1, _PAD + 1):
         row[_PAD - p] = row[_PAD + _reflect(-p, w)]
         row[_PAD + w - 1 + p] = row[_PAD + _reflect(w - 1 + p, w)]
@@ -297,7 +307,7 @@ def _band(n_rows, n_bands, b):
 
 
 @njit(cache=True)
-def _scratch_rows(bayer, y, y0, black, norm, clip_low, rows):
+def _scratch_rows(bayer, y, y0, black, norm, limits, rows):
     """Ring of the five normalised rows y-2 … y+2 in ``rows`` (5, W + 4).
 
     At the band's first row all five are loaded, then one new row per step.
@@ -305,9 +315,9 @@ def _scratch_rows(bayer, y, y0, black, norm, clip_low, rows):
     """
     if y == y0:
         for k in range(5):
-            _load_row(bayer, y + k - 2, black, norm, clip_low, rows[(y + k + 8) % 5])
+            _load_row(bayer, y + k - 2, black, norm, limits, rows[(y + k + 8) % 5])
     else:
-        _load_row(bayer, y + 2, black, norm, clip_low, rows[(y + 12) % 5])
+        _load_row(bayer, y + 2, black, norm, limits, rows[(y + 12) % 5])
     return (
         rows[(y + 8) % 5],
         rows[(y + 9) % 5],
@@ -325,19 +335,21 @@ def _demosaic(bayer, chan, method, n_bands, out):
         y0, y1 = _band(h, n_bands, b)
         rows = np.empty((5, w + 2 * _PAD))
         for y in range(y0, y1):
-            n2, n1, c0, s1, s2 = _scratch_rows(bayer, y, y0, 0.0, 1.0, False, rows)
+            n2, n1, c0, s1, s2 = _scratch_rows(bayer, y, y0, 0.0, 1.0, np.empty((0, 2)), rows)
             _demosaic_row(n2, n1, c0, s1, s2, y, w, chan, method, out[y])
 
 
 # ----------------------------------------------------------------------------- develop
 @njit(cache=True, inline="always")
-def _develop_pixel(c0, c1, c2, gains, cam2rgb):
+def _develop_pixel(c0, c1, c2, gains, start, cam2rgb):
     """Camera RGB → linear sRGB in [0, 1]: undo the gains exactly, then the colour matrix.
 
     ``gains`` are the forward gains ``1 / g`` of the inverse pipeline's gains ``g``.
-    Camera values are clipped to [0, 1] (the sensor's range) but not after the
-    gains: a bright in-gamut colour can have a camera value above 1 before the
-    inverse gains, and clipping it there would break the exact round trip.
+    Camera values are clipped to [0, 1] (the sensor's range). With the highlight
+    blend (``start`` finite) they are not clipped after the gains: a bright in-gamut
+    colour can have a camera value above 1 before the inverse gains, and clipping it
+    there would break the exact round trip. Without the blend (a real camera's plain
+    white balance) they are clipped after the gains, as LibRaw does.
     """
     c0 = _clip01(c0)
     c1 = _clip01(c1)
@@ -345,8 +357,14 @@ def _develop_pixel(c0, c1, c2, gains, cam2rgb):
     x0 = c0 * gains[0]
     x1 = c1 * gains[1]
     x2 = c2 * gains[2]
-    if x0 + x1 + x2 > 3.0 * _HIGHLIGHT_START:  # inside the highlight blend: solve for gray
-        x0, x1, x2 = _undo_inverse_gains(c0, c1, c2, 1.0 / gains[0], 1.0 / gains[1], 1.0 / gains[2])
+    if x0 + x1 + x2 > 3.0 * start:  # inside the highlight blend: solve for gray
+        x0, x1, x2 = _undo_inverse_gains(
+            c0, c1, c2, 1.0 / gains[0], 1.0 / gains[1], 1.0 / gains[2], start
+        )
+    elif math.isinf(start):  # plain white balance: saturate after the gains, as LibRaw
+        x0 = _clip01(x0)
+        x1 = _clip01(x1)
+        x2 = _clip01(x2)
     return (
         _clip01(cam2rgb[0, 0] * x0 + cam2rgb[0, 1] * x1 + cam2rgb[0, 2] * x2),
         _clip01(cam2rgb[1, 0] * x0 + cam2rgb[1, 1] * x1 + cam2rgb[1, 2] * x2),
@@ -355,14 +373,14 @@ def _develop_pixel(c0, c1, c2, gains, cam2rgb):
 
 
 @njit(cache=True, inline="always")
-def _encode(s, render, tone, gamma, thresholds, start, scale, offset):
+def _encode(s, render, tone, gamma, thresholds, grid, scale, offset):
     """Linear sRGB value in [0, 1] → output value.
 
     With ``thresholds`` (the linear values at which the rendered 8-bit code steps
     up) the code is looked up (`_code8`); otherwise the curves are evaluated.
     """
     if thresholds.shape[0] > 0:
-        return _code8(thresholds, start, s)
+        return _code8(thresholds, grid, s)
     if render:
         s = _render(s, tone, gamma)
     return s * scale + offset
@@ -370,7 +388,20 @@ def _encode(s, render, tone, gamma, thresholds, start, scale, offset):
 
 @njit(cache=True, parallel=True)
 def _develop_linear(
-    cam, black, norm, gains, cam2rgb, render, tone, gamma, thresholds, start, scale, offset, out
+    cam,
+    black,
+    norm,
+    gains,
+    start,
+    cam2rgb,
+    render,
+    tone,
+    gamma,
+    thresholds,
+    grid,
+    scale,
+    offset,
+    out,
 ):
     """Camera RGB (H, W, 3) → sRGB (H, W, 3)."""
     for y in prange(cam.shape[0]):
@@ -381,22 +412,22 @@ def _develop_linear(
                 (src[x, 0] - black) * norm,
                 (src[x, 1] - black) * norm,
                 (src[x, 2] - black) * norm,
-                gains, cam2rgb,
+                gains, start, cam2rgb,
             )  # fmt: skip
-            dst[x, 0] = _encode(s0, render, tone, gamma, thresholds, start, scale, offset)
-            dst[x, 1] = _encode(s1, render, tone, gamma, thresholds, start, scale, offset)
-            dst[x, 2] = _encode(s2, render, tone, gamma, thresholds, start, scale, offset)
+            dst[x, 0] = _encode(s0, render, tone, gamma, thresholds, grid, scale, offset)
+            dst[x, 1] = _encode(s1, render, tone, gamma, thresholds, grid, scale, offset)
+            dst[x, 2] = _encode(s2, render, tone, gamma, thresholds, grid, scale, offset)
 
 
 @njit(cache=True, parallel=True)
 def _develop_mosaic(
-    bayer, chan, method, black, norm, gains, cam2rgb, render, tone, gamma,
-    thresholds, start, scale, offset, n_bands, out,
+    bayer, chan, method, black, norm, limits, gains, start, cam2rgb, render, tone, gamma,
+    thresholds, grid, scale, offset, n_bands, out,
 ):  # fmt: skip
     """Bayer plane (H, W) → demosaic → sRGB (H, W, 3), one pass over the image.
 
-    Values are black-subtracted, scaled and clipped at 0 per site, then
-    interpolated row by row into a scratch row that stays in cache.
+    Values are black-subtracted, scaled and clipped per site to [0, ``limits``],
+    then interpolated row by row into a scratch row that stays in cache.
     """
     h, w = bayer.shape
     for b in prange(n_bands):
@@ -404,11 +435,11 @@ def _develop_mosaic(
         rows = np.empty((5, w + 2 * _PAD))
         cam = np.empty((w, 3))
         for y in range(y0, y1):
-            n2, n1, c0, s1, s2 = _scratch_rows(bayer, y, y0, black, norm, True, rows)
+            n2, n1, c0, s1, s2 = _scratch_rows(bayer, y, y0, black, norm, limits, rows)
             _demosaic_row(n2, n1, c0, s1, s2, y, w, chan, method, cam)
             dst = out[y]
             for x in range(w):
-                s0, s1, s2 = _develop_pixel(cam[x, 0], cam[x, 1], cam[x, 2], gains, cam2rgb)
-                dst[x, 0] = _encode(s0, render, tone, gamma, thresholds, start, scale, offset)
-                dst[x, 1] = _encode(s1, render, tone, gamma, thresholds, start, scale, offset)
-                dst[x, 2] = _encode(s2, render, tone, gamma, thresholds, start, scale, offset)
+                s0, s1, s2 = _develop_pixel(cam[x, 0], cam[x, 1], cam[x, 2], gains, start, cam2rgb)
+                dst[x, 0] = _encode(s0, render, tone, gamma, thresholds, grid, scale, offset)
+                dst[x, 1] = _encode(s1, render, tone, gamma, thresholds, grid, scale, offset)
+                dst[x, 2] = _encode(s2, render, tone, gamma, thresholds, grid, scale, offset)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .cfa import cfa_channels, mosaic, pack, unpack
 from .curves import gamma_compress, gamma_expand, inverse_tone_map, tone_map
-from .params import CameraParams
+from .params import HIGHLIGHT_START, CameraParams
 
 __all__ = [
     "apply_inverse_gains",
@@ -22,20 +22,25 @@ __all__ = [
     "undo_inverse_gains",
 ]
 
-_HIGHLIGHT_START = 0.9
-
 
 def _highlight_mask(gray: np.ndarray) -> np.ndarray:
-    return (np.maximum(gray - _HIGHLIGHT_START, 0.0) / 0.1) ** 2
+    return (np.maximum(gray - HIGHLIGHT_START, 0.0) / 0.1) ** 2
 
 
-def apply_inverse_gains(cam: np.ndarray, gains: np.ndarray) -> np.ndarray:
-    """Brooks' highlight-preserving inverse gains on (..., 3): ``x * max(m + (1 - m) g, g)``."""
+def apply_inverse_gains(cam: np.ndarray, gains: np.ndarray, *, blend: bool = True) -> np.ndarray:
+    """Brooks' highlight-preserving inverse gains on (..., 3): ``x * max(m + (1 - m) g, g)``.
+
+    ``blend=False`` is the plain product ``x * g``.
+    """
+    if not blend:
+        return cam * gains
     mask = _highlight_mask(cam.mean(axis=-1, keepdims=True))
     return cam * np.maximum(mask + (1.0 - mask) * gains, gains)
 
 
-def undo_inverse_gains(raw: np.ndarray, gains: np.ndarray, iterations: int = 60) -> np.ndarray:
+def undo_inverse_gains(
+    raw: np.ndarray, gains: np.ndarray, *, blend: bool = True, iterations: int = 60
+) -> np.ndarray:
     """Invert :func:`apply_inverse_gains` for non-negative (..., 3) values.
 
     Outside the highlight blend this is ``raw / gains``; inside, the gray level
@@ -44,12 +49,12 @@ def undo_inverse_gains(raw: np.ndarray, gains: np.ndarray, iterations: int = 60)
     """
     out = raw / gains
     t0 = out.mean(axis=-1)
-    blend = t0 > _HIGHLIGHT_START
+    blend = (t0 > HIGHLIGHT_START) & blend
     if not np.any(blend):
         return out
     r = raw[blend]
     slope = np.maximum(1.0 - gains, 0.0)
-    lo = np.full(r.shape[0], _HIGHLIGHT_START)
+    lo = np.full(r.shape[0], HIGHLIGHT_START)
     hi = t0[blend]
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
@@ -90,7 +95,8 @@ def invert_reference(
     """
     linear = gamma_expand(inverse_tone_map(_to_unit(rgb), params.tone), params.gamma)
     cam = linear @ params.rgb2cam.T
-    cam = np.clip(apply_inverse_gains(cam, 1.0 / params.wb_gains), 0.0, 1.0)
+    gains = 1.0 / params.wb_gains
+    cam = np.clip(apply_inverse_gains(cam, gains, blend=params.highlight_blend), 0.0, 1.0)
     if layout == "bayer":
         out = mosaic(cam, params.cfa)
     elif layout == "packed":
@@ -160,12 +166,23 @@ def develop_reference(
         black, white = params.black_level, params.white_level
         values = np.maximum((data.astype(np.float64) - black) / (white - black), 0.0)
     else:
-        values = data.astype(np.float64)
+        values = np.maximum(data.astype(np.float64), 0.0)
     if layout == "packed":
         values = unpack(values, params.cfa)
         layout = "bayer"
-    cam = values if layout == "linear" else demosaic_reference(values, params.cfa, demosaic)
-    cam = undo_inverse_gains(np.clip(cam, 0.0, 1.0), 1.0 / params.wb_gains)
+    gains = 1.0 / params.wb_gains
+    if layout == "linear":
+        cam = values
+    else:
+        if not params.highlight_blend:  # saturate each site after its gain, as LibRaw
+            limits = np.tile(
+                gains[cfa_channels(params.cfa)], (values.shape[0] // 2, values.shape[1] // 2)
+            )
+            values = np.minimum(values, limits)
+        cam = demosaic_reference(values, params.cfa, demosaic)
+    cam = undo_inverse_gains(np.clip(cam, 0.0, 1.0), gains, blend=params.highlight_blend)
+    if not params.highlight_blend:
+        cam = np.clip(cam, 0.0, 1.0)
     srgb = np.clip(cam @ params.cam2rgb.T, 0.0, 1.0)
     if output == "srgb":
         srgb = tone_map(gamma_compress(srgb, params.gamma), params.tone)

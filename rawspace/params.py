@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "CFA_PATTERNS",
     "GAMMAS",
+    "HIGHLIGHT_START",
     "RGB2XYZ",
     "TONES",
     "XYZ2CAM_PRESETS",
@@ -50,6 +51,9 @@ XYZ2CAM_PRESETS = np.array(
     ]
 )
 XYZ2CAM_PRESETS.setflags(write=False)
+
+#: Gray level above which Brooks' inverse gains blend towards 1 to keep highlights.
+HIGHLIGHT_START = 0.9
 
 _ROW_SUM_TOL = 1e-6
 _MAX_CONDITION = 1e8
@@ -99,6 +103,11 @@ class CameraParams:
     gamma : {"power2.2", "srgb"}, default "power2.2"
         Gamma of the rendering: the pure 2.2 power of Brooks et al. or the
         exact piecewise sRGB curve.
+    highlight_blend : bool, default True
+        Brooks' highlight-preserving inverse gains: above a gray level of 0.9 the
+        gains blend towards 1, so bright pixels do not clip when a gain exceeds 1.
+        False gives the plain white balance of a real camera (as LibRaw applies
+        it), which `rawspace.read_raw` uses for camera files.
 
     Notes
     -----
@@ -115,6 +124,7 @@ class CameraParams:
     white_level: int = 16383
     tone: str = "smoothstep"
     gamma: str = "power2.2"
+    highlight_blend: bool = True
     _cam2rgb: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +162,11 @@ class CameraParams:
             raise ValueError(f"tone must be one of {TONES}, got {self.tone!r}")
         if self.gamma not in GAMMAS:
             raise ValueError(f"gamma must be one of {GAMMAS}, got {self.gamma!r}")
+        if not isinstance(self.highlight_blend, (bool, np.bool_)):
+            raise TypeError(
+                f"highlight_blend must be a bool, got {type(self.highlight_blend).__name__}"
+            )
+        object.__setattr__(self, "highlight_blend", bool(self.highlight_blend))
 
         for name in ("black_level", "white_level"):
             value = getattr(self, name)
@@ -278,6 +293,7 @@ class CameraParams:
             "white_level": self.white_level,
             "tone": self.tone,
             "gamma": self.gamma,
+            "highlight_blend": self.highlight_blend,
         }
 
     @classmethod
@@ -287,7 +303,7 @@ class CameraParams:
             raise TypeError(f"values must be a dict, got {type(values).__name__}")
         known = {
             "rgb2cam", "rgb_gain", "red_gain", "blue_gain", "cfa",
-            "black_level", "white_level", "tone", "gamma",
+            "black_level", "white_level", "tone", "gamma", "highlight_blend",
         }  # fmt: skip
         unknown = sorted(set(values) - known)
         if unknown:
@@ -321,5 +337,5 @@ class CameraParams:
             f"CameraParams(rgb2cam={matrix}, rgb_gain={self.rgb_gain:.4f}, "
             f"red_gain={self.red_gain:.4f}, blue_gain={self.blue_gain:.4f}, cfa={self.cfa!r}, "
             f"black_level={self.black_level}, white_level={self.white_level}, "
-            f"tone={self.tone!r}, gamma={self.gamma!r})"
+            f"tone={self.tone!r}, gamma={self.gamma!r}, highlight_blend={self.highlight_blend})"
         )

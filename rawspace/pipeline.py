@@ -11,6 +11,7 @@ camera→sRGB, gamma and tone curve.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from ._checks import check_array, check_choice, check_unit_range
 from .cfa import DEMOSAIC_METHODS, cfa_channels, mosaic_view, unpack
 from .curves import gamma_code, linearize_lut, render_thresholds, tone_code
 from .noise import NoiseLevels, resolve_noise
-from .params import CameraParams, as_rng
+from .params import HIGHLIGHT_START, CameraParams, as_rng
 
 __all__ = ["LAYOUTS", "OUTPUTS", "RawImage", "develop", "invert"]
 
@@ -117,6 +118,23 @@ def _check_rgb(rgb: Any) -> np.ndarray:
     return rgb
 
 
+def _blend_start(params: CameraParams) -> float:
+    """Gray level where the highlight-preserving gain blend starts; inf without the blend."""
+    return HIGHLIGHT_START if params.highlight_blend else math.inf
+
+
+def _site_limits(params: CameraParams) -> np.ndarray:
+    """Upper clip of each CFA site before demosaicing (2×2).
+
+    With the highlight blend: inf (the values are clipped to [0, 1] after the
+    interpolation). Without it: ``1 / gain`` of the site's channel, so that the
+    white-balanced value saturates at 1 before interpolation, as in LibRaw.
+    """
+    if params.highlight_blend:
+        return np.full((2, 2), math.inf)
+    return 1.0 / params.wb_gains[cfa_channels(params.cfa)]
+
+
 def _output_scaling(dtype: np.dtype, lo: float, hi: float) -> tuple[float, float]:
     """Scale and offset that map [0, 1] to [lo, hi] with rounding for integer dtypes."""
     if np.issubdtype(dtype, np.integer):
@@ -197,7 +215,7 @@ def invert(
     inverse_gains = 1.0 / params.wb_gains
     common = (
         rgb, lut, use_lut, _input_scale(rgb), tone_code(params.tone), gamma_code(params.gamma),
-        params.rgb2cam, inverse_gains,
+        params.rgb2cam, inverse_gains, _blend_start(params),
     )  # fmt: skip
     if layout == "linear":
         _kernels._invert_linear(
@@ -267,21 +285,24 @@ def develop(
     out = np.empty((h, w, 3), dtype=dtype)
     render = output == "srgb"
     if dtype == np.uint8 and render:
-        thresholds, start = render_thresholds(params.tone, params.gamma)
+        thresholds, grid = render_thresholds(params.tone, params.gamma)
     else:
-        thresholds, start = np.empty(0), np.zeros(1, dtype=np.uint8)
+        thresholds, grid = np.empty(0), np.zeros(1, dtype=np.uint8)
     top = float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0
     scale, offset = _output_scaling(dtype, 0.0, top)
     curves = (
-        render, tone_code(params.tone), gamma_code(params.gamma), thresholds, start, scale, offset
+        render, tone_code(params.tone), gamma_code(params.gamma), thresholds, grid, scale, offset
     )  # fmt: skip
     gains = params.wb_gains
     if raw.layout == "linear":
-        _kernels._develop_linear(data, black, norm, gains, params.cam2rgb, *curves, out)
+        _kernels._develop_linear(
+            data, black, norm, gains, _blend_start(params), params.cam2rgb, *curves, out
+        )
     else:
         bayer = unpack(data, params.cfa) if raw.layout == "packed" else data
         _kernels._develop_mosaic(
             bayer, cfa_channels(params.cfa), DEMOSAIC_METHODS.index(demosaic), black, norm,
-            gains, params.cam2rgb, *curves, _kernels.band_count(h), out,
+            _site_limits(params), gains, _blend_start(params), params.cam2rgb, *curves,
+            _kernels.band_count(h), out,
         )  # fmt: skip
     return out

@@ -25,6 +25,9 @@ LibRaw decodes the file; the result is the visible Bayer plane and a
   LibRaw's table of cameras). A file with neither is refused.
 - **Curves**: a camera file carries no rendering curve, so ``tone="none"`` and
   ``gamma="srgb"``: ``develop(..., output="srgb")`` renders plain sRGB.
+- **Highlights**: a camera applies its white balance plainly, so
+  ``highlight_blend=False`` (no Brooks blend); developing then matches LibRaw in
+  the highlights too.
 - A visible area of odd height or width loses its last row or column (a Bayer
   image has even sides).
 
@@ -230,6 +233,7 @@ def _camera_params(sensor: _Sensor, path: Path) -> tuple[np.ndarray, CameraParam
         "white_level": sensor.white,
         "tone": "none",
         "gamma": "srgb",
+        "highlight_blend": False,
     }
     has_camera_matrix = sensor.color_matrix[0, 0] > _LIBRAW_CAMERA_MATRIX_MIN
     if not has_camera_matrix and not np.any(sensor.xyz_matrix):

@@ -140,6 +140,20 @@ def test_develop_inverts_invert_bit_exactly(sample_images, seed):
         assert error.max() <= 1e-4
 
 
+def test_plain_white_balance_without_the_blend(sample_images):
+    """highlight_blend=False: plain gains, still an exact inverse for unsaturated colours."""
+    params = CameraParams.sample(3).replace(highlight_blend=False)
+    image = sample_images["immunohistochemistry"]
+    raw = invert(image, params, layout="linear", dtype=np.float32)
+    linear = np.maximum(0.5 - np.sin(np.arcsin(1 - 2 * (image / 255.0)) / 3), 1e-8) ** 2.2
+    plain = np.clip(linear @ params.rgb2cam.T / params.wb_gains, 0, 1)
+    np.testing.assert_allclose(raw.data, plain, atol=1e-6)
+    np.testing.assert_array_equal(develop(raw), image)
+    # saturated raw values develop to white, as a raw developer clips them
+    white = RawImage(np.ones((4, 4, 3), np.float32), params, layout="linear")
+    np.testing.assert_array_equal(develop(white), 255)
+
+
 def test_highlight_blend_is_exercised():
     image = bright_image(0)
     params = CameraParams.sample(0)
@@ -193,23 +207,27 @@ def test_invert_kernel_matches_numpy_twin(ihc, layout, dtype, input_dtype):
     else:
         image = (ihc / 255.0).astype(input_dtype)
     params = CameraParams.sample(7, cfa="GBRG", black_level=64, gamma="srgb")
-    got = invert(image, params, layout=layout, dtype=dtype).data
-    want = invert_reference(image, params, layout=layout, dtype=dtype)
-    if dtype == np.uint16:
-        assert np.abs(got.astype(np.int64) - want).max() <= 1
-        assert np.mean(got != want) < 1e-3
-    else:
-        np.testing.assert_allclose(got, want, atol=1e-6)
+    for blend in (True, False):
+        params = params.replace(highlight_blend=blend)
+        got = invert(image, params, layout=layout, dtype=dtype).data
+        want = invert_reference(image, params, layout=layout, dtype=dtype)
+        if dtype == np.uint16:
+            assert np.abs(got.astype(np.int64) - want).max() <= 1
+            assert np.mean(got != want) < 1e-3
+        else:
+            np.testing.assert_allclose(got, want, atol=1e-6)
 
 
 @pytest.mark.parametrize("layout", ["bayer", "packed", "linear"])
 @pytest.mark.parametrize("method", ["bilinear", "malvar2004"])
 @pytest.mark.parametrize("output", ["srgb", "linear"])
-def test_develop_kernel_matches_numpy_twin(layout, method, output):
+@pytest.mark.parametrize("blend", [True, False])
+def test_develop_kernel_matches_numpy_twin(layout, method, output, blend):
     image = bright_image(4)
     image[::7] //= 3  # dark and bright rows
     for cfa in CFAS:
         params = CameraParams.sample(len(cfa + layout), cfa=cfa, black_level=256)
+        params = params.replace(highlight_blend=blend)
         raw = invert(image, params, layout=layout, noise=(1e-3, 1e-5), seed=1)
         for dtype in (np.uint8, np.uint16, np.float32):
             got = develop(raw, demosaic=method, output=output, dtype=dtype)

@@ -1,0 +1,318 @@
+"""Which camera, and which sensor noise, each image of a dataset gets — reproducibly.
+
+A dataset converted to raw can share one camera (what a real microscope camera
+records), one camera per group (for instance per class folder or per patient),
+or a new camera for every image (Brooks et al.'s augmentation; it scrambles
+stain colour). :class:`CameraAssigner` implements these policies. Every camera
+and noise draw is seeded by :func:`stable_seed` from the global seed and the
+image's relative path or group name, so the result for an image is a pure
+function of (seed, relative path, group, options): the same in any order, in
+any process, on any machine.
+
+Noise follows the same scopes: the noise *levels* (shot and read variance, as
+an ISO setting) are drawn once per dataset, group or image according to
+``noise_per``, while the noise *realisation* is always drawn per image (sensor
+noise is per exposure; sharing it would add the same noise image to every
+picture).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import KW_ONLY, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .noise import NoiseLevels, sample_noise_levels
+from .params import CFA_PATTERNS, CameraParams
+from .pipeline import RawImage, invert
+
+__all__ = [
+    "CAMERA_POLICIES",
+    "NOISE_MODELS",
+    "CameraAssigner",
+    "load_camera",
+    "stable_seed",
+]
+
+#: Scopes that share one camera (``policy``) or one set of noise levels (``noise_per``).
+CAMERA_POLICIES = ("dataset", "group", "image")
+#: Noise models of :class:`CameraAssigner`: none, or levels drawn as Brooks et al.
+NOISE_MODELS = (None, "brooks")
+
+_SEED_BITS = 63
+
+
+def stable_seed(seed: int, *parts: str) -> int:
+    """A 63-bit seed derived from a global seed and some names, stable everywhere.
+
+    The BLAKE2b hash of the seed and each part (length-prefixed UTF-8, so
+    ``("ab", "c")`` and ``("a", "bc")`` differ); unlike :func:`hash` it is the same
+    in every process, on every machine and Python version.
+
+    Parameters
+    ----------
+    seed : int
+        The global seed, any integer.
+    *parts : str
+        Names that select the stream, e.g. ``"camera", "image", "CLASS/img_001.tiff"``.
+
+    Returns
+    -------
+    int
+        In ``[0, 2**63)``, usable as a NumPy seed.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    digest = hashlib.blake2b(digest_size=8, person=b"rawspace.seed")
+    digest.update(str(int(seed)).encode("ascii"))
+    for part in parts:
+        if not isinstance(part, str):
+            raise TypeError(f"seed parts must be str, got {type(part).__name__}: {part!r}")
+        encoded = part.encode("utf-8")
+        digest.update(len(encoded).to_bytes(8, "little"))
+        digest.update(encoded)
+    return int.from_bytes(digest.digest(), "little") >> (64 - _SEED_BITS)
+
+
+@lru_cache(maxsize=4096)
+def _sampled_camera(seed: int, cfa: str, black_level: int, white_level: int) -> CameraParams:
+    return CameraParams.sample(seed, cfa=cfa, black_level=black_level, white_level=white_level)
+
+
+@lru_cache(maxsize=4096)
+def _sampled_noise(seed: int) -> NoiseLevels:
+    return sample_noise_levels(np.random.default_rng(seed))
+
+
+def load_camera(path: str | os.PathLike[str]) -> CameraParams:
+    """Load a fixed camera from a JSON file or a real raw file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``*.json``: :meth:`CameraParams.to_dict` output, or any JSON object with
+        such a dict under ``"params"`` (a ``convert`` sidecar, ``RawImage.to_dict()``).
+        Any other file is opened as a camera raw file (DNG, CR2, NEF, ...) with
+        :meth:`CameraParams.from_raw`.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist or is not a file.
+    ValueError
+        The JSON is malformed or does not describe a camera, or the raw file cannot
+        be read (:class:`rawspace.rawio.RawFileError` is a ValueError).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"camera file not found (or not a file): {path}")
+    if path.suffix.lower() != ".json":
+        return CameraParams.from_raw(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"camera file {path} is not valid JSON: {exc}") from None
+    if isinstance(values, dict) and isinstance(values.get("params"), dict):
+        values = values["params"]
+    try:
+        return CameraParams.from_dict(values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"camera file {path} does not describe a camera: {exc}") from None
+
+
+@dataclass(frozen=True, eq=True)
+class CameraAssigner:
+    """Assign a camera and sensor noise to every image of a dataset, reproducibly.
+
+    Parameters
+    ----------
+    policy : {"dataset", "group", "image"}, default "dataset"
+        One camera for the whole dataset, one per group, or one per image.
+    seed : int, default 0
+        Global seed; every draw derives from it with :func:`stable_seed`.
+    camera : CameraParams, optional
+        A fixed camera for every image (only with ``policy="dataset"``). When None,
+        cameras are drawn with :meth:`CameraParams.sample`.
+    noise : {None, "brooks"}, default None
+        No noise, or shot/read levels drawn as Brooks et al.
+    noise_per : {"dataset", "group", "image"}, default "image"
+        Scope that shares one set of noise levels. The noise realisation itself is
+        always drawn per image.
+    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}, default "RGGB"
+    black_level : int, default 0
+    white_level : int, default 16383
+        Fields of the sampled cameras. A fixed ``camera`` brings its own, so these
+        must keep their defaults when ``camera`` is given.
+
+    Notes
+    -----
+    Seeds: the camera of the dataset comes from ``stable_seed(seed, "camera")``, of
+    a group from ``stable_seed(seed, "camera", "group", group)``, of an image from
+    ``stable_seed(seed, "camera", "image", relpath)``; the noise levels likewise
+    with ``"noise"`` in place of ``"camera"``; the noise realisation from
+    ``stable_seed(seed, "noise-realisation", "image", relpath)``.
+    """
+
+    policy: str = "dataset"
+    _: KW_ONLY
+    seed: int = 0
+    camera: CameraParams | None = None
+    noise: str | None = None
+    noise_per: str = "image"
+    cfa: str = "RGGB"
+    black_level: int = 0
+    white_level: int = 16383
+
+    def __post_init__(self) -> None:
+        if self.policy not in CAMERA_POLICIES:
+            raise ValueError(f"policy must be one of {CAMERA_POLICIES}, got {self.policy!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+            raise TypeError(f"seed must be an int, got {type(self.seed).__name__}")
+        object.__setattr__(self, "seed", int(self.seed))
+        if self.noise not in NOISE_MODELS:
+            raise ValueError(f"noise must be one of {NOISE_MODELS}, got {self.noise!r}")
+        if self.noise_per not in CAMERA_POLICIES:
+            raise ValueError(f"noise_per must be one of {CAMERA_POLICIES}, got {self.noise_per!r}")
+        if self.cfa not in CFA_PATTERNS:
+            raise ValueError(f"cfa must be one of {CFA_PATTERNS}, got {self.cfa!r}")
+        if self.camera is None:
+            # Validate the levels once, here, rather than at the first image.
+            CameraParams.sample(0, black_level=self.black_level, white_level=self.white_level)
+            return
+        if not isinstance(self.camera, CameraParams):
+            raise TypeError(
+                f"camera must be a CameraParams or None, got {type(self.camera).__name__}"
+            )
+        if self.policy != "dataset":
+            raise ValueError(
+                f"a fixed camera is used for the whole dataset: policy must be 'dataset' "
+                f"when camera is given, got policy={self.policy!r}"
+            )
+        if (self.cfa, self.black_level, self.white_level) != ("RGGB", 0, 16383):
+            raise ValueError(
+                "cfa, black_level and white_level apply to sampled cameras; a fixed camera "
+                "brings its own (use camera.replace(...) to change them), got "
+                f"cfa={self.cfa!r}, black_level={self.black_level}, "
+                f"white_level={self.white_level}"
+            )
+
+    # ------------------------------------------------------------------ seeds
+    def _scope_seed(self, stream: str, scope: str, relpath: str, group: str | None) -> int:
+        if not isinstance(relpath, str):
+            raise TypeError(f"relpath must be a str, got {type(relpath).__name__}")
+        if scope == "dataset":
+            return stable_seed(self.seed, stream)
+        if scope == "group":
+            if group is None:
+                raise ValueError(
+                    f"the {stream} is shared per group, but no group was given for {relpath!r}"
+                )
+            if not isinstance(group, str):
+                raise TypeError(f"group must be a str, got {type(group).__name__}")
+            return stable_seed(self.seed, stream, "group", group)
+        return stable_seed(self.seed, stream, "image", relpath)
+
+    def camera_seed_for(self, relpath: str, group: str | None = None) -> int | None:
+        """Seed of the camera drawn for an image, or None with a fixed camera."""
+        if self.camera is not None:
+            return None
+        return self._scope_seed("camera", self.policy, relpath, group)
+
+    def params_for(self, relpath: str, group: str | None = None) -> CameraParams:
+        """The camera of one image.
+
+        Parameters
+        ----------
+        relpath : str
+            The image's path relative to the dataset root, POSIX style (``"a/b.png"``).
+        group : str, optional
+            The image's group; required when ``policy="group"``.
+        """
+        seed = self.camera_seed_for(relpath, group)
+        if seed is None:
+            return self.camera
+        return _sampled_camera(seed, self.cfa, self.black_level, self.white_level)
+
+    def noise_levels_for(self, relpath: str, group: str | None = None) -> NoiseLevels | None:
+        """``(shot, read)`` variances for an image, shared per ``noise_per``; None without noise."""
+        if self.noise is None:
+            return None
+        return _sampled_noise(self._scope_seed("noise", self.noise_per, relpath, group))
+
+    def noise_seed_for(self, relpath: str, group: str | None = None) -> int | None:
+        """Seed of the image's noise realisation (always per image); None without noise.
+
+        ``group`` is accepted for symmetry with :meth:`params_for` and does not change
+        the result.
+        """
+        if self.noise is None:
+            return None
+        if group is not None and not isinstance(group, str):
+            raise TypeError(f"group must be a str, got {type(group).__name__}")
+        return self._scope_seed("noise-realisation", "image", relpath, group)
+
+    # ------------------------------------------------------------------ use
+    def invert(
+        self,
+        rgb: np.ndarray,
+        relpath: str,
+        group: str | None = None,
+        *,
+        layout: str = "bayer",
+        dtype: type | np.dtype = np.uint16,
+    ) -> RawImage:
+        """Turn one image into raw with its assigned camera and noise.
+
+        Equivalent to ``rawspace.invert(rgb, self.params_for(relpath, group),
+        seed=self.noise_seed_for(relpath, group), layout=layout, dtype=dtype,
+        noise=self.noise_levels_for(relpath, group))``, so the result is a pure
+        function of ``(seed, relpath, group)`` and the options.
+
+        Parameters
+        ----------
+        rgb : numpy.ndarray, shape (H, W, 3)
+            uint8, uint16, or float in [0, 1]; even H and W for the mosaic layouts.
+        relpath, group
+            As for :meth:`params_for`.
+        layout, dtype
+            As for :func:`rawspace.invert`.
+        """
+        return invert(
+            rgb,
+            self.params_for(relpath, group),
+            seed=self.noise_seed_for(relpath, group),
+            layout=layout,
+            dtype=dtype,
+            noise=self.noise_levels_for(relpath, group),
+        )
+
+    # ------------------------------------------------------------------ record
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as plain Python (JSON-serialisable), for recording next to outputs."""
+        return {
+            "policy": self.policy,
+            "seed": self.seed,
+            "camera": self.camera.to_dict() if self.camera is not None else None,
+            "noise": self.noise,
+            "noise_per": self.noise_per,
+            "cfa": self.cfa,
+            "black_level": self.black_level,
+            "white_level": self.white_level,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CameraAssigner:
+        """Inverse of :meth:`to_dict`."""
+        if not isinstance(values, dict):
+            raise TypeError(f"values must be a dict, got {type(values).__name__}")
+        values = dict(values)
+        camera = values.pop("camera", None)
+        policy = values.pop("policy", "dataset")
+        camera = CameraParams.from_dict(camera) if camera is not None else None
+        return cls(policy, camera=camera, **values)

@@ -1,0 +1,150 @@
+"""``rawspace convert INPUT OUTPUT``: image files to raw ``.npy`` or ``.dng`` files."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from ..cameras import CAMERA_POLICIES
+from ..convert import DTYPES, FAILURES_NAME, FORMATS, convert
+from ..images import FITS
+from ..pipeline import LAYOUTS
+
+__all__ = ["register", "run"]
+
+_EPILOG = """\
+INPUT is an image, a folder (searched recursively) or a text file listing image
+paths. OUTPUT mirrors the input tree: each X.npy (or X.dng) gets an X.json with
+everything needed to re-create it. Groups (for --camera-per/--noise-per group) are
+the first folder of each image's relative path. Exit status: 0 success, 1 when an
+image failed (see OUTPUT/failures.csv), 2 for usage errors.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``convert`` subcommand to ``subparsers``; its ``func`` is :func:`run`."""
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert images to simulated raw files (.npy or .dng)",
+        description="Convert sRGB images to simulated camera raw files.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", metavar="INPUT", help="image file, folder or list file")
+    parser.add_argument("output", metavar="OUTPUT", help="output folder")
+    parser.add_argument("--layout", choices=LAYOUTS, default="bayer", help="default: bayer")
+    parser.add_argument(
+        "--format",
+        dest="file_format",
+        choices=FORMATS,
+        default="npy",
+        help="npy arrays or DNG files (Bayer, uint16; not with --layout linear); default: npy",
+    )
+    parser.add_argument(
+        "--dtype", choices=DTYPES, default="uint16", help="npy sample type; default: uint16"
+    )
+    parser.add_argument(
+        "--camera",
+        default="sample",
+        metavar="sample|FILE",
+        help="draw random cameras (default), or use the camera of FILE: a JSON of "
+        "CameraParams (or an output's .json) or a camera raw file such as a DNG",
+    )
+    parser.add_argument(
+        "--camera-per",
+        choices=CAMERA_POLICIES,
+        default="dataset",
+        help="scope sharing one random camera; default: dataset",
+    )
+    parser.add_argument(
+        "--noise", choices=("none", "brooks"), default="none", help="sensor noise; default: none"
+    )
+    parser.add_argument(
+        "--noise-per",
+        choices=CAMERA_POLICIES,
+        default="image",
+        help="scope sharing one set of noise levels (the noise itself is per image); "
+        "default: image",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="global seed; default: 0")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=400,
+        help="side of the square outputs (even, >= 16), 0 keeps each image's size "
+        "(cropped to even); default: 400",
+    )
+    parser.add_argument(
+        "--fit",
+        choices=FITS,
+        default="pad",
+        help="how to reach --size: pad and crop centre-crop longer sides and reflect-pad "
+        "shorter ones (no resampling); resize crops to a square and resamples; default: pad",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="worker processes; default: 1 (in-process)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="redo existing outputs")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list what would be done; write nothing"
+    )
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    verbosity.add_argument(
+        "-v", "--verbose", action="store_true", help="log every image and failure"
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``rawspace convert``; return the exit status (0, 1 or 2)."""
+    logger = logging.getLogger("rawspace")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        with logging_redirect_tqdm(loggers=[logger]):
+            report = convert(
+                args.input,
+                args.output,
+                layout=args.layout,
+                file_format=args.file_format,
+                dtype=args.dtype,
+                camera=None if args.camera == "sample" else args.camera,
+                camera_per=args.camera_per,
+                noise=None if args.noise == "none" else args.noise,
+                noise_per=args.noise_per,
+                seed=args.seed,
+                size=args.size or None,
+                fit=args.fit,
+                jobs=args.jobs,
+                overwrite=args.overwrite,
+                dry_run=args.dry_run,
+                progress=not args.quiet,
+            )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"rawspace convert: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"rawspace convert: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+    if report.dry_run:
+        for source, target in report.planned:
+            print(f"convert {source} -> {target}")
+        for source, reason in report.failures:
+            print(f"fail {source}: {reason}")
+    print(report.summary(), file=sys.stderr)
+    if report.failures:
+        where = "" if report.dry_run else f"; listed in {report.output / FAILURES_NAME}"
+        print(f"{report.failed} image(s) failed{where}", file=sys.stderr)
+        return 1
+    return 0

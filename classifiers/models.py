@@ -1,0 +1,363 @@
+"""Classifier models: torchvision architectures with weights, channel adaptation and regime.
+
+:func:`create` builds one of :data:`MODELS` for ``num_classes`` classes and an input of
+``in_channels`` channels, loads weights (none, torchvision's ImageNet weights, or a local
+state dict such as KimiaNet's ``.pth``) and sets the training regime (:data:`MODES`).
+Every model takes a float tensor of shape (N, ``in_channels``, H, W) and returns logits
+of shape (N, ``num_classes``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import types
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models.vision_transformer import interpolate_embeddings
+
+__all__ = [
+    "IN_CHANNELS",
+    "MODELS",
+    "MODES",
+    "WeightsUnavailableError",
+    "adapt_first_layer",
+    "create",
+    "first_layer_name",
+    "head_name",
+    "imagenet_checkpoint_path",
+    "patch_size",
+]
+
+MODELS = ("resnet50", "densenet121", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32")
+MODES = ("full", "linear")
+IN_CHANNELS = (1, 3, 4)
+
+# Per model: (first convolution, classification head, torchvision weight enum name).
+_LAYOUT = {
+    "resnet50": ("conv1", "fc", "ResNet50_Weights"),
+    "densenet121": ("features.conv0", "classifier", "DenseNet121_Weights"),
+    "vit_b_16": ("conv_proj", "heads.head", "ViT_B_16_Weights"),
+    "vit_b_32": ("conv_proj", "heads.head", "ViT_B_32_Weights"),
+    "vit_l_16": ("conv_proj", "heads.head", "ViT_L_16_Weights"),
+    "vit_l_32": ("conv_proj", "heads.head", "ViT_L_32_Weights"),
+}
+# Old torchvision DenseNet checkpoints name layers 'norm.1' instead of 'norm1'.
+_OLD_DENSENET_KEY = re.compile(
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$"
+)
+# KimiaNet wraps DenseNet121's features as 'model.0' and names its 30-class head 'fc_4'.
+_KIMIANET_PREFIXES = (("model.0.", "features."), ("fc_4.", "classifier."))
+_LOG = logging.getLogger(__name__)
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights were asked for but cannot be read or downloaded."""
+
+
+def first_layer_name(name: str) -> str:
+    """The dotted name of the first convolution of model ``name`` (e.g. ``"conv1"``)."""
+    return _LAYOUT[_check_name(name)][0]
+
+
+def head_name(name: str) -> str:
+    """The dotted name of the classification head (an ``nn.Linear``) of model ``name``."""
+    return _LAYOUT[_check_name(name)][1]
+
+
+def patch_size(name: str) -> int | None:
+    """The ViT patch size of model ``name``, or None for a convolutional network."""
+    _check_name(name)
+    return int(name.rsplit("_", 1)[1]) if name.startswith("vit_") else None
+
+
+def imagenet_checkpoint_path(name: str) -> Path:
+    """Where torch.hub looks for the ImageNet weights of model ``name`` before downloading.
+
+    ``torch.hub.get_dir()/checkpoints/<file name of the weight enum's URL>``; put the file
+    there on a machine without internet access.
+    """
+    url = _imagenet_enum(name).url
+    return Path(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(url).path))
+
+
+def create(
+    name: str,
+    *,
+    num_classes: int,
+    in_channels: int = 3,
+    weights: str | os.PathLike[str] | None = None,
+    mode: str = "full",
+    image_size: int = 224,
+    channel_colors: Sequence[int] | None = None,
+) -> nn.Module:
+    """Build a classifier.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODELS`. ``densenet121`` is KimiaNet's architecture.
+    num_classes : int
+        Number of output logits (≥ 2).
+    in_channels : int
+        Channels of the input tensor: 1, 3 or 4 (:data:`IN_CHANNELS`).
+    weights : None, "imagenet" or path
+        None: random initialisation. ``"imagenet"``: torchvision's DEFAULT weights,
+        read from torch.hub's cache (:func:`imagenet_checkpoint_path`) or downloaded.
+        A path: a state dict saved with ``torch.save`` (optionally under a ``"state_dict"``
+        or ``"model"`` key), with or without a ``"module."`` prefix (DataParallel), with or
+        without the classifier; KimiaNet's layout (``model.0.*`` features, ``fc_4`` head)
+        is recognised. A head whose shape differs from ``num_classes`` is not loaded and
+        keeps its random initialisation; any other missing or unexpected key raises.
+    mode : str
+        ``"full"`` trains every parameter. ``"linear"`` trains only the classification
+        head: every other parameter has ``requires_grad=False`` and ``model.train()``
+        keeps everything but the head in eval mode (batch-norm statistics frozen,
+        dropout off), so the backbone is a fixed feature extractor.
+    image_size : int
+        Side of the square input for the ViT models (a multiple of the patch size);
+        position embeddings of loaded weights are interpolated (bicubic) to it.
+        Convolutional models accept any size and ignore it.
+    channel_colors : sequence of int, optional
+        For pretrained weights and ``in_channels != 3``: the RGB channel (0, 1, 2) that
+        each input channel corresponds to, e.g. ``(0, 1, 1, 2)`` for packed RGGB planes.
+        See :func:`adapt_first_layer`.
+
+    Returns
+    -------
+    torch.nn.Module
+        On the CPU, float32; maps (N, in_channels, H, W) to logits (N, num_classes).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``name``, ``mode`` or ``in_channels``, a bad ``image_size``, or a state
+        dict that does not fit the architecture.
+    WeightsUnavailableError
+        ``weights="imagenet"`` and the file is neither cached nor downloadable.
+    FileNotFoundError
+        ``weights`` names a file that does not exist.
+    """
+    _check_name(name)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if in_channels not in IN_CHANNELS:
+        raise ValueError(
+            f"in_channels must be one of {', '.join(map(str, IN_CHANNELS))}; got {in_channels!r}"
+        )
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer ≥ 2; got {num_classes!r}")
+    patch = patch_size(name)
+    if patch is not None and (
+        not isinstance(image_size, int) or image_size < patch or image_size % patch
+    ):
+        raise ValueError(
+            f"image_size must be a positive multiple of {name}'s patch size {patch}; "
+            f"got {image_size!r}"
+        )
+
+    kwargs = {"num_classes": num_classes}
+    if patch is not None:
+        kwargs["image_size"] = image_size
+    model = getattr(torchvision.models, name)(weights=None, **kwargs)
+    if in_channels != 3:
+        _replace_first_layer(model, name, in_channels)
+
+    if weights is not None:
+        if isinstance(weights, str) and weights == "imagenet":
+            state = _imagenet_state(name)
+        else:
+            state = _read_state_file(Path(weights))
+        _load(model, name, state, image_size=image_size, channel_colors=channel_colors)
+
+    if mode == "linear":
+        head = head_name(name)
+        for key, parameter in model.named_parameters():
+            parameter.requires_grad_(key.startswith(head + "."))
+        model.train = types.MethodType(_train_head_only, model)
+        model.rawspace_head = head
+        model.train()
+    return model
+
+
+def adapt_first_layer(
+    weight: torch.Tensor, in_channels: int, channel_colors: Sequence[int] | None = None
+) -> torch.Tensor:
+    """Turn RGB first-layer kernels (O, 3, kh, kw) into kernels for ``in_channels`` inputs.
+
+    Without ``channel_colors``, every input channel gets the mean of the three RGB kernels
+    times ``3 / in_channels`` (for one channel: the sum over RGB). With ``channel_colors``
+    (the RGB channel of each input channel; every colour must appear), input channel ``i``
+    gets the kernel of its colour divided by how many input channels share that colour.
+    Either way the kernels over all input channels sum to the RGB sum, so an input whose
+    channels are all equal to a gray image gives the RGB model's response to that gray
+    image.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (O, in_channels, kh, kw), same dtype and device as ``weight``.
+    """
+    if weight.ndim != 4 or weight.shape[1] != 3:
+        raise ValueError(f"weight must have shape (O, 3, kh, kw); got {tuple(weight.shape)}")
+    if channel_colors is None:
+        mean = weight.mean(dim=1, keepdim=True)
+        return mean.repeat(1, in_channels, 1, 1) * (3.0 / in_channels)
+    colors = [int(c) for c in channel_colors]
+    if len(colors) != in_channels or sorted(set(colors)) != [0, 1, 2]:
+        raise ValueError(
+            f"channel_colors must give an RGB index (0, 1, 2) for each of the {in_channels} "
+            f"input channels, using every colour; got {tuple(channel_colors)!r}"
+        )
+    counts = [colors.count(c) for c in range(3)]
+    return torch.stack([weight[:, c] / counts[c] for c in colors], dim=1)
+
+
+def _check_name(name: str) -> str:
+    if name not in _LAYOUT:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {name!r}")
+    return name
+
+
+def _imagenet_enum(name: str) -> torchvision.models.WeightsEnum:
+    return getattr(torchvision.models, _LAYOUT[_check_name(name)][2]).DEFAULT
+
+
+def _imagenet_state(name: str) -> dict[str, torch.Tensor]:
+    enum = _imagenet_enum(name)
+    try:
+        return enum.get_state_dict(progress=False, check_hash=False)
+    except Exception as error:  # urllib, socket and SSL errors all land here
+        raise WeightsUnavailableError(
+            f"cannot load the ImageNet weights of {name} ({enum}): {error}. Without internet "
+            f"access, download {enum.url} elsewhere and put the file at "
+            f"{imagenet_checkpoint_path(name)}"
+        ) from error
+
+
+def _read_state_file(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):
+        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
+            state = state[key]
+    if not isinstance(state, Mapping) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise ValueError(f"weights file {path} does not hold a state dict of tensors")
+    return dict(state)
+
+
+def _normalise_keys(state: Mapping[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
+    out = {}
+    for key, value in state.items():
+        while key.startswith("module."):
+            key = key[len("module.") :]
+        if name == "densenet121":
+            for old, new in _KIMIANET_PREFIXES:
+                if key.startswith(old):
+                    key = new + key[len(old) :]
+            match = _OLD_DENSENET_KEY.match(key)
+            if match:
+                key = match.group(1) + match.group(2)
+        out[key] = value
+    return out
+
+
+def _load(
+    model: nn.Module,
+    name: str,
+    state: Mapping[str, torch.Tensor],
+    *,
+    image_size: int,
+    channel_colors: Sequence[int] | None,
+) -> None:
+    state = _normalise_keys(state, name)
+    own = model.state_dict()
+
+    first = first_layer_name(name) + ".weight"
+    if first in state and first in own and state[first].shape != own[first].shape:
+        source, target = state[first], own[first]
+        if source.shape[1] == 3 and source.shape[0] == target.shape[0]:
+            state[first] = adapt_first_layer(source, target.shape[1], channel_colors)
+        else:
+            raise ValueError(
+                f"{first} in the weights has shape {tuple(source.shape)}; {name} with "
+                f"{target.shape[1]} input channels needs {tuple(target.shape)} "
+                f"(or 3 input channels to adapt)"
+            )
+
+    position = "encoder.pos_embedding"
+    if position in state and position in own and state[position].shape != own[position].shape:
+        patch = patch_size(name)
+        state = dict(interpolate_embeddings(image_size, patch, dict(state)))
+
+    head = head_name(name) + "."
+    mismatched = [
+        k for k in state if k.startswith(head) and k in own and state[k].shape != own[k].shape
+    ]
+    if mismatched:
+        _LOG.info(
+            "%s: head %s not loaded (%s has shape %s in the weights, %s in the model)",
+            name,
+            head_name(name),
+            mismatched[0],
+            tuple(state[mismatched[0]].shape),
+            tuple(own[mismatched[0]].shape),
+        )
+        state = {k: v for k, v in state.items() if not k.startswith(head)}
+
+    result = model.load_state_dict(state, strict=False)
+    missing = [
+        k for k in result.missing_keys if not k.startswith(head) and "num_batches_tracked" not in k
+    ]
+    unexpected = list(result.unexpected_keys)
+    if missing or unexpected:
+        raise ValueError(
+            f"weights do not fit {name}: {len(missing)} missing keys {_preview(missing)}, "
+            f"{len(unexpected)} unexpected keys {_preview(unexpected)}"
+        )
+
+
+def _preview(keys: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(keys[:limit])
+    more = f", … (+{len(keys) - limit})" if len(keys) > limit else ""
+    return f"[{shown}{more}]"
+
+
+def _replace_first_layer(model: nn.Module, name: str, in_channels: int) -> None:
+    parent_name, _, child = first_layer_name(name).rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    old: nn.Conv2d = getattr(parent, child)
+    new = nn.Conv2d(
+        in_channels,
+        old.out_channels,
+        kernel_size=old.kernel_size,
+        stride=old.stride,
+        padding=old.padding,
+        bias=old.bias is not None,
+    )
+    if name.startswith("vit_"):
+        # torchvision's ViT initialises conv_proj with a fan-in truncated normal.
+        fan_in = in_channels * new.kernel_size[0] * new.kernel_size[1]
+        nn.init.trunc_normal_(new.weight, std=(1.0 / fan_in) ** 0.5)
+        nn.init.zeros_(new.bias)
+    else:
+        nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")
+    setattr(parent, child, new)
+
+
+def _train_head_only(self: nn.Module, mode: bool = True) -> nn.Module:
+    """``train`` of a linear-mode model: the backbone stays in eval mode, the head (and the
+    root's ``training`` flag) follow ``mode``."""
+    nn.Module.train(self, False)
+    self.get_submodule(self.rawspace_head).train(mode)
+    self.training = mode
+    return self

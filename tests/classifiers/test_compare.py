@@ -1,0 +1,234 @@
+"""``rawspace compare`` end to end on a tiny cache, resuming, and every bad input."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import urllib.error
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+
+from classifiers import compare as grid  # noqa: E402
+from rawspace.cli import compare  # noqa: E402
+
+FAST = ["--batch-size", "8", "--input-size", "32", "--device", "cpu", "-q", "--epochs", "1"]
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    compare.register(parser.add_subparsers())
+    args = parser.parse_args(["compare", *argv])
+    return args.func(args)
+
+
+def _tiny_create(name, *, num_classes, in_channels=3, **options):
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, num_classes),
+    )
+
+
+def test_compare_writes_every_output_and_resumes(make_cache, tmp_path, monkeypatch) -> None:
+    cache = make_cache("tiny.h5", layout="bayer")
+    out = tmp_path / "out"
+    argv = [str(cache), "--models", "resnet50", "--spaces", "rgb,raw_packed", "--folds", "2"]
+    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+
+    keys = [f"tiny__resnet50__{s}__fold{f}" for s in ("rgb", "raw_packed") for f in (0, 1)]
+    for key in keys:
+        assert (out / "cells" / f"{key}.json").is_file() and (
+            out / "cells" / f"{key}.npz"
+        ).is_file()
+    for name in ("results.json", "results.csv", "results.md", "log.txt"):
+        assert (out / name).stat().st_size > 0
+    results = json.loads((out / "results.json").read_text())
+    assert [(r["space"], r["runs"]) for r in results["rows"]] == [("rgb", 2), ("raw_packed", 2)]
+    for row in results["rows"]:
+        for figure in row["figures"].values():
+            assert (out / figure).read_bytes()[:4] == b"\x89PNG"
+        assert row["metrics"]["accuracy"]["std"] >= 0
+        assert row["input"]["shape"] == ([3, 32, 32] if row["space"] == "rgb" else [4, 32, 32])
+    assert {c["space"]: c["conv2d"] for c in results["cost"]} == {"rgb": 53, "raw_packed": 53}
+    assert results["environment"]["versions"]["torch"] == torch.__version__
+    assert results["config"]["folds"] == 2
+    cell = json.loads((out / "cells" / f"{keys[0]}.json").read_text())
+    assert (cell["n_train"], cell["n_val"], cell["n_test"]) == (9, 9, 6)
+    assert len(cell["train"]["history"]) == 1 and cell["train"]["history"][0]["model_s"] > 0
+    markdown = (out / "results.md").read_text()
+    for heading in (
+        "## Classification",
+        "## RGB vs raw",
+        "## Cost",
+        "## Input tensors",
+        "## Training speed",
+    ):
+        assert heading in markdown
+    assert (
+        "| tiny | raw_packed | resnet50 | 4×32×32 | cache raw (bayer, uint16), CFA RGGB |"
+        in markdown
+    )
+    lines = (out / "results.csv").read_text().splitlines()
+    assert len(lines) == 3 and lines[0].startswith(
+        "cache,model,space,regime,runs,input,accuracy_mean"
+    )
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished cell was trained again")
+
+    monkeypatch.setattr(grid, "fit", no_training)
+    stamps = {k: (out / "cells" / f"{k}.json").stat().st_mtime_ns for k in keys}
+    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    assert stamps == {k: (out / "cells" / f"{k}.json").stat().st_mtime_ns for k in keys}
+    assert "finished earlier, not retrained" in (out / "log.txt").read_text()
+    assert json.loads((out / "results.json").read_text())["rows"] == results["rows"]
+
+
+def test_named_caches_are_rows_of_one_comparison(make_cache, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(grid.models, "create", _tiny_create)
+    a = make_cache("a.h5", layout="packed", seed=1)
+    b = make_cache("b.h5", layout="bayer", seed=2)
+    out = tmp_path / "out"
+    argv = [
+        "--cache",
+        f"dataset={a}",
+        "--cache",
+        f"per_image={b}",
+        "--spaces",
+        "raw_packed,raw_bayer",
+        "--folds",
+        "0",
+    ]
+    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [(r["cache"], r["space"]) for r in results["rows"]] == [
+        ("dataset", "raw_packed"),
+        ("dataset", "raw_bayer"),
+        ("per_image", "raw_packed"),
+        ("per_image", "raw_bayer"),
+    ]
+    cell = json.loads((out / "cells" / "dataset__resnet50__raw_bayer__fold0.json").read_text())
+    assert (cell["n_train"], cell["n_val"], cell["n_test"]) == (15, 3, 6)
+    markdown = (out / "results.md").read_text()
+    assert "| per_image | resnet50 | raw_packed | full | 1 |" in markdown
+    assert grid.parse_caches(tmp_path) == (("a", a), ("b", b))
+
+
+def test_every_space_runs_through_the_data_loader(make_cache, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(grid.models, "create", _tiny_create)
+    monkeypatch.setattr(grid.data, "fits_in_memory", lambda nbytes, device: False)
+    cache = make_cache("linear.h5", layout="linear")
+    out = tmp_path / "out"
+    argv = [str(cache), "--spaces", ",".join(grid.spaces.SPACES), "--workers", "0"]
+    assert _run([*argv, *FAST, "--input-size", "0", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    shapes = {r["space"]: r["input"]["shape"] for r in results["rows"]}
+    assert shapes == {
+        "rgb": [3, 32, 32],
+        "rgb_aug": [3, 32, 32],
+        "raw_bayer": [1, 32, 32],
+        "raw_packed": [4, 16, 16],
+        "raw_linear": [3, 32, 32],
+    }
+    assert not any(r["timing"]["resident"] for r in results["rows"])
+    assert "samples streamed (DataLoader)" in (out / "log.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    ("options", "argv", "message"),
+    [
+        ({"rgb": False}, ["--spaces", "rgb_aug"], "needs the cache's rgb dataset"),
+        ({}, ["--models", "resnet51"], "unknown model 'resnet51'; choose from resnet50"),
+        ({}, ["--spaces", "rgb,hsv"], "unknown space 'hsv'; choose from rgb, rgb_aug"),
+        ({"empty_test_class": True}, [], "class 'LYT' has no sample in the test split"),
+        ({}, ["--folds", "3"], "--folds 3 but the cache has 2 folds"),
+        ({}, ["--spaces", "raw_linear"], "'raw_linear' needs a cache with layout 'linear'"),
+        ({}, ["--models", "vit_b_16", "--input-size", "40"], "vit_b_16 needs a square input"),
+        ({}, ["--weights", "missing.pth"], "weights file not found: missing.pth"),
+        ({}, ["--epochs", "0"], "epochs must be a positive integer; got 0"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    make_cache, tmp_path, capsys, options, argv, message
+) -> None:
+    cache = make_cache(**options)
+    assert _run([str(cache), *FAST, *argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and err.startswith("rawspace compare: error:")
+    assert not (tmp_path / "out" / "cells").exists()
+
+
+def test_missing_cache_and_bad_cache_names(tmp_path, capsys) -> None:
+    assert _run([str(tmp_path / "nope.h5"), *FAST, "--out", str(tmp_path / "out")]) == 2
+    assert "cache file not found" in capsys.readouterr().err
+    assert _run(["--cache", "a b=x.h5", *FAST, "--out", str(tmp_path / "out")]) == 2
+    assert "cache name must use letters" in capsys.readouterr().err
+    assert _run(["--cache", "x.h5", *FAST, "--out", str(tmp_path / "out")]) == 2
+    assert "--cache needs NAME=PATH; got 'x.h5'" in capsys.readouterr().err
+    assert _run([*FAST, "--out", str(tmp_path / "out")]) == 2
+    assert "no cache given" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_gpu(make_cache, tmp_path, capsys) -> None:
+    argv = [str(make_cache()), *FAST, "--device", "cuda", "--out", str(tmp_path / "out")]
+    assert _run(argv) == 2
+    assert capsys.readouterr().err == (
+        "rawspace compare: error: device 'cuda' requested but no CUDA GPU is available\n"
+    )
+
+
+def test_unavailable_imagenet_weights_exit_1(make_cache, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def offline(url, dst, *args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    argv = [str(make_cache()), *FAST, "--weights", "imagenet", "--out", str(tmp_path / "out")]
+    assert _run(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "checkpoints/resnet50-11ad3fa6.pth" in err
+
+
+def test_without_torch_the_command_explains_the_extra(tmp_path, capsys, monkeypatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    assert _run(["cache.h5", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "rawspace compare needs the classify extra: pip install 'rawspace[classify]'\n"
+    )
+
+
+def test_weights_specs() -> None:
+    assert grid.parse_weights("none", ["resnet50", "vit_b_16"]) == (
+        ("resnet50", None),
+        ("vit_b_16", None),
+    )
+    assert grid.parse_weights("imagenet", ["resnet50"]) == (("resnet50", "imagenet"),)
+    assert grid.parse_weights("vit_b_16=imagenet", ["resnet50", "vit_b_16"]) == (
+        ("resnet50", None),
+        ("vit_b_16", "imagenet"),
+    )
+    with pytest.raises(grid.CompareError, match="MODEL=SPEC with MODEL one of"):
+        grid.parse_weights("kimianet=imagenet", ["resnet50"])
+
+
+def test_rawspace_does_not_import_torch_at_import_time() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, rawspace, rawspace.cli.compare; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

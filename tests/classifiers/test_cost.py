@@ -1,0 +1,62 @@
+"""classifiers.cost: the study's cost figures (SPEC §1) at 224×224 with 15-class heads."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from classifiers import models  # noqa: E402
+from classifiers.cost import profile  # noqa: E402
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "params", "gmacs", "acts", "conv2d"),
+    [
+        ("resnet50", 23.54, 4.09, 11.11, 53),
+        ("densenet121", 6.97, 2.83, 6.90, 120),
+        ("vit_b_16", 85.81, 17.56, 16.49, 1),
+    ],
+)
+def test_figures_of_the_study(
+    name: str, params: float, gmacs: float, acts: float, conv2d: int
+) -> None:
+    report = profile(models.create(name, num_classes=15), (3, 224, 224))
+    assert round(report.params_m, 2) == params
+    assert report.gmacs == pytest.approx(gmacs, abs=0.01)
+    assert round(report.activations_m, 2) == acts
+    assert report.conv2d == conv2d
+    assert report.latency_ms is None and report.peak_mem_mb is None
+    assert report.input_size == (3, 224, 224) and report.device == "cpu"
+
+
+def test_vit_attention_is_counted_even_when_frozen_or_without_grad() -> None:
+    full = models.create("vit_b_32", num_classes=15, image_size=64)
+    linear = models.create("vit_b_32", num_classes=15, image_size=64, mode="linear")
+    expected = profile(full, (3, 64, 64))
+    with torch.no_grad():
+        frozen = profile(linear, (3, 64, 64))
+    assert frozen.gmacs == pytest.approx(expected.gmacs)
+    tokens, dim, layers = (64 // 32) ** 2 + 1, 768, 12
+    attention = 2 * tokens * tokens * dim * layers  # QKᵀ and softmax·V per layer
+    linear_layers = tokens * layers * (4 * dim * dim + 2 * dim * 3072)
+    patches = (64 // 32) ** 2 * dim * 3 * 32 * 32
+    assert expected.gmacs * 1e9 == pytest.approx(attention + linear_layers + patches + dim * 15)
+    acts = tokens * layers * (4 * dim + 3072 + dim) + (64 // 32) ** 2 * dim + 15
+    assert expected.activations_m * 1e6 == acts
+    linear.train()
+    assert linear.training and linear.heads.head.training and not linear.encoder.training
+    profile(linear, (3, 64, 64))
+    assert linear.training and linear.heads.head.training and not linear.encoder.training
+
+
+def test_profile_leaves_the_model_as_it_was() -> None:
+    model = models.create("resnet50", num_classes=3).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    report = profile(model, (3, 32, 32))
+    assert model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert report.conv2d == 53
+    with pytest.raises(ValueError, match="input_size must be"):
+        profile(model, (3, 32))

@@ -1,0 +1,146 @@
+"""classifiers.train: devices, splits, the training loop (with a tiny network)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+
+from classifiers import data, spaces, train  # noqa: E402
+
+CPU = torch.device("cpu")
+
+
+def _tiny(channels: int, classes: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(channels, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, classes),
+    )
+
+
+@pytest.fixture
+def setup(make_cache):
+    info = data.read_info(make_cache())
+    samples = data.load(
+        info, "raw_packed", indices=np.arange(len(info.labels)), device=CPU, input_size=None
+    )
+    train_idx, val_idx = (
+        info.train_indices[info.fold[info.train_indices] == 0],
+        info.train_indices[info.fold[info.train_indices] == 1],
+    )
+    norm = spaces.fit_normalization(
+        "raw_packed", (s for s, _ in samples.batches(train_idx, batch_size=8)), fmt=info.fmt
+    )
+    return info, samples, spaces.InputPipeline("raw_packed", info.fmt, norm), train_idx, val_idx
+
+
+def test_devices() -> None:
+    assert train.resolve_device("cpu") == CPU
+    assert train.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="device must be one of auto, cpu, cuda; got 'tpu'"):
+        train.resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(train.DeviceUnavailableError, match="no CUDA GPU is available"):
+            train.resolve_device("cuda")
+
+
+def test_stratified_split() -> None:
+    labels = np.array([0] * 10 + [1] * 5 + [2])
+    tr, va = train.stratified_split(labels, fraction=0.2, seed=3)
+    assert np.intersect1d(tr, va).size == 0 and np.union1d(tr, va).size == labels.size
+    assert np.bincount(labels[va], minlength=3).tolist() == [2, 1, 0]
+    again = train.stratified_split(labels, fraction=0.2, seed=3)
+    assert np.array_equal(va, again[1])
+    assert not np.array_equal(va, train.stratified_split(labels, fraction=0.2, seed=4)[1])
+    with pytest.raises(ValueError, match=r"fraction must lie in \(0, 1\); got 1.5"):
+        train.stratified_split(labels, fraction=1.5, seed=0)
+
+
+def test_fit_records_epochs_and_keeps_the_best_weights(setup) -> None:
+    info, samples, pipeline, train_idx, val_idx = setup
+    config = train.TrainConfig(
+        epochs=4, batch_size=4, lr=0.05, patience=0, quiet=True, timing_batches=2
+    )
+    lines = []
+    model = _tiny(4, 3)
+    result = train.fit(
+        model,
+        samples,
+        pipeline,
+        train_indices=train_idx,
+        val_indices=val_idx,
+        config=config,
+        device=CPU,
+        log=lines.append,
+    )
+    assert [r.epoch for r in result.history] == [1, 2, 3, 4] and not result.stopped_early
+    assert lines == []  # quiet
+    for record in result.history:
+        assert (
+            record.epoch_s > 0
+            and record.model_s > 0
+            and record.ratio == pytest.approx(record.epoch_s / record.model_s)
+        )
+        assert 0 <= record.train_acc <= 1 and record.loss > 0
+    assert result.history[-1].lr == pytest.approx(0.0, abs=1e-12)  # cosine reaches 0
+    best = max(result.history, key=lambda r: r.val_acc)
+    assert result.best_val_acc == best.val_acc
+    probabilities, labels = train.predict(
+        model, samples, pipeline, val_idx, device=CPU, batch_size=5
+    )
+    assert np.allclose(probabilities.sum(1), 1.0)
+    assert np.array_equal(labels, info.labels[val_idx])
+    assert (probabilities.argmax(1) == labels).mean() == pytest.approx(result.best_val_acc)
+    assert result.to_dict()["history"][0]["epoch"] == 1
+
+
+def test_fit_is_deterministic_and_stops_early(setup) -> None:
+    _, samples, pipeline, train_idx, val_idx = setup
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = _tiny(4, 3)
+        config = train.TrainConfig(
+            epochs=6, batch_size=4, lr=1e-9, patience=1, quiet=False, timing_batches=1
+        )
+        lines = []
+        runs.append(
+            train.fit(
+                model,
+                samples,
+                pipeline,
+                train_indices=train_idx,
+                val_indices=val_idx,
+                config=config,
+                device=CPU,
+                log=lines.append,
+            )
+        )
+    first, second = runs
+    assert [r.loss for r in first.history] == [r.loss for r in second.history]
+    assert first.stopped_early and len(first.history) == 2 and first.best_epoch == 1
+    assert lines[0].startswith("epoch 1/6 loss ") and "ratio" in lines[0]
+
+
+def test_bad_configuration(setup) -> None:
+    _, samples, pipeline, train_idx, _ = setup
+    with pytest.raises(ValueError, match="epochs must be a positive integer; got 0"):
+        train.TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match=r"label_smoothing must lie in \[0, 1\); got 1.0"):
+        train.TrainConfig(label_smoothing=1.0)
+    with pytest.raises(ValueError, match="fit needs training and validation samples; got 9 and 0"):
+        train.fit(
+            _tiny(4, 3),
+            samples,
+            pipeline,
+            train_indices=train_idx,
+            val_indices=train_idx[:0],
+            config=train.TrainConfig(),
+            device=CPU,
+        )

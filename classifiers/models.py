@@ -35,7 +35,16 @@ __all__ = [
     "patch_size",
 ]
 
-MODELS = ("resnet50", "densenet121", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32")
+#: The study's models, plus MobileNetV3-Small: a small model for quick CPU runs (the demo).
+MODELS = (
+    "resnet50",
+    "densenet121",
+    "vit_b_16",
+    "vit_b_32",
+    "vit_l_16",
+    "vit_l_32",
+    "mobilenet_v3_small",
+)
 MODES = ("full", "linear")
 IN_CHANNELS = (1, 3, 4)
 
@@ -47,6 +56,7 @@ _LAYOUT = {
     "vit_b_32": ("conv_proj", "heads.head", "ViT_B_32_Weights"),
     "vit_l_16": ("conv_proj", "heads.head", "ViT_L_16_Weights"),
     "vit_l_32": ("conv_proj", "heads.head", "ViT_L_32_Weights"),
+    "mobilenet_v3_small": ("features.0.0", "classifier.3", "MobileNet_V3_Small_Weights"),
 }
 # Old torchvision DenseNet checkpoints name layers 'norm.1' instead of 'norm1'.
 _OLD_DENSENET_KEY = re.compile(
@@ -166,6 +176,13 @@ def create(
     if patch is not None:
         kwargs["image_size"] = image_size
     model = getattr(torchvision.models, name)(weights=None, **kwargs)
+    if name == "mobilenet_v3_small":
+        # torchvision's BatchNorm momentum of 0.01 suits ImageNet's long schedules; in a
+        # short run from scratch the running statistics stay near their initial values
+        # and the evaluation-mode model predicts one class. 0.1 (PyTorch's default) fixes it.
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.momentum = 0.1
     if in_channels != 3:
         _replace_first_layer(model, name, in_channels)
 

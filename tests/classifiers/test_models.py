@@ -36,11 +36,18 @@ def test_parameter_counts_of_large_models_on_meta() -> None:
     with torch.device("meta"):
         counts = {
             n: sum(p.numel() for p in models.create(n, num_classes=1000).parameters())
-            for n in ("vit_l_16", "vit_l_32", "vit_b_16")
+            for n in ("vit_l_16", "vit_l_32", "vit_b_16", "mobilenet_v3_small")
         }
     assert counts["vit_l_16"] == 304_326_632
     assert counts["vit_l_32"] == 306_535_400
     assert counts["vit_b_16"] == 86_567_656
+    assert counts["mobilenet_v3_small"] == 2_542_856  # torchvision's documented figure
+
+
+def test_small_model_batch_norm_momentum() -> None:
+    model = models.create("mobilenet_v3_small", num_classes=3)
+    momenta = {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)}
+    assert momenta == {0.1}
 
 
 def test_vit_takes_any_multiple_of_the_patch_size() -> None:

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
+import pytest
+import tifffile
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -28,3 +31,45 @@ def test_invert_and_develop(tmp_path):
     assert "bit-exact = True" in stdout
     strip = cv2.imread(str(out))
     assert strip.shape == (300, 900, 3)
+
+
+def test_real_camera_profile(shared_dir, tmp_path):
+    out = tmp_path / "profile.dng"
+    stdout = run("02_real_camera_profile.py", str(shared_dir / "data/raw/Blackmagic.dng"), str(out))
+    assert "RGGB" in stdout and "black 512" in stdout
+    assert out.stat().st_size > 0
+
+
+def test_build_cache(shared_dir, tmp_path):
+    cache = tmp_path / "pbc.h5"
+    stdout = run("03_build_cache.py", str(shared_dir / "data/pbc"), str(cache), "--per-class", "3")
+    assert "built" in stdout and "24 images, 0 failed" in stdout
+    assert "classes ('basophil'," in stdout
+
+
+def matek_root(root: Path) -> Path:
+    """A miniature Matek-19 download: a few small TIFFs per class and annotations.dat."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for label in ("LYT", "MON", "NGS"):
+        (root / label).mkdir(parents=True)
+        for k in range(10):
+            name = f"{label}/{label}_{k:04d}.tiff"
+            image = rng.integers(0, 256, (80, 80, 3), dtype=np.uint8)
+            image[..., ("LYT", "MON", "NGS").index(label)] = 255
+            tifffile.imwrite(root / name, image)
+            lines.append(f"{name} {label} nan nan")
+    (root / "annotations.dat").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_compare_spaces_on_a_miniature_matek19(tmp_path):
+    pytest.importorskip("torch")
+    root = matek_root(tmp_path / "AML-Cytomorphology_LMU")
+    stdout = run(
+        "04_compare_spaces.py", str(root), str(tmp_path / "out"), "--epochs", "1",
+        "--folds", "2", "--device", "cpu", "--weights", "none", "--size", "64",
+        "--input-size", "32", "--subset", "10", "--models", "mobilenet_v3_small",
+    )  # fmt: skip
+    assert "$ rawspace build" in stdout and "$ rawspace compare" in stdout
+    assert (tmp_path / "out" / "results" / "results.md").exists()

@@ -15,7 +15,7 @@ from .._version import __version__
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = ("convert", "build", "merge", "develop", "info")
+_COMMANDS = ("convert", "build", "merge", "develop", "info", "compare", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

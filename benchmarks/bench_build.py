@@ -1,0 +1,232 @@
+"""Benchmark ``rawspace build``: decoding, building, storage per compression, random reads.
+
+Usage::
+
+    python benchmarks/bench_build.py DIR [--limit N] [--size 400] [--reads 2000] [--work TMP]
+                                         [--compression none|lzf|gzip ...]
+
+DIR is a class-folder tree (for instance the PBC data set). The script prints
+
+- decode-only images/s (:func:`rawspace.images.read_image`, nothing else) with 1 and 2
+  processes, the reference for the build rates;
+- a profile of one image's work in one process (CPU ms): decoding, fitting,
+  converting, and compressing raw + rgb as HDF5 does for each compression;
+- ``build`` images/s with ``--jobs 1`` and ``--jobs 2`` for each compression, the
+  ratio to the decode-only rate at the same job count, the speed-up of 2 jobs, and
+  the CPU time per image of the main process and of the workers (which, unlike the
+  wall-clock rates, does not depend on what else the machine is running);
+- bytes per image stored for each compression;
+- random-access reads per second through :func:`rawspace.dataset.open`, with the
+  RGB image and without it, once the file is in the page cache (this measures the
+  reader and the decompression, not the disk).
+
+The machine's load average is printed too: timings on a busy machine are low.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numba
+import numpy as np
+
+from rawspace import dataset
+from rawspace.cameras import CameraAssigner
+from rawspace.dataset import COMPRESSIONS
+from rawspace.images import fit_image, read_image
+from rawspace.sources import read_source
+
+
+def _decode_shape(path: str) -> tuple[int, ...]:
+    return read_image(path).shape
+
+
+def decode_rate(paths: list[str], jobs: int) -> float:
+    """Images decoded per second with ``jobs`` processes.
+
+    As in a build, ``jobs > 1`` spawns workers, and their start is timed too.
+    """
+    start = time.perf_counter()
+    if jobs == 1:
+        for path in paths:
+            _decode_shape(path)
+    else:
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            pool.map(_decode_shape, paths, chunksize=8)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU time (user + system) of this process and of its reaped children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
+def build_rate(
+    source: Path, cache: Path, *, jobs: int, compression: str, size: int
+) -> tuple[float, float, float]:
+    """One build: images/s (wall time of the whole call, workers' start included) and
+    CPU ms per image of the main process and of the workers."""
+    main_before, workers_before = _cpu_seconds()
+    start = time.perf_counter()
+    report = dataset.build(
+        source, cache, jobs=jobs, compression=compression, size=size, overwrite=True
+    )
+    seconds = time.perf_counter() - start
+    main_after, workers_after = _cpu_seconds()
+    if report.failed:
+        print(f"  note: {report.failed} images failed")
+    n = report.built + report.failed
+    return (
+        n / seconds,
+        (main_after - main_before) / n * 1e3,
+        (workers_after - workers_before) / n * 1e3,
+    )
+
+
+def _store(dataset: h5py.Dataset, array: np.ndarray) -> None:
+    """Write one sample and read its stored chunk back, so that the filters run now."""
+    dataset[0] = array
+    dataset.id.read_direct_chunk((0,) * dataset.ndim)
+
+
+def profile_stages(paths: list[str], size: int) -> dict[str, float]:
+    """CPU ms per image of each step of a build, in one process with one thread."""
+    assigner = CameraAssigner()
+    totals: dict[str, float] = {}
+
+    def timed(name: str, function, *args):
+        start = time.process_time()
+        value = function(*args)
+        totals[name] = totals.get(name, 0.0) + time.process_time() - start
+        return value
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        assigner.invert(fit_image(read_image(paths[0]), size), "warm-up")
+        with h5py.File("scratch", "w", driver="core", backing_store=False) as f:
+            scratch = {}
+            for compression in COMPRESSIONS:
+                options = {} if compression == "none" else {"compression": compression}
+                for name, shape, dtype in (("raw", (size, size), np.uint16),
+                                           ("rgb", (size, size, 3), np.uint8)):  # fmt: skip
+                    shuffle = compression != "none" and name == "raw"
+                    scratch[compression, name] = f.create_dataset(
+                        f"{compression}/{name}", shape=(1, *shape), dtype=dtype,
+                        chunks=(1, *shape), shuffle=shuffle, **options,
+                    )  # fmt: skip
+            for path in paths:
+                image = timed("decode (read_image)", read_image, path)
+                fitted = timed("fit_image", fit_image, image, size)
+                raw = timed("invert (1 thread)", assigner.invert, fitted, path)
+                for compression in COMPRESSIONS:
+                    for name, array in (("raw", raw.data), ("rgb", fitted)):
+                        timed(f"store raw+rgb, {compression}", _store, scratch[compression, name],
+                              array)  # fmt: skip
+    finally:
+        numba.set_num_threads(previous)
+    return {name: total / len(paths) * 1e3 for name, total in totals.items()}
+
+
+def read_rate(cache: Path, reads: int, *, rgb: bool, seed: int = 0) -> float:
+    """Random-access samples per second through :func:`rawspace.dataset.open`."""
+    reader = dataset.open(cache, rgb=rgb)
+    order = np.random.default_rng(seed).integers(0, len(reader), size=reads)
+    reader[int(order[0])]  # open the file, load the small columns
+    start = time.perf_counter()
+    for index in order.tolist():
+        reader[index]
+    rate = reads / (time.perf_counter() - start)
+    reader.close()
+    return rate
+
+
+def _read_through(path: Path) -> None:
+    """Read a file once, sequentially, so that it is in the page cache."""
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def _subset(source: Path, limit: int | None, work: Path) -> Path:
+    """A CSV listing the first ``limit`` images of each class (all of them without a limit)."""
+    listing = read_source(source)
+    if limit is None:
+        return source
+    counts: dict[int, int] = {}
+    lines = ["path,label"]
+    for item in listing.items:
+        if counts.get(item.label, 0) < limit:
+            counts[item.label] = counts.get(item.label, 0) + 1
+            lines.append(f"{listing.path_of(item)},{listing.class_names[item.label]}")
+    csv_path = work / "subset.csv"
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return csv_path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path, help="class-folder tree, e.g. the PBC data set")
+    parser.add_argument("--limit", type=int, help="images per class (default: all)")
+    parser.add_argument("--size", type=int, default=400, help="sample side; default: 400")
+    parser.add_argument("--reads", type=int, default=2000, help="random reads; default: 2000")
+    parser.add_argument("--work", type=Path, help="folder for the caches (default: a temp dir)")
+    parser.add_argument(
+        "--compression",
+        choices=COMPRESSIONS,
+        action="append",
+        help="compression to build with (repeatable; default: all)",
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        work = Path(tmp)
+        source = _subset(args.source, args.limit, work)
+        listing = read_source(source)
+        paths = [str(listing.path_of(item)) for item in listing.items]
+        print(f"{len(paths)} images from {args.source}; size {args.size}; cpus {os.cpu_count()}")
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+        decode = {jobs: decode_rate(paths, jobs) for jobs in (1, 2)}
+        for jobs, rate in decode.items():
+            print(f"decode only, {jobs} process(es): {rate:8.1f} images/s")
+
+        print("profile of one image, one process (CPU ms per image):")
+        for name, ms in profile_stages(paths[:200], args.size).items():
+            print(f"  {name:24} {ms:7.2f}")
+
+        for compression in args.compression or COMPRESSIONS:
+            rates = {}
+            cache = work / f"{compression}.h5"
+            for jobs in (1, 2):
+                rates[jobs], main_ms, workers_ms = build_rate(
+                    source, cache, jobs=jobs, compression=compression, size=args.size
+                )
+                print(
+                    f"build --compression {compression:4} --jobs {jobs}: {rates[jobs]:8.1f} "
+                    f"images/s ({rates[jobs] / decode[jobs]:6.1%} of decode-only); CPU ms "
+                    f"per image: main {main_ms:.2f}, workers {workers_ms:.2f}"
+                )
+            print(f"  --jobs 2 / --jobs 1: {rates[2] / rates[1]:.2f}x")
+            n = len(dataset.open(cache))
+            print(f"  bytes per image: {cache.stat().st_size / n:10.0f} (raw + rgb + metadata)")
+            _read_through(cache)
+            for rgb in (True, False):
+                what = "raw + rgb" if rgb else "raw only"
+                rate = read_rate(cache, args.reads, rgb=rgb)
+                print(f"  random reads, {what:9}: {rate:8.1f} samples/s (file in page cache)")
+            cache.unlink()
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""``rawspace build SOURCE CACHE.h5``: a labelled image dataset to an HDF5 cache."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from ..cameras import CAMERA_POLICIES
+from ..dataset import COMPRESSIONS, build
+from ..images import FITS
+from ..pipeline import LAYOUTS
+from ..sources import LABEL_MODES, UNC_MODES
+
+__all__ = ["register", "run"]
+
+_EPILOG = """\
+SOURCE is a folder with one subfolder per class, a Matek-19 root (a folder with
+annotations.dat and the class folders, or the annotations.dat file), or a CSV file
+with the columns path,label[,group] (paths relative to the CSV's folder).
+
+--labels reannotation uses re-annotation 1 of annotations.dat where there is one and
+the original label elsewhere. Splits and folds are stratified by class, never
+separate a group, and are computed over the full listing, so shards (--shard K/N,
+joined with 'rawspace merge') get exactly the splits of an unsharded build.
+
+The cache is written to CACHE.h5.partial and renamed when complete; --resume
+continues an interrupted build. Images that cannot be read are left out and listed
+in CACHE.h5.failures.csv. Exit status: 0 success, 1 when an image failed, 2 for
+usage errors, 130 when interrupted.
+"""
+
+_MAX_LISTED = 10
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``build`` subcommand to ``subparsers``; its ``func`` is :func:`run`."""
+    parser = subparsers.add_parser(
+        "build",
+        help="build an HDF5 cache of raw (and RGB) images from a labelled dataset",
+        description="Convert a labelled image dataset into an HDF5 cache for training.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source", metavar="SOURCE", help="class folders, Matek-19 root or CSV")
+    parser.add_argument("cache", metavar="CACHE.h5", help="cache file to write")
+    source = parser.add_argument_group("source")
+    source.add_argument(
+        "--labels",
+        choices=LABEL_MODES,
+        help="Matek-19 label column: original (default) or reannotation",
+    )
+    source.add_argument(
+        "--unc",
+        choices=UNC_MODES,
+        help="Matek-19 images labelled UNC: drop (default) or keep as a class",
+    )
+    conversion = parser.add_argument_group("conversion (as for 'rawspace convert')")
+    conversion.add_argument("--layout", choices=LAYOUTS, default="bayer", help="default: bayer")
+    conversion.add_argument(
+        "--camera",
+        default="sample",
+        metavar="sample|FILE",
+        help="draw random cameras (default), or use the camera of FILE: a JSON of "
+        "CameraParams or a camera raw file such as a DNG",
+    )
+    conversion.add_argument(
+        "--camera-per",
+        choices=CAMERA_POLICIES,
+        default="dataset",
+        help="scope sharing one random camera; group needs a CSV group column; default: dataset",
+    )
+    conversion.add_argument(
+        "--noise", choices=("none", "brooks"), default="none", help="sensor noise; default: none"
+    )
+    conversion.add_argument(
+        "--noise-per",
+        choices=CAMERA_POLICIES,
+        default="image",
+        help="scope sharing one set of noise levels (the noise itself is per image); "
+        "default: image",
+    )
+    conversion.add_argument(
+        "--seed", type=int, default=0, help="seed of cameras, noise and splits; default: 0"
+    )
+    conversion.add_argument(
+        "--size", type=int, default=400, help="side of the square samples (even); default: 400"
+    )
+    conversion.add_argument(
+        "--fit", choices=FITS, default="pad", help="how to reach --size; default: pad"
+    )
+    splits = parser.add_argument_group("splits")
+    splits.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.1,
+        help="share of each class in the test set, in [0, 1); default: 0.1",
+    )
+    splits.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="cross-validation folds of the training set (0: none); default: 5",
+    )
+    storage = parser.add_argument_group("storage and execution")
+    storage.add_argument(
+        "--compression",
+        choices=COMPRESSIONS,
+        default="none",
+        help="none (default; fastest random reads), lzf or gzip (smaller files)",
+    )
+    storage.add_argument(
+        "--no-rgb", dest="rgb", action="store_false", help="do not store the RGB images"
+    )
+    storage.add_argument(
+        "--jobs", type=int, default=1, help="worker processes; default: 1 (in-process)"
+    )
+    storage.add_argument(
+        "--resume", action="store_true", help="continue an interrupted build (CACHE.h5.partial)"
+    )
+    storage.add_argument(
+        "--overwrite", action="store_true", help="replace an existing cache or partial build"
+    )
+    storage.add_argument(
+        "--shard", metavar="K/N", help="build only shard K of N (1 <= K <= N); see merge"
+    )
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="log every failure")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``rawspace build``; return the exit status (0, 1, 2, or 130 when interrupted)."""
+    logger = logging.getLogger("rawspace")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    previous_level = logger.level
+    if args.verbose:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        with logging_redirect_tqdm(loggers=[logger]):
+            report = build(
+                args.source,
+                args.cache,
+                labels=args.labels,
+                unc=args.unc,
+                layout=args.layout,
+                camera=None if args.camera == "sample" else args.camera,
+                camera_per=args.camera_per,
+                noise=None if args.noise == "none" else args.noise,
+                noise_per=args.noise_per,
+                seed=args.seed,
+                size=args.size,
+                fit=args.fit,
+                test_fraction=args.test_fraction,
+                folds=args.folds,
+                compression=args.compression,
+                rgb=args.rgb,
+                jobs=args.jobs,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                shard=args.shard,
+                progress=not args.quiet,
+            )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"rawspace build: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            f"rawspace build: interrupted; continue with: rawspace build ... {args.cache} --resume",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+    if not args.quiet:
+        print(report.summary(), file=sys.stderr)
+    if report.failures:
+        print(f"{report.failed} image(s) failed; listed in {report.failures_csv}", file=sys.stderr)
+        shown = report.failures if args.verbose else report.failures[:_MAX_LISTED]
+        for path, label, reason in shown:
+            print(f"  {path} ({label}): {reason}", file=sys.stderr)
+        if len(shown) < report.failed:
+            print(f"  ... and {report.failed - len(shown)} more", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,336 @@
+"""Labelled image listings: which images a dataset holds, with their classes and groups.
+
+:func:`read_source` lists the images of a labelled dataset from one of three
+kinds of ``SOURCE``, recognised from what it is:
+
+``"folders"``
+    A folder with one subfolder per class (for instance the PBC data set:
+    ``basophil/BA_100102.jpg``). Class names are the subfolder names, sorted;
+    images are the files below each class folder (searched recursively) whose
+    suffix is one of :data:`rawspace.images.IMAGE_SUFFIXES`; hidden names are
+    skipped. Items are ordered by class, then by relative path. No groups.
+``"matek19"``
+    A Matek-19 root (a folder holding ``annotations.dat`` and the class folders
+    ``CLASS/CLASS_NNNN.tiff``), or the ``annotations.dat`` file itself. Its lines
+    hold four whitespace-separated columns: relative path, original label,
+    re-annotation 1 and re-annotation 2, where ``nan`` means "not re-annotated"
+    and ``UNC`` "unclassifiable". ``labels="original"`` uses column 2;
+    ``labels="reannotation"`` uses re-annotation 1 where there is one and the
+    original label elsewhere (re-annotation 2 is not used). Images labelled
+    ``UNC`` are dropped (``unc="drop"``, counted in :attr:`Source.n_dropped`) or
+    kept as a class ``"UNC"`` (``unc="keep"``). Items keep the file's order.
+    Class names are the labels in use, sorted. No groups (the public release
+    has no patient identifiers).
+``"csv"``
+    A ``.csv`` file with a header naming the columns ``path`` and ``label`` and,
+    optionally, ``group`` (other columns are ignored). Paths are relative to the
+    CSV's folder (absolute paths are kept as they are). Items keep the file's
+    order. Class names are the labels, sorted (numerically when every label is
+    an integer).
+
+Listed files are not opened here: missing or unreadable ones fail later, when
+they are decoded.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .images import IMAGE_SUFFIXES
+
+__all__ = [
+    "LABEL_MODES",
+    "MATEK_ANNOTATIONS",
+    "SOURCE_FORMATS",
+    "UNC",
+    "UNC_MODES",
+    "Source",
+    "SourceError",
+    "SourceItem",
+    "read_source",
+]
+
+SOURCE_FORMATS = ("folders", "matek19", "csv")
+#: Label columns of a Matek-19 annotation file: the original label or the re-annotation.
+LABEL_MODES = ("original", "reannotation")
+#: What to do with Matek-19 images labelled :data:`UNC`.
+UNC_MODES = ("drop", "keep")
+#: Matek-19 label of an image that could not be assigned a class at re-annotation.
+UNC = "UNC"
+#: File name of the Matek-19 annotation file.
+MATEK_ANNOTATIONS = "annotations.dat"
+
+_MATEK_NONE = "nan"
+
+
+class SourceError(ValueError):
+    """A SOURCE that cannot be listed; the message names the file (and line) and the problem."""
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One listed image.
+
+    Attributes
+    ----------
+    relpath : str
+        Path relative to :attr:`Source.root`, POSIX style (``"basophil/BA_1.jpg"``);
+        unique within a source.
+    label : int
+        Index into :attr:`Source.class_names`.
+    group : str or None
+        Group name (a CSV ``group`` column), or None when the source has no groups.
+    """
+
+    relpath: str
+    label: int
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A listed dataset: its items in a fixed order, and its class names.
+
+    Attributes
+    ----------
+    location : pathlib.Path
+        SOURCE as given, made absolute (a folder or a file).
+    root : pathlib.Path
+        Folder that the relative paths start from.
+    format : {"folders", "matek19", "csv"}
+    items : tuple of SourceItem
+        In the order of the dataset (see the module notes).
+    class_names : tuple of str
+        Sorted; labels index into it.
+    has_groups : bool
+        Whether every item has a group.
+    labels, unc : str or None
+        The Matek-19 label mode and UNC handling used (None for other formats).
+    n_dropped : int
+        Matek-19 images left out because they are labelled UNC.
+    """
+
+    location: Path
+    root: Path
+    format: str
+    items: tuple[SourceItem, ...]
+    class_names: tuple[str, ...]
+    has_groups: bool = False
+    labels: str | None = None
+    unc: str | None = None
+    n_dropped: int = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def path_of(self, item: SourceItem) -> Path:
+        """The file of ``item``."""
+        return self.root / item.relpath
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the listing: class names, then every relative path, label and group.
+
+        Two listings with the same fingerprint list the same images in the same order
+        with the same labels and groups.
+        """
+        digest = hashlib.sha256()
+        for name in self.class_names:
+            digest.update(b"class\0" + name.encode("utf-8") + b"\0")
+        for item in self.items:
+            group = b"\1" if item.group is None else b"\0" + item.group.encode("utf-8")
+            digest.update(item.relpath.encode("utf-8") + b"\0%d" % item.label + group + b"\n")
+        return digest.hexdigest()
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise SourceError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _sorted_names(names: set[str]) -> tuple[str, ...]:
+    """Sorted class names: numerically when all are integers, else as strings."""
+    try:
+        return tuple(sorted(names, key=int))
+    except ValueError:
+        return tuple(sorted(names))
+
+
+def _is_image_name(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
+
+
+# ---------------------------------------------------------------------- formats
+def _read_folders(folder: Path) -> Source:
+    class_dirs = sorted(
+        entry.name for entry in os.scandir(folder) if entry.is_dir() and entry.name[0] != "."
+    )
+    if not class_dirs:
+        raise SourceError(
+            f"SOURCE {folder} has no class folders: expected one subfolder per class, "
+            f"a Matek-19 root with {MATEK_ANNOTATIONS}, or a CSV file"
+        )
+    items = []
+    for label, name in enumerate(class_dirs):
+        relpaths = []
+        for root, dirs, files in os.walk(folder / name, followlinks=True):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            rel_root = PurePosixPath(Path(root).relative_to(folder).as_posix())
+            relpaths.extend(str(rel_root / f) for f in files if _is_image_name(f))
+        items.extend(SourceItem(relpath, label) for relpath in sorted(relpaths))
+    if not items:
+        raise SourceError(
+            f"SOURCE {folder} has class folders ({', '.join(class_dirs)}) but no images "
+            f"({', '.join(IMAGE_SUFFIXES)}) in them"
+        )
+    return Source(folder, folder, "folders", tuple(items), tuple(class_dirs))
+
+
+def _read_matek(annotations: Path, labels: str, unc: str) -> Source:
+    try:
+        text = annotations.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{annotations} is not UTF-8 text: {exc}") from None
+    rows: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    n_dropped = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 4:
+            raise SourceError(
+                f"{annotations}, line {number}: expected 4 columns (path, label, "
+                f"re-annotation 1, re-annotation 2), got {len(fields)}: {line.strip()!r}"
+            )
+        relpath, original, first, _second = fields
+        if original == _MATEK_NONE:
+            raise SourceError(f"{annotations}, line {number}: {relpath} has no original label")
+        if relpath in seen:
+            raise SourceError(
+                f"{annotations}, line {number}: {relpath} is listed again (first at line "
+                f"{seen[relpath]})"
+            )
+        seen[relpath] = number
+        label = first if labels == "reannotation" and first != _MATEK_NONE else original
+        if label == UNC and unc == "drop":
+            n_dropped += 1
+            continue
+        rows.append((relpath, label))
+    if not rows:
+        raise SourceError(f"{annotations} lists no images (after dropping {n_dropped} UNC)")
+    class_names = tuple(sorted({label for _, label in rows}))
+    index = {name: i for i, name in enumerate(class_names)}
+    items = tuple(SourceItem(relpath, index[label]) for relpath, label in rows)
+    return Source(
+        annotations, annotations.parent, "matek19", items, class_names,
+        labels=labels, unc=unc, n_dropped=n_dropped,
+    )  # fmt: skip
+
+
+def _read_csv(csv_path: Path) -> Source:
+    try:
+        with csv_path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            body = list(enumerate(reader, start=2))
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{csv_path} is not UTF-8 text: {exc}") from None
+    except csv.Error as exc:
+        raise SourceError(f"{csv_path} is not a valid CSV file: {exc}") from None
+    if header is None:
+        raise SourceError(f"{csv_path} is empty: expected a header 'path,label[,group]'")
+    columns = [name.strip() for name in header]
+    missing = [name for name in ("path", "label") if name not in columns]
+    if missing:
+        raise SourceError(
+            f"{csv_path}: the header must name the columns 'path' and 'label' (and "
+            f"optionally 'group'), got {columns}"
+        )
+    position = {name: columns.index(name) for name in ("path", "label", "group") if name in columns}
+    has_groups = "group" in position
+    rows: list[tuple[str, str, str | None]] = []
+    seen: dict[str, int] = {}
+    for number, row in body:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            raise SourceError(
+                f"{csv_path}, line {number}: expected {len(columns)} fields, got {len(row)}"
+            )
+        values = {name: row[i].strip() for name, i in position.items()}
+        for name, value in values.items():
+            if not value:
+                raise SourceError(f"{csv_path}, line {number}: empty {name!r}")
+        relpath = PurePosixPath(Path(values["path"]).as_posix()).as_posix()
+        if relpath in seen:
+            raise SourceError(
+                f"{csv_path}, line {number}: path {relpath!r} is listed again (first at line "
+                f"{seen[relpath]})"
+            )
+        seen[relpath] = number
+        rows.append((relpath, values["label"], values.get("group")))
+    if not rows:
+        raise SourceError(f"{csv_path} lists no images")
+    class_names = _sorted_names({label for _, label, _ in rows})
+    index = {name: i for i, name in enumerate(class_names)}
+    items = tuple(SourceItem(relpath, index[label], group) for relpath, label, group in rows)
+    return Source(csv_path, csv_path.parent, "csv", items, class_names, has_groups=has_groups)
+
+
+def read_source(
+    source: str | os.PathLike[str],
+    *,
+    labels: str | None = None,
+    unc: str | None = None,
+) -> Source:
+    """List the labelled images of a SOURCE (see the module notes for the formats).
+
+    Parameters
+    ----------
+    source : path
+        A class-folder tree, a Matek-19 root (or its ``annotations.dat``), or a CSV file.
+    labels : {"original", "reannotation"}, optional
+        Matek-19 only (default ``"original"``): which label column to use.
+    unc : {"drop", "keep"}, optional
+        Matek-19 only (default ``"drop"``): what to do with images labelled UNC.
+
+    Returns
+    -------
+    Source
+
+    Raises
+    ------
+    FileNotFoundError
+        ``source`` does not exist.
+    SourceError
+        ``source`` cannot be listed (no classes, malformed lines, duplicate paths), or
+        ``labels``/``unc`` are given for a source that is not Matek-19.
+    """
+    location = Path(os.path.abspath(source))
+    if not location.exists():
+        raise FileNotFoundError(f"SOURCE not found: {source}")
+    if location.is_dir() and (location / MATEK_ANNOTATIONS).is_file():
+        location = location / MATEK_ANNOTATIONS
+    if location.is_file() and location.suffix.lower() == ".dat":
+        labels = "original" if labels is None else labels
+        unc = "drop" if unc is None else unc
+        _check_choice("labels", labels, LABEL_MODES)
+        _check_choice("unc", unc, UNC_MODES)
+        return _read_matek(location, labels, unc)
+    if labels is not None or unc is not None:
+        raise SourceError(
+            f"labels and unc apply to Matek-19 sources (a folder with {MATEK_ANNOTATIONS}), "
+            f"not to SOURCE {source}"
+        )
+    if location.is_dir():
+        return _read_folders(location)
+    if location.suffix.lower() == ".csv":
+        return _read_csv(location)
+    raise SourceError(
+        f"SOURCE {source} must be a folder of class folders, a Matek-19 root (or its "
+        f"{MATEK_ANNOTATIONS}) or a .csv file"
+    )

@@ -1,0 +1,30 @@
+"""``rawspace demo`` runs end to end with no input and writes its report."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import h5py
+import pytest
+
+from rawspace.cli import main
+from rawspace.demo import SOURCES
+
+
+def test_demo_without_training(tmp_path):
+    assert main(["demo", "--out", str(tmp_path), "--no-train"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "Not run" in report
+    assert "| immunohistochemistry | yes |" in report
+    assert (tmp_path / "strip.png").stat().st_size > 10_000
+    with h5py.File(tmp_path / "demo.h5") as f:
+        assert list(f.attrs["class_names"]) == sorted(SOURCES)
+        assert f["raw"].shape == (160, 64, 64)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs the classify extra")
+def test_demo_with_training(tmp_path):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "| rgb |" in report and "| raw_packed |" in report
+    assert (tmp_path / "compare" / "results.md").exists()

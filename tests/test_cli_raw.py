@@ -15,6 +15,7 @@ import pytest
 from rawspace import CameraParams, develop, invert, read_raw, write_dng
 from rawspace.cli import develop as develop_command
 from rawspace.cli import info as info_command
+from rawspace.cli import main
 
 
 def run_cli(argv: list[str]) -> int:
@@ -142,18 +143,8 @@ def test_info_delegates_hdf5_files_to_dataset_summary(tmp_path, capsys, monkeypa
 
 
 # ------------------------------------------------------------------- through main()
-def _main():
-    cli = pytest.importorskip("rawspace.cli")
-    try:
-        cli.build_parser()
-    except ModuleNotFoundError as exc:  # another subcommand is not written yet
-        pytest.skip(f"rawspace.cli cannot build its parser yet: {exc}")
-    return cli.main
-
-
 @pytest.mark.shared
 def test_main_info_and_develop_the_blackmagic_dng(shared_dir, tmp_path, capsys):
-    main = _main()
     source = shared_dir / "data/raw/Blackmagic.dng"
     assert main(["info", str(source)]) == 0
     out = capsys.readouterr().out
@@ -166,6 +157,5 @@ def test_main_info_and_develop_the_blackmagic_dng(shared_dir, tmp_path, capsys):
 
 
 def test_main_develop_error(tmp_path, capsys):
-    main = _main()
     assert main(["develop", str(tmp_path / "none.dng"), str(tmp_path / "x.png")]) == 1
     assert "none.dng" in capsys.readouterr().err

@@ -8,11 +8,9 @@ import sys
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from ..cameras import CAMERA_POLICIES
 from ..dataset import COMPRESSIONS, build
-from ..images import FITS
-from ..pipeline import LAYOUTS
 from ..sources import LABEL_MODES, UNC_MODES
+from ._conversion import add_conversion_arguments, conversion_options
 
 __all__ = ["register", "run"]
 
@@ -58,38 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="Matek-19 images labelled UNC: drop (default) or keep as a class",
     )
     conversion = parser.add_argument_group("conversion (as for 'rawspace convert')")
-    conversion.add_argument("--layout", choices=LAYOUTS, default="bayer", help="default: bayer")
-    conversion.add_argument(
-        "--camera",
-        default="sample",
-        metavar="sample|FILE",
-        help="draw random cameras (default), or use the camera of FILE: a JSON of "
-        "CameraParams or a camera raw file such as a DNG",
-    )
-    conversion.add_argument(
-        "--camera-per",
-        choices=CAMERA_POLICIES,
-        default="dataset",
-        help="scope sharing one random camera; group needs a CSV group column; default: dataset",
-    )
-    conversion.add_argument(
-        "--noise", choices=("none", "brooks"), default="none", help="sensor noise; default: none"
-    )
-    conversion.add_argument(
-        "--noise-per",
-        choices=CAMERA_POLICIES,
-        default="image",
-        help="scope sharing one set of noise levels (the noise itself is per image); "
-        "default: image",
-    )
-    conversion.add_argument(
-        "--seed", type=int, default=0, help="seed of cameras, noise and splits; default: 0"
-    )
-    conversion.add_argument(
-        "--size", type=int, default=400, help="side of the square samples (even); default: 400"
-    )
-    conversion.add_argument(
-        "--fit", choices=FITS, default="pad", help="how to reach --size; default: pad"
+    add_conversion_arguments(
+        conversion, size_help="side of the square samples (even); default: 400"
     )
     splits = parser.add_argument_group("splits")
     splits.add_argument(
@@ -149,14 +117,8 @@ def run(args: argparse.Namespace) -> int:
                 args.cache,
                 labels=args.labels,
                 unc=args.unc,
-                layout=args.layout,
-                camera=None if args.camera == "sample" else args.camera,
-                camera_per=args.camera_per,
-                noise=None if args.noise == "none" else args.noise,
-                noise_per=args.noise_per,
-                seed=args.seed,
                 size=args.size,
-                fit=args.fit,
+                **conversion_options(args),
                 test_fraction=args.test_fraction,
                 folds=args.folds,
                 compression=args.compression,

@@ -8,10 +8,8 @@ import sys
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from ..cameras import CAMERA_POLICIES
 from ..convert import DTYPES, FAILURES_NAME, FORMATS, convert
-from ..images import FITS
-from ..pipeline import LAYOUTS
+from ._conversion import add_conversion_arguments, conversion_options
 
 __all__ = ["register", "run"]
 
@@ -35,7 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("input", metavar="INPUT", help="image file, folder or list file")
     parser.add_argument("output", metavar="OUTPUT", help="output folder")
-    parser.add_argument("--layout", choices=LAYOUTS, default="bayer", help="default: bayer")
     parser.add_argument(
         "--format",
         dest="file_format",
@@ -46,43 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--dtype", choices=DTYPES, default="uint16", help="npy sample type; default: uint16"
     )
-    parser.add_argument(
-        "--camera",
-        default="sample",
-        metavar="sample|FILE",
-        help="draw random cameras (default), or use the camera of FILE: a JSON of "
-        "CameraParams (or an output's .json) or a camera raw file such as a DNG",
-    )
-    parser.add_argument(
-        "--camera-per",
-        choices=CAMERA_POLICIES,
-        default="dataset",
-        help="scope sharing one random camera; default: dataset",
-    )
-    parser.add_argument(
-        "--noise", choices=("none", "brooks"), default="none", help="sensor noise; default: none"
-    )
-    parser.add_argument(
-        "--noise-per",
-        choices=CAMERA_POLICIES,
-        default="image",
-        help="scope sharing one set of noise levels (the noise itself is per image); "
-        "default: image",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="global seed; default: 0")
-    parser.add_argument(
-        "--size",
-        type=int,
-        default=400,
-        help="side of the square outputs (even, >= 16), 0 keeps each image's size "
+    add_conversion_arguments(
+        parser,
+        size_help="side of the square outputs (even, >= 16), 0 keeps each image's size "
         "(cropped to even); default: 400",
-    )
-    parser.add_argument(
-        "--fit",
-        choices=FITS,
-        default="pad",
-        help="how to reach --size: pad and crop centre-crop longer sides and reflect-pad "
-        "shorter ones (no resampling); resize crops to a square and resamples; default: pad",
     )
     parser.add_argument(
         "--jobs", type=int, default=1, help="worker processes; default: 1 (in-process)"
@@ -113,16 +77,10 @@ def run(args: argparse.Namespace) -> int:
             report = convert(
                 args.input,
                 args.output,
-                layout=args.layout,
                 file_format=args.file_format,
                 dtype=args.dtype,
-                camera=None if args.camera == "sample" else args.camera,
-                camera_per=args.camera_per,
-                noise=None if args.noise == "none" else args.noise,
-                noise_per=args.noise_per,
-                seed=args.seed,
                 size=args.size or None,
-                fit=args.fit,
+                **conversion_options(args),
                 jobs=args.jobs,
                 overwrite=args.overwrite,
                 dry_run=args.dry_run,

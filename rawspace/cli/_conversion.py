@@ -1,0 +1,64 @@
+"""Options shared by ``rawspace convert`` and ``rawspace build``: how images become raw."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..cameras import CAMERA_POLICIES
+from ..images import FITS
+from ..pipeline import LAYOUTS
+
+__all__ = ["add_conversion_arguments", "conversion_options"]
+
+
+def add_conversion_arguments(group: Any, *, size_help: str) -> None:
+    """Add --layout, --camera, --camera-per, --noise, --noise-per, --seed, --size, --fit."""
+    group.add_argument("--layout", choices=LAYOUTS, default="bayer", help="default: bayer")
+    group.add_argument(
+        "--camera",
+        default="sample",
+        metavar="sample|FILE",
+        help="draw random cameras (default), or use the camera of FILE: a JSON of "
+        "CameraParams (or a convert output's .json) or a camera raw file such as a DNG",
+    )
+    group.add_argument(
+        "--camera-per",
+        choices=CAMERA_POLICIES,
+        default="dataset",
+        help="scope sharing one random camera; default: dataset",
+    )
+    group.add_argument(
+        "--noise", choices=("none", "brooks"), default="none", help="sensor noise; default: none"
+    )
+    group.add_argument(
+        "--noise-per",
+        choices=CAMERA_POLICIES,
+        default="image",
+        help="scope sharing one set of noise levels (the noise itself is per image); "
+        "default: image",
+    )
+    group.add_argument(
+        "--seed", type=int, default=0, help="seed of cameras, noise (and splits); default: 0"
+    )
+    group.add_argument("--size", type=int, default=400, help=size_help)
+    group.add_argument(
+        "--fit",
+        choices=FITS,
+        default="pad",
+        help="how to reach --size: pad and crop centre-crop longer sides and reflect-pad "
+        "shorter ones (no resampling); resize crops to a square and resamples; default: pad",
+    )
+
+
+def conversion_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of `rawspace.convert.convert` / `rawspace.dataset.build` (not size)."""
+    return {
+        "layout": args.layout,
+        "camera": None if args.camera == "sample" else args.camera,
+        "camera_per": args.camera_per,
+        "noise": None if args.noise == "none" else args.noise,
+        "noise_per": args.noise_per,
+        "seed": args.seed,
+        "fit": args.fit,
+    }

@@ -109,3 +109,18 @@ def test_every_readme_command_runs(scratch, capsys):
     assert Path("rawspace-demo/report.md").exists()
     assert Path("results/results.md").exists() and Path("matek19-results/results.md").exists()
     assert "camera_per_image" in Path("results-cameras/results.md").read_text()
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch, request):
+    """The README's Python blocks run in order, as one script, from a folder beside shared/."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) >= 2
+    real = request.getfixturevalue("shared_dir")
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "shared").symlink_to(real)
+    monkeypatch.chdir(work)
+    namespace: dict = {}
+    exec(compile("\n".join(blocks), str(README), "exec"), namespace)
+    assert Path("sim.dng").stat().st_size > 0
+    assert namespace["back"].shape == namespace["rgb"].shape

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from rawspace import dataset
+from rawspace import cache_convert, dataset
 from rawspace.cli import build as build_cli
 from rawspace.cli import main
 from rawspace.cli import merge as merge_cli
@@ -128,7 +128,7 @@ def test_interrupt_exits_130_and_resume_finishes(tree, tmp_path, monkeypatch, ca
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(dataset._Converter, "convert", interrupted)
+        patch.setattr(cache_convert._Converter, "convert", interrupted)
         assert run(["build", tree, cache, "--size", SIZE, "-q"]) == 130
     assert "--resume" in capsys.readouterr().err
     assert (tmp_path / "c.h5.partial").exists() and not cache.exists()

@@ -15,7 +15,7 @@ import pytest
 import tifffile
 
 import rawspace
-from rawspace import dataset
+from rawspace import cache_convert, cache_write, dataset
 from rawspace.dataset import CacheError
 from rawspace.images import ImageError, fit_image, read_image
 from rawspace.sources import SourceError, read_source
@@ -493,7 +493,7 @@ def test_resume_finishes_an_interrupted_build_exactly(good_tree, tmp_path, monke
     cache = tmp_path / "cache.h5"
     partial = Path(str(cache) + ".partial")
     calls = {"n": 0}
-    convert = dataset._Converter.convert
+    convert = cache_convert._Converter.convert
 
     def stop_after_eleven(self, task):
         calls["n"] += 1
@@ -501,8 +501,8 @@ def test_resume_finishes_an_interrupted_build_exactly(good_tree, tmp_path, monke
             raise crash("simulated interruption")
         return convert(self, task)
 
-    monkeypatch.setattr(dataset, "CHECKPOINT_EVERY", 4)
-    monkeypatch.setattr(dataset._Converter, "convert", stop_after_eleven)
+    monkeypatch.setattr(cache_write, "CHECKPOINT_EVERY", 4)
+    monkeypatch.setattr(cache_convert._Converter, "convert", stop_after_eleven)
     with pytest.raises(crash):
         dataset.build(good_tree, cache, size=SIZE, noise="brooks", camera_per="image")
     assert partial.exists() and not cache.exists()
@@ -512,7 +512,7 @@ def test_resume_finishes_an_interrupted_build_exactly(good_tree, tmp_path, monke
         dataset.build(good_tree, cache, size=SIZE, noise="brooks", camera_per="image")
     with pytest.raises(CacheError, match="other options"):
         dataset.build(good_tree, cache, size=SIZE, resume=True)
-    monkeypatch.setattr(dataset._Converter, "convert", convert)
+    monkeypatch.setattr(cache_convert._Converter, "convert", convert)
     report = dataset.build(
         good_tree, cache, size=SIZE, noise="brooks", camera_per="image", resume=True
     )

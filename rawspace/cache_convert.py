@@ -1,0 +1,334 @@
+"""Converting listed images to stored cache chunks, in-process or in worker processes.
+
+A :class:`_Converter` decodes, fits, inverts and encodes (compresses) one image;
+:func:`_results` runs it over the tasks of a build, in order, either in the
+calling process or in spawned workers that hand the chunk bytes back through a
+shared-memory slot file. Internal to :func:`rawspace.cache_build.build`.
+"""
+
+from __future__ import annotations
+
+import mmap
+import multiprocessing
+import os
+import signal
+import tempfile
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import h5py
+import numba
+import numpy as np
+
+from .cache_format import (
+    PARAMS_DTYPE,
+    _raw_shape,
+    _storage_options,
+)
+from .cameras import CameraAssigner
+from .images import ImageError, fit_image, read_image
+
+__all__: list[str] = []  # internal to rawspace.cache_build
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """uint8 copy of an image: uint16 and float [0, 1] rounded half up to 0–255."""
+    if rgb.dtype == np.uint8:
+        return rgb
+    if rgb.dtype == np.uint16:
+        return ((rgb.astype(np.uint32) * 2 + 257) // 514).astype(np.uint8)
+    return np.floor(rgb.astype(np.float64) * 255.0 + 0.5).astype(np.uint8)
+
+
+# ------------------------------------------------------------------- conversion
+@dataclass(frozen=True)
+class _Settings:
+    """What a worker needs to turn a listed image into cache chunks; picklable."""
+
+    root: str
+    assigner: CameraAssigner
+    layout: str
+    size: int
+    fit: str
+    compression: str
+    rgb: bool
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One stored chunk: its filter mask and its bytes.
+
+    ``data`` holds the bytes; it is None in a result sent by a worker, whose bytes
+    wait in the shared slot file at ``offset`` (see :class:`_SlotFile`).
+    """
+
+    mask: int
+    size: int
+    data: bytes | memoryview | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class _Converted:
+    """The chunks (as stored: compressed) and the camera record of one image."""
+
+    source_index: int
+    chunks: tuple[_Chunk, ...]  # raw, then rgb when stored
+    params: np.ndarray  # one PARAMS_DTYPE record
+
+
+@dataclass(frozen=True)
+class _Failed:
+    source_index: int
+    reason: str
+
+
+class _ChunkEncoder:
+    """Encode a sample to the bytes of its chunk, filters applied, as HDF5 would store it.
+
+    Compressed chunks are made by writing the sample to a scratch dataset with the
+    cache's creation options in an in-memory HDF5 file and reading the stored
+    chunk back, so workers compress in parallel and the writer stores the bytes
+    with ``write_direct_chunk``, unchanged.
+    """
+
+    def __init__(self, shapes: dict[str, tuple[tuple[int, ...], np.dtype]], compression: str):
+        self._datasets: dict[str, h5py.Dataset] = {}
+        self._file = None
+        if compression == "none":
+            return
+        name = f"rawspace-chunks-{os.getpid()}-{uuid.uuid4().hex}.h5"
+        self._file = h5py.File(name, "w", driver="core", backing_store=False)
+        for key, (shape, dtype) in shapes.items():
+            self._datasets[key] = self._file.create_dataset(
+                key, shape=(1, *shape), dtype=dtype, chunks=(1, *shape),
+                **_storage_options(compression, dtype),
+            )  # fmt: skip
+
+    def encode(self, key: str, array: np.ndarray) -> _Chunk:
+        """The chunk holding ``array``.
+
+        Its mask has a bit set for each optional filter skipped (LZF and deflate
+        store a chunk uncompressed when compressing would not make it smaller).
+        """
+        if self._file is None:
+            data = memoryview(np.ascontiguousarray(array)).cast("B")
+            return _Chunk(0, data.nbytes, data)
+        dataset = self._datasets[key]
+        dataset[0] = array
+        mask, data = dataset.id.read_direct_chunk((0,) * dataset.ndim)
+        return _Chunk(mask, len(data), data)
+
+
+class _Converter:
+    """Decode, fit, invert and encode one listed image."""
+
+    def __init__(self, settings: _Settings):
+        self.settings = settings
+        self.encoder = _ChunkEncoder(_image_shapes(settings), settings.compression)
+
+    def convert(self, task: tuple[int, str, str | None]) -> _Converted | _Failed:
+        """Convert ``(source_index, relpath, group)``; a bad image gives a :class:`_Failed`."""
+        source_index, relpath, group = task
+        s = self.settings
+        try:
+            image = read_image(os.path.join(s.root, relpath))
+            fitted = fit_image(image, s.size, fit=s.fit)
+            raw = s.assigner.invert(fitted, relpath, group, layout=s.layout, dtype=np.uint16)
+        except ImageError as exc:
+            return _Failed(source_index, exc.reason)
+        except FileNotFoundError:
+            return _Failed(source_index, "file not found")
+        except Exception as exc:  # one bad input must not stop a build: report it and go on
+            return _Failed(source_index, f"{type(exc).__name__}: {exc}")
+        record = np.zeros((), dtype=PARAMS_DTYPE)
+        params = raw.params
+        record["rgb2cam"] = params.rgb2cam
+        record["rgb_gain"] = params.rgb_gain
+        record["red_gain"] = params.red_gain
+        record["blue_gain"] = params.blue_gain
+        camera_seed = s.assigner.camera_seed_for(relpath, group)
+        record["camera_seed"] = -1 if camera_seed is None else camera_seed
+        record["noise_shot"], record["noise_read"] = raw.noise if raw.noise else (np.nan, np.nan)
+        record["noise_seed"] = -1 if raw.seed is None else raw.seed
+        chunks = [self.encoder.encode("raw", raw.data)]
+        if s.rgb:
+            chunks.append(self.encoder.encode("rgb", _to_uint8(fitted)))
+        return _Converted(source_index, tuple(chunks), record)
+
+
+def _image_shapes(settings: _Settings) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    shapes = {"raw": (_raw_shape(settings.layout, settings.size), np.dtype(np.uint16))}
+    if settings.rgb:
+        shapes["rgb"] = ((settings.size, settings.size, 3), np.dtype(np.uint8))
+    return shapes
+
+
+class _SlotFile:
+    """A file of fixed-size slots mapped into memory by the main process and the workers.
+
+    Workers put the chunks of a converted image into the slot the main process
+    gave its task, and return only their positions: the bytes cross from worker to
+    writer through shared pages instead of being pickled through a pipe. The file
+    lives in ``/dev/shm`` where there is one, and is deleted on close.
+    """
+
+    def __init__(self, count: int, size: int):
+        folder = (
+            "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        )
+        fd, self.path = tempfile.mkstemp(prefix="rawspace-build-", suffix=".slots", dir=folder)
+        try:
+            os.ftruncate(fd, count * size)
+            self.map = mmap.mmap(fd, count * size)
+        except BaseException:
+            os.close(fd)
+            os.unlink(self.path)
+            raise
+        os.close(fd)
+        self.count = count
+        self.size = size
+
+    def close(self) -> None:
+        self.map.close()
+        os.unlink(self.path)
+
+
+_WORKER: _Converter | None = None
+_WORKER_SLOTS: tuple[mmap.mmap, int] | None = None
+
+
+def _init_worker(settings: _Settings, slots_path: str, slot_size: int) -> None:
+    global _WORKER, _WORKER_SLOTS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+    cv2.setNumThreads(1)
+    _WORKER = _Converter(settings)
+    with open(slots_path, "r+b") as f:
+        _WORKER_SLOTS = (mmap.mmap(f.fileno(), 0), slot_size)
+
+
+def _convert_in_worker(
+    batch: list[tuple[int, str, str | None]], slot: int
+) -> list[_Converted | _Failed]:
+    """Convert a batch of images in a worker; put their chunks into ``slot`` of the slot file."""
+    assert _WORKER is not None and _WORKER_SLOTS is not None, "worker not initialised"
+    shared, slot_size = _WORKER_SLOTS
+    offset, end = slot * slot_size, (slot + 1) * slot_size
+    results: list[_Converted | _Failed] = []
+    for task in batch:
+        result = _WORKER.convert(task)
+        if isinstance(result, _Converted):
+            parked = []
+            for chunk in result.chunks:
+                if offset + chunk.size > end:
+                    raise RuntimeError(f"a chunk of {chunk.size} bytes overflows its slot")
+                shared[offset : offset + chunk.size] = chunk.data
+                parked.append(_Chunk(chunk.mask, chunk.size, None, offset))
+                offset += chunk.size
+            result = _Converted(result.source_index, tuple(parked), result.params)
+        results.append(result)
+    return results
+
+
+def _slot_size(settings: _Settings) -> int:
+    """Bytes that hold the stored chunks of a batch of images, whatever the compression.
+
+    LZF stores a chunk uncompressed when it does not shrink; deflate may grow it up
+    to zlib's ``compressBound(n) = n + n/4096 + n/16384 + n/2**25 + 13`` bytes.
+    """
+    total = 0
+    for shape, dtype in _image_shapes(settings).values():
+        n = int(np.prod(shape)) * dtype.itemsize
+        total += n + n // 1000 + 64
+    return _BATCH * total
+
+
+@contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """Processes spawned meanwhile run Numba and OpenMP with one thread each."""
+    names = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")
+    previous = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, "1"))
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+#: Images per task sent to a worker (fewer, larger messages between processes).
+_BATCH = 4
+#: Tasks in flight per worker process (each holds one slot of the shared slot file).
+_SLOTS_PER_JOB = 3
+
+
+def _results(
+    settings: _Settings, tasks: list[tuple[int, str, str | None]], jobs: int
+) -> Iterator[_Converted | _Failed]:
+    """Convert ``tasks`` in order, in-process (``jobs == 1``) or in spawned workers.
+
+    A result's chunks are only valid until the next one is asked for.
+    """
+    if jobs == 1:
+        converter = _Converter(settings)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(1)  # one job, one core (and no thread contention)
+        try:
+            for task in tasks:
+                yield converter.convert(task)
+        finally:
+            numba.set_num_threads(previous)
+        return
+    if not tasks:
+        return
+    slot_size = _slot_size(settings)
+    slots = _SlotFile(_SLOTS_PER_JOB * jobs, slot_size)
+    try:
+        with _single_threaded_children():
+            pool = multiprocessing.get_context("spawn").Pool(
+                jobs, initializer=_init_worker, initargs=(settings, slots.path, slot_size)
+            )
+        with pool:
+            yield from _ordered_in_slots(pool, slots, tasks)
+    finally:
+        slots.close()
+
+
+def _ordered_in_slots(
+    pool: Any, slots: _SlotFile, tasks: list[tuple[int, str, str | None]]
+) -> Iterator[_Converted | _Failed]:
+    """Keep every slot busy with a batch of tasks; yield the results in task order."""
+    batches = (tasks[i : i + _BATCH] for i in range(0, len(tasks), _BATCH))
+    pending: deque[tuple[int, Any]] = deque()
+
+    def submit(slot: int) -> None:
+        batch = next(batches, None)
+        if batch is not None:
+            pending.append((slot, pool.apply_async(_convert_in_worker, (batch, slot))))
+
+    for slot in range(slots.count):
+        submit(slot)
+    while pending:
+        slot, future = pending.popleft()
+        for result in future.get():
+            if isinstance(result, _Failed):
+                yield result
+                continue
+            views = [memoryview(slots.map)[c.offset : c.offset + c.size] for c in result.chunks]
+            chunks = tuple(
+                _Chunk(c.mask, c.size, view) for c, view in zip(result.chunks, views, strict=True)
+            )
+            try:
+                yield _Converted(result.source_index, chunks, result.params)
+            finally:
+                for view in views:
+                    view.release()
+        submit(slot)

@@ -1,0 +1,540 @@
+"""Reading a dataset cache: :func:`open`, :class:`CacheReader` and its views, :func:`summary`.
+
+The reader opens the file lazily, once per process, keeps the small columns in
+memory and reads images sample by sample (a stored chunk as it is, when
+possible), so readers can be pickled to DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .cache_format import (
+    _IMAGES,
+    _STR,
+    PARTIAL_SUFFIX,
+    CacheError,
+    _attr_value,
+)
+from .params import CameraParams
+
+__all__ = ["CacheReader", "Sample", "SampleArrays", "open", "summary"]
+
+
+# ----------------------------------------------------------------------- reading
+@dataclass(frozen=True)
+class Sample:
+    """One cached sample.
+
+    Attributes
+    ----------
+    raw : numpy.ndarray
+        uint16: (S, S) Bayer, (S/2, S/2, 4) packed or (S, S, 3) linear.
+    rgb : numpy.ndarray or None
+        uint8 (S, S, 3), the image that was converted; None when not stored or not read.
+    label : int
+        Index into the cache's ``class_names``.
+    path : str
+        Path of the source image relative to the source root.
+    params : CameraParams
+        The sample's camera.
+    """
+
+    raw: np.ndarray
+    rgb: np.ndarray | None
+    label: int
+    path: str
+    params: CameraParams
+
+
+@dataclass(frozen=True)
+class SampleArrays:
+    """Several cached samples, stacked (see :meth:`CacheReader.load_all`).
+
+    Attributes
+    ----------
+    raw : numpy.ndarray, shape (N, ...)
+        uint16 raw samples.
+    rgb : numpy.ndarray, shape (N, S, S, 3), or None
+        uint8 RGB images; None when not stored or not read.
+    label : numpy.ndarray, shape (N,), int64
+    path : numpy.ndarray, shape (N,), object (str)
+    params : numpy.ndarray, shape (N,), :data:`PARAMS_DTYPE`
+        Camera and noise records (see :meth:`CacheReader.params` for one camera).
+    """
+
+    raw: np.ndarray
+    rgb: np.ndarray | None
+    label: np.ndarray
+    path: np.ndarray
+    params: np.ndarray
+
+
+def _open_h5(path: Path) -> h5py.File:
+    """Open a complete cache for reading; check that the files of virtual datasets exist."""
+    if not path.is_file():
+        partial = path.with_name(path.name + PARTIAL_SUFFIX)
+        hint = f" ({partial} exists: the build was interrupted)" if partial.exists() else ""
+        raise FileNotFoundError(f"cache not found: {path}{hint}")
+    f = h5py.File(path, "r")
+    try:
+        if "config" not in f.attrs or "raw" not in f:
+            raise CacheError(f"{path} is not a rawspace cache (no 'raw' dataset or 'config')")
+        if "n_processed" in f.attrs:
+            raise CacheError(f"{path} is an incomplete build; resume it first")
+        for name in _IMAGES:
+            if name in f and f[name].is_virtual:
+                for source in f[name].virtual_sources():
+                    if source.file_name == ".":
+                        continue
+                    file = Path(source.file_name)
+                    if not file.is_absolute():
+                        file = path.parent / file
+                    if not file.is_file():
+                        raise CacheError(
+                            f"{path}: dataset {name!r} reads from {file}, which is missing "
+                            "(keep merged caches next to their shards, or merge with copy)"
+                        )
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+class _CacheFile:
+    """A cache file opened lazily, once per process, with its small columns cached.
+
+    Pickling keeps only the path, so a reader can be sent to worker processes; a
+    handle inherited through ``fork`` is replaced by a fresh one.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+        self._datasets: dict[str, h5py.Dataset] = {}
+        self._direct: dict[str, bool] = {}
+        self._names: frozenset[str] = frozenset()
+        self._columns: dict[str, np.ndarray] = {}
+        self._attrs: dict[str, Any] | None = None
+        self._cameras: dict[bytes, CameraParams] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])
+
+    def file(self) -> h5py.File:
+        pid = os.getpid()
+        if self._file is None or self._pid != pid:
+            # A handle inherited through fork belongs to the parent: do not close it here.
+            self._file = _open_h5(self.path)
+            self._pid = pid
+            self._datasets = {}
+            self._names = frozenset(self._file.keys())
+        return self._file
+
+    def dataset(self, name: str) -> h5py.Dataset:
+        f = self.file()
+        dataset = self._datasets.get(name)
+        if dataset is None:
+            dataset = self._datasets[name] = f[name]
+            # One sample per chunk, no filters, stored here: read the chunk as it is.
+            self._direct[name] = (
+                not dataset.is_virtual
+                and dataset.chunks == (1, *dataset.shape[1:])
+                and dataset.id.get_create_plist().get_nfilters() == 0
+            )
+        return dataset
+
+    def has(self, name: str) -> bool:
+        self.file()
+        return name in self._names
+
+    def sample(self, name: str, row: int) -> np.ndarray:
+        """Row ``row`` of the image dataset ``name`` (a new array)."""
+        dataset = self.dataset(name)
+        if not self._direct[name]:
+            return dataset[row]
+        out = np.empty(dataset.shape[1:], dtype=dataset.dtype)
+        offset = (row,) + (0,) * (dataset.ndim - 1)
+        dataset.id.read_direct_chunk(offset, out=out.reshape(-1).view(np.uint8))
+        return out
+
+    def column(self, name: str) -> np.ndarray:
+        values = self._columns.get(name)
+        if values is None:
+            dataset = self.dataset(name)
+            values = dataset.asstr()[:] if dataset.dtype == _STR else dataset[:]
+            values.setflags(write=False)
+            self._columns[name] = values
+        return values
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        if self._attrs is None:
+            self._attrs = {key: _attr_value(value) for key, value in self.file().attrs.items()}
+        return self._attrs
+
+    def camera(self, record: np.void) -> CameraParams:
+        key = record.tobytes()
+        params = self._cameras.get(key)
+        if params is None:
+            attrs = self.attrs
+            params = self._cameras[key] = CameraParams(
+                rgb2cam=record["rgb2cam"], rgb_gain=float(record["rgb_gain"]),
+                red_gain=float(record["red_gain"]), blue_gain=float(record["blue_gain"]),
+                cfa=attrs["cfa"], black_level=attrs["black_level"],
+                white_level=attrs["white_level"], tone=attrs["tone"], gamma=attrs["gamma"],
+            )  # fmt: skip
+        return params
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid() and self._file.id.valid:
+            self._file.close()
+        self._file = None
+        self._datasets = {}
+
+
+def _runs(rows: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """``(position, first row, count)`` of each run of consecutive rows."""
+    if not len(rows):
+        return
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    stops = np.concatenate([breaks, [len(rows)]])
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        yield a, int(rows[a]), b - a
+
+
+def _read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
+    out = np.empty((len(rows), *dataset.shape[1:]), dtype=dataset.dtype)
+    for position, first, count in _runs(rows):
+        dataset.read_direct(out, np.s_[first : first + count], np.s_[position : position + count])
+    return out
+
+
+class CacheReader:
+    """Read access to a cache, or to a subset of its samples (a *view*).
+
+    Create it with :func:`open`. A view (``reader.train``, ``reader.test``,
+    ``reader.fold(k)``) shares the file of its reader and lists some of its rows,
+    in file order. Readers are picklable and open the file lazily, once per
+    process, so they can be handed to DataLoader workers.
+
+    Supports ``len(reader)``, ``reader[i]`` (a :class:`Sample`, negative ``i``
+    counting from the end) and iteration.
+    """
+
+    def __init__(self, handle: _CacheFile, rows: np.ndarray | None = None, *, rgb: bool = True):
+        self._handle = handle
+        self._rgb = rgb
+        if rows is None:
+            rows = np.arange(handle.dataset("label").shape[0], dtype=np.int64)
+        rows.setflags(write=False)
+        self._rows = rows
+
+    # ------------------------------------------------------------ description
+    @property
+    def path(self) -> Path:
+        """The cache file."""
+        return self._handle.path
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The file's attributes as plain Python values (``config`` still JSON text)."""
+        return dict(self._handle.attrs)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The resolved configuration the cache was built with."""
+        return json.loads(self._handle.attrs["config"])
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Class names; labels index into them."""
+        return tuple(self._handle.attrs["class_names"])
+
+    @property
+    def layout(self) -> str:
+        """Raw layout: ``"bayer"``, ``"packed"`` or ``"linear"``."""
+        return self._handle.attrs["layout"]
+
+    @property
+    def has_rgb(self) -> bool:
+        """Whether samples come with their RGB image."""
+        return self._rgb and self._handle.has("rgb")
+
+    @property
+    def n_folds(self) -> int:
+        """Number of cross-validation folds (0 when built without folds)."""
+        return int(self.config["folds"])
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Rows of the file in this view, increasing (int64, read-only)."""
+        return self._rows
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Label of each sample of the view (int64, shape (len(self),))."""
+        return self._handle.column("label")[self._rows]
+
+    @property
+    def paths(self) -> list[str]:
+        """Relative path of each sample of the view."""
+        return self._handle.column("path")[self._rows].tolist()
+
+    @property
+    def groups(self) -> list[str] | None:
+        """Group of each sample of the view, or None when the source has no groups."""
+        if not self._handle.has("group"):
+            return None
+        return self._handle.column("group")[self._rows].tolist()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return f"<CacheReader {self.path} ({len(self)} samples, {self.layout})>"
+
+    # ---------------------------------------------------------------- samples
+    def _row(self, index: int) -> int:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"index must be an int, got {type(index).__name__}")
+        n = len(self._rows)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for {n} samples")
+        return int(self._rows[index])
+
+    def __getitem__(self, index: int) -> Sample:
+        row = self._row(index)
+        handle = self._handle
+        raw = handle.sample("raw", row)
+        rgb = handle.sample("rgb", row) if self.has_rgb else None
+        return Sample(
+            raw=raw,
+            rgb=rgb,
+            label=int(handle.column("label")[row]),
+            path=str(handle.column("path")[row]),
+            params=handle.camera(handle.column("params")[row]),
+        )
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def params(self, index: int) -> CameraParams:
+        """The camera of sample ``index``."""
+        return self._handle.camera(self._handle.column("params")[self._row(index)])
+
+    def invert_args(self, index: int) -> dict[str, Any]:
+        """Arguments that re-create sample ``index`` with :func:`rawspace.invert`.
+
+        ``rawspace.invert(rgb, **reader.invert_args(i)).data`` equals ``reader[i].raw``
+        when ``rgb`` is the fitted image the sample was made from (for 8-bit sources,
+        ``reader[i].rgb``).
+
+        Returns
+        -------
+        dict
+            ``params`` (CameraParams), ``seed`` (int or None: the noise seed),
+            ``noise`` ((shot, read) or None), ``layout`` and ``dtype`` (numpy.uint16).
+        """
+        record = self._handle.column("params")[self._row(index)]
+        noisy = not np.isnan(record["noise_shot"])
+        return {
+            "params": self._handle.camera(record),
+            "seed": int(record["noise_seed"]) if record["noise_seed"] >= 0 else None,
+            "noise": (float(record["noise_shot"]), float(record["noise_read"])) if noisy else None,
+            "layout": self.layout,
+            "dtype": np.uint16,
+        }
+
+    def load_all(self) -> SampleArrays:
+        """Every sample of the view, stacked in memory (raw is N × the raw shape)."""
+        handle = self._handle
+        rows = self._rows
+        return SampleArrays(
+            raw=_read_rows(handle.dataset("raw"), rows),
+            rgb=_read_rows(handle.dataset("rgb"), rows) if self.has_rgb else None,
+            label=handle.column("label")[rows],
+            path=handle.column("path")[rows],
+            params=handle.column("params")[rows],
+        )
+
+    # ------------------------------------------------------------------ views
+    def _subset(self, mask: np.ndarray) -> CacheReader:
+        return CacheReader(self._handle, self._rows[mask], rgb=self._rgb)
+
+    @property
+    def train(self) -> CacheReader:
+        """View of the training samples (split 0)."""
+        return self._subset(self._handle.column("split")[self._rows] == 0)
+
+    @property
+    def test(self) -> CacheReader:
+        """View of the test samples (split 1)."""
+        return self._subset(self._handle.column("split")[self._rows] == 1)
+
+    def fold(self, k: int) -> tuple[CacheReader, CacheReader]:
+        """Cross-validation fold ``k``: (training view, validation view).
+
+        The validation view holds the samples of fold ``k``; the training view the
+        other training samples. Test samples are in neither.
+        """
+        if self.n_folds == 0:
+            raise CacheError(f"{self.path} was built without cross-validation folds")
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, (int, np.integer))
+            or not (0 <= k < self.n_folds)
+        ):
+            raise IndexError(f"fold must be an int in [0, {self.n_folds}), got {k!r}")
+        split = self._handle.column("split")[self._rows]
+        fold = self._handle.column("fold")[self._rows]
+        return self._subset((split == 0) & (fold != k)), self._subset(fold == k)
+
+    # -------------------------------------------------------------- lifetime
+    def close(self) -> None:
+        """Close the file handle of this process (reopened on the next access)."""
+        self._handle.close()
+
+    def __enter__(self) -> CacheReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open(path: str | os.PathLike[str], *, rgb: bool = True) -> CacheReader:
+    """Open a cache for reading.
+
+    Parameters
+    ----------
+    path : path
+        A cache written by :func:`build` or :func:`merge`.
+    rgb : bool, default True
+        Read the RGB images with the samples (when stored); False skips them
+        (``Sample.rgb`` is None), which is faster for raw-only training.
+
+    Returns
+    -------
+    CacheReader
+        Over every sample of the file. The file is opened now to check it, and
+        reopened lazily in other processes.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    CacheError
+        ``path`` is not a complete rawspace cache, or a shard file of a merged
+        cache is missing.
+    """
+    handle = _CacheFile(Path(path))
+    handle.file()
+    return CacheReader(handle, rgb=rgb)
+
+
+# ----------------------------------------------------------------------- summary
+def _size_text(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n_bytes < 1000 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    raise AssertionError("unreachable")
+
+
+def _stored_bytes(f: h5py.File, path: Path) -> tuple[int, str]:
+    """Bytes on disk of the image data (the shards' for a virtual merge), and a description."""
+    if not f["raw"].is_virtual:
+        total = sum(f[name].id.get_storage_size() for name in _IMAGES if name in f)
+        return total, "stored in this file"
+    files = {s.file_name for s in f["raw"].virtual_sources()}
+    total = 0
+    for name in files:
+        file = Path(name) if Path(name).is_absolute() else path.parent / name
+        with h5py.File(file, "r") as g:
+            total += sum(g[k].id.get_storage_size() for k in _IMAGES if k in g)
+    return total, f"virtual, read from {len(files)} shard file(s): {', '.join(sorted(files))}"
+
+
+def summary(path: str | os.PathLike[str]) -> str:
+    """A readable description of a cache: source, classes, layout, cameras, splits, storage.
+
+    Parameters
+    ----------
+    path : path
+        A cache written by :func:`build` or :func:`merge` (or a shard).
+
+    Returns
+    -------
+    str
+        Several lines of text, without a trailing newline.
+    """
+    reader = open(path)
+    try:
+        attrs = reader.attrs
+        config = reader.config
+        f = reader._handle.file()
+        n = len(reader)
+        labels = reader._handle.column("label")
+        split = reader._handle.column("split")
+        fold = reader._handle.column("fold")
+        stored, storage = _stored_bytes(f, reader.path)
+        raw_shape = f["raw"].shape
+        rgb_text = f"; rgb uint8 {f['rgb'].shape}" if "rgb" in f else "; no rgb"
+    finally:
+        reader.close()
+    file_size = os.path.getsize(reader.path)
+    cameras = config["cameras"]
+    noise = attrs["noise"] + ("" if attrs["noise"] == "none" else f" (per {attrs['noise_per']})")
+    fixed = " (fixed camera)" if cameras["camera"] is not None else ""
+    lines = [
+        f"{reader.path}: rawspace cache, {n} samples"
+        + (f" (shard {attrs['shard']})" if "shard" in attrs else ""),
+        f"  created      {attrs['created']} with rawspace {attrs['rawspace_version']} "
+        f"(format {attrs['format_version']})",
+        f"  source       {attrs['source']} ({attrs['source_format']}"
+        + (f", labels {config['labels']}, UNC {config['unc']}" if config["labels"] else "")
+        + f"): {attrs['n_listed']} listed, {attrs['n_failed']} failed"
+        + (f", {attrs['n_dropped']} dropped as UNC" if attrs["n_dropped"] else ""),
+        f"  layout       {attrs['layout']} uint16 {raw_shape}{rgb_text}; "
+        f"fit {config['fit']} to {attrs['size']}x{attrs['size']}",
+        f"  cameras      per {attrs['camera_policy']}{fixed}: {attrs['n_cameras']} distinct; "
+        f"CFA {attrs['cfa']}, levels {attrs['black_level']}..{attrs['white_level']}, "
+        f"tone {attrs['tone']}, gamma {attrs['gamma']}; noise {noise}; seed {attrs['seed']}",
+        f"  splits       train {int(np.sum(split == 0))}, test {int(np.sum(split == 1))} "
+        f"(test fraction {config['test_fraction']})",
+    ]
+    if config["folds"]:
+        sizes = np.bincount(fold[fold >= 0], minlength=config["folds"])
+        lines.append(f"  folds        {config['folds']}: {', '.join(str(s) for s in sizes)}")
+    else:
+        lines.append("  folds        none")
+    per_sample = f", {_size_text(stored / n)} per sample" if n else ""
+    lines.append(
+        f"  storage      compression {attrs['compression']}, image data {_size_text(stored)}"
+        f"{per_sample} ({storage}); file {_size_text(file_size)}"
+    )
+    names = attrs["class_names"]
+    width = max([len("class"), *(len(name) for name in names)])
+    lines.append(f"  classes ({len(names)}):")
+    lines.append(f"    {'class':<{width}}  {'total':>6}  {'train':>6}  {'test':>6}")
+    for index, name in enumerate(names):
+        mine = labels == index
+        lines.append(
+            f"    {name:<{width}}  {int(mine.sum()):>6}  {int((mine & (split == 0)).sum()):>6}"
+            f"  {int((mine & (split == 1)).sum()):>6}"
+        )
+    return "\n".join(lines)

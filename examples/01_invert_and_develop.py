@@ -18,20 +18,7 @@ import numpy as np
 from skimage import data
 
 import rawspace
-
-
-def false_colour(raw: rawspace.RawImage) -> np.ndarray:
-    """Bayer plane → uint8 RGB: each site's value placed in its filter's channel."""
-    params = raw.params
-    unit = (raw.data.astype(np.float64) - params.black_level) / (
-        params.white_level - params.black_level
-    )
-    shown = np.zeros((*unit.shape, 3))
-    channels = rawspace.cfa.cfa_channels(params.cfa)
-    for dy in range(2):
-        for dx in range(2):
-            shown[dy::2, dx::2, channels[dy, dx]] = unit[dy::2, dx::2]
-    return (np.clip(shown / np.percentile(unit, 99.5), 0, 1) ** (1 / 2.2) * 255).astype(np.uint8)
+from rawspace.demo import false_colour
 
 
 def main(out: Path) -> None:

@@ -26,7 +26,7 @@ from .params import CameraParams
 from .pipeline import RawImage, develop, invert
 from .rawio import write_dng
 
-__all__ = ["SOURCES", "DemoReport", "run_demo"]
+__all__ = ["SOURCES", "DemoReport", "false_colour", "run_demo"]
 
 #: The labelled sources: scikit-image samples that ship with the package (no download).
 SOURCES: dict[str, Callable[[], np.ndarray]] = {
@@ -80,7 +80,20 @@ def _crops(out: Path, seed: int) -> Path:
     return root
 
 
-def _false_colour(raw: RawImage) -> np.ndarray:
+def false_colour(raw: RawImage) -> np.ndarray:
+    """Bayer plane → uint8 RGB for display: each site's value in its filter's channel.
+
+    Values are scaled so that the 99.5th percentile is white, then gamma 2.2 is applied.
+
+    Parameters
+    ----------
+    raw : RawImage
+        With layout ``"bayer"``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W, 3), uint8
+    """
     params = raw.params
     unit = (raw.data.astype(np.float64) - params.black_level) / (
         params.white_level - params.black_level
@@ -117,7 +130,7 @@ def _round_trips(out: Path, seed: int) -> tuple[dict[str, dict[str, float]], flo
         }
         if strip is None:
             developed = develop(bayer, demosaic="malvar2004")
-            tiles = [image, _false_colour(bayer), developed]
+            tiles = [image, false_colour(bayer), developed]
             strip = np.concatenate(
                 [cv2.resize(t, (256, 256), interpolation=cv2.INTER_NEAREST) for t in tiles],
                 axis=1,

@@ -16,7 +16,7 @@ DIR is a class-folder tree (for instance the PBC data set). The script prints
   the CPU time per image of the main process and of the workers (which, unlike the
   wall-clock rates, does not depend on what else the machine is running);
 - bytes per image stored for each compression;
-- random-access reads per second through :func:`rawspace.dataset.open`, with the
+- random-access reads per second through :func:`rawspace.cache.open`, with the
   RGB image and without it, once the file is in the page cache (this measures the
   reader and the decompression, not the disk).
 
@@ -37,9 +37,9 @@ import h5py
 import numba
 import numpy as np
 
-from rawspace import dataset
+import rawspace.cache
 from rawspace.cameras import CameraAssigner
-from rawspace.dataset import COMPRESSIONS
+from rawspace.hints import COMPRESSIONS
 from rawspace.images import fit_image, read_image
 from rawspace.sources import read_source
 
@@ -77,7 +77,7 @@ def build_rate(
     CPU ms per image of the main process and of the workers."""
     main_before, workers_before = _cpu_seconds()
     start = time.perf_counter()
-    report = dataset.build(
+    report = rawspace.cache.build(
         source, cache, jobs=jobs, compression=compression, size=size, overwrite=True
     )
     seconds = time.perf_counter() - start
@@ -138,8 +138,8 @@ def profile_stages(paths: list[str], size: int) -> dict[str, float]:
 
 
 def read_rate(cache: Path, reads: int, *, rgb: bool, seed: int = 0) -> float:
-    """Random-access samples per second through :func:`rawspace.dataset.open`."""
-    reader = dataset.open(cache, rgb=rgb)
+    """Random-access samples per second through :func:`rawspace.cache.open`."""
+    reader = rawspace.cache.open(cache, rgb=rgb)
     order = np.random.default_rng(seed).integers(0, len(reader), size=reads)
     reader[int(order[0])]  # open the file, load the small columns
     start = time.perf_counter()
@@ -217,7 +217,7 @@ def main() -> None:
                     f"per image: main {main_ms:.2f}, workers {workers_ms:.2f}"
                 )
             print(f"  --jobs 2 / --jobs 1: {rates[2] / rates[1]:.2f}x")
-            n = len(dataset.open(cache))
+            n = len(rawspace.cache.open(cache))
             print(f"  bytes per image: {cache.stat().st_size / n:10.0f} (raw + rgb + metadata)")
             _read_through(cache)
             for rgb in (True, False):

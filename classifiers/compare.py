@@ -19,6 +19,7 @@ figures (:mod:`classifiers.report`).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import platform
@@ -31,9 +32,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import rawspace.cache
+from rawspace.cache import CacheReader
+from rawspace.files import write_text
+from rawspace.splits import assign_splits
+
 from . import data, models, report, spaces
 from .cost import profile
 from .metrics import evaluate
+from .spaces import RawFormat, Space
 from .train import (
     DeviceUnavailableError,
     TrainConfig,
@@ -42,7 +49,6 @@ from .train import (
     predict,
     resolve_device,
     seed_everything,
-    stratified_split,
 )
 
 __all__ = [
@@ -183,12 +189,12 @@ def parse_weights(text: str, model_names: Sequence[str]) -> tuple[tuple[str, str
 class _Cell:
     cache: str
     model: str
-    space: str
+    space: Space
     fold: int
 
     @property
     def key(self) -> str:
-        return f"{self.cache}__{self.model}__{self.space}__fold{self.fold}"
+        return f"{self.cache}__{self.model}__{self.space.name}__fold{self.fold}"
 
 
 def run(config: CompareConfig, *, log: Callable[[str], None] | None = None) -> dict[str, object]:
@@ -206,7 +212,7 @@ def run(config: CompareConfig, *, log: Callable[[str], None] | None = None) -> d
     classifiers.models.WeightsUnavailableError
         ImageNet weights neither cached nor downloadable.
     """
-    infos = _validate(config)
+    readers, chosen = _validate(config)
     device = _device(config.device)
     out = Path(config.out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
@@ -217,34 +223,35 @@ def run(config: CompareConfig, *, log: Callable[[str], None] | None = None) -> d
         if log is not None:
             log(line)
 
-    say(f"rawspace compare on {device_name(device)}: {len(_cells(config))} cells")
+    grid = _cells(config, chosen)
+    say(f"rawspace compare on {device_name(device)}: {len(grid)} cells")
     cells = {}
-    for (cache, space), group in _by_data(_cells(config)).items():
-        info = infos[cache]
+    for (cache, space), group in _by_data(grid).items():
+        reader = readers[cache]
         samples = None
         for cell in group:
-            done = _load_cell(out, cell, _fingerprint(config, cell, info))
+            done = _load_cell(out, cell, _fingerprint(config, cell, reader))
             if done is not None:
                 say(f"{cell.key}: finished earlier, not retrained")
                 cells[cell.key] = done
                 continue
             if samples is None:
                 samples = data.load(
-                    info,
+                    reader,
                     space,
-                    indices=np.concatenate([info.train_indices, info.test_indices]),
+                    rows=np.concatenate([reader.train.rows, reader.test.rows]),
                     device=device,
                     input_size=config.input_size,
                     workers=config.workers,
                 )
                 where = "resident on the device" if samples.resident else "streamed (DataLoader)"
-                say(f"{cache}/{space}: samples {where}")
-            cells[cell.key] = _train_cell(config, cell, info, samples, device, say)
+                say(f"{cache}/{space.name}: samples {where}")
+            cells[cell.key] = _train_cell(config, cell, reader, samples, device, say)
         del samples
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
-    costs = _costs(config, infos, device, say)
+    costs = _costs(config, chosen, readers, device, say)
     results = report.assemble(
         config=config.to_dict(),
         cells=list(cells.values()),
@@ -258,13 +265,15 @@ def run(config: CompareConfig, *, log: Callable[[str], None] | None = None) -> d
     return results
 
 
-def _validate(config: CompareConfig) -> dict[str, data.CacheInfo]:
+def _validate(config: CompareConfig) -> tuple[dict[str, CacheReader], tuple[Space, ...]]:
+    """Check the configuration before any training; return the open caches and the spaces."""
     for model in config.models:
         if model not in models.MODELS:
             raise CompareError(f"unknown model {model!r}; choose from {', '.join(models.MODELS)}")
-    for space in config.spaces:
-        if space not in spaces.SPACES:
-            raise CompareError(f"unknown space {space!r}; choose from {', '.join(spaces.SPACES)}")
+    for name in config.spaces:
+        if name not in spaces.SPACES:
+            raise CompareError(f"unknown space {name!r}; choose from {', '.join(spaces.SPACES)}")
+    chosen = tuple(map(spaces.get, config.spaces))
     if not config.models or not config.spaces:
         raise CompareError("need at least one model and one space")
     if config.mode not in models.MODES:
@@ -272,48 +281,47 @@ def _validate(config: CompareConfig) -> dict[str, data.CacheInfo]:
     if config.folds < 0:
         raise CompareError(f"folds must be ≥ 0; got {config.folds}")
     try:
-        spaces.stored_shape("rgb", height=2, width=2, input_size=config.input_size)
+        for space in chosen:
+            space.stored_shape(height=2, width=2, input_size=config.input_size)
     except ValueError as error:
         raise CompareError(str(error)) from error
-    infos = {}
+    readers = {}
     for name, path in config.caches:
         try:
-            info = data.read_info(path)
+            reader = rawspace.cache.open(path)
         except (OSError, ValueError) as error:
             raise CompareError(str(error)) from error
         where = f"cache {name} ({path})"
-        for space in config.spaces:
+        for space in chosen:
             try:
-                spaces.check_available(space, layout=info.fmt.layout, has_rgb=info.has_rgb)
+                space.check_available(layout=reader.layout, has_rgb=reader.has_rgb)
             except ValueError as error:
                 raise CompareError(f"{where}: {error}") from error
             for model in config.models:
-                _check_input_size(where, model, space, info, config.input_size)
-        if config.folds >= 2 and config.folds > info.n_folds:
+                _check_input_size(where, model, space, reader, config.input_size)
+        if config.folds >= 2 and config.folds > reader.n_folds:
             raise CompareError(
-                f"{where}: --folds {config.folds} but the cache has {info.n_folds} folds"
+                f"{where}: --folds {config.folds} but the cache has {reader.n_folds} folds"
             )
-        test_labels = info.labels[info.test_indices]
-        empty = [c for k, c in enumerate(info.class_names) if not np.any(test_labels == k)]
+        test_labels = reader.test.labels
+        empty = [c for k, c in enumerate(reader.class_names) if not np.any(test_labels == k)]
         if empty:
             raise CompareError(
                 f"{where}: class {', '.join(map(repr, empty))} has no sample in the test split"
             )
-        infos[name] = info
-    return infos
+        readers[name] = reader
+    return readers, chosen
 
 
 def _check_input_size(
-    where: str, model: str, space: str, info: data.CacheInfo, input_size: int | None
+    where: str, model: str, space: Space, reader: CacheReader, input_size: int | None
 ) -> None:
     patch = models.patch_size(model)
-    c, h, w = spaces.stored_shape(
-        space, height=info.height, width=info.width, input_size=input_size
-    )
+    c, h, w = space.stored_shape(height=reader.size, width=reader.size, input_size=input_size)
     if patch is not None and (h != w or h % patch):
         raise CompareError(
             f"{where}: {model} needs a square input whose side is a multiple of {patch}; "
-            f"{space} gives {c}×{h}×{w} (set --input-size)"
+            f"{space.name} gives {c}×{h}×{w} (set --input-size)"
         )
 
 
@@ -324,30 +332,30 @@ def _device(name: str) -> torch.device:
         raise CompareError(str(error)) from error
 
 
-def _cells(config: CompareConfig) -> list[_Cell]:
+def _cells(config: CompareConfig, chosen: tuple[Space, ...]) -> list[_Cell]:
     folds = range(config.folds) if config.folds >= 2 else range(1)
     return [
         _Cell(cache, model, space, fold)
         for cache, _ in config.caches
-        for space in config.spaces
+        for space in chosen
         for model in config.models
         for fold in folds
     ]
 
 
-def _by_data(cells: list[_Cell]) -> dict[tuple[str, str], list[_Cell]]:
-    groups: dict[tuple[str, str], list[_Cell]] = {}
+def _by_data(cells: list[_Cell]) -> dict[tuple[str, Space], list[_Cell]]:
+    groups: dict[tuple[str, Space], list[_Cell]] = {}
     for cell in cells:
         groups.setdefault((cell.cache, cell.space), []).append(cell)
     return groups
 
 
-def _fingerprint(config: CompareConfig, cell: _Cell, info: data.CacheInfo) -> dict[str, object]:
+def _fingerprint(config: CompareConfig, cell: _Cell, reader: CacheReader) -> dict[str, object]:
     return {
-        "cache": str(Path(info.path).resolve()),
-        "cache_bytes": Path(info.path).stat().st_size,
+        "cache": str(Path(reader.path).resolve()),
+        "cache_bytes": Path(reader.path).stat().st_size,
         "model": cell.model,
-        "space": cell.space,
+        "space": cell.space.name,
         "fold": cell.fold,
         "folds": config.folds,
         "mode": config.mode,
@@ -366,46 +374,46 @@ def _load_cell(out: Path, cell: _Cell, fingerprint: dict[str, object]) -> dict |
     return stored if stored.get("fingerprint") == fingerprint else None
 
 
-def _split(config: CompareConfig, cell: _Cell, info: data.CacheInfo) -> tuple[np.ndarray, ...]:
-    train_all, test = info.train_indices, info.test_indices
+def _split(config: CompareConfig, cell: _Cell, reader: CacheReader) -> tuple[np.ndarray, ...]:
+    """Cache rows of the cell's training, validation and test samples."""
+    test = reader.test.rows
     if config.folds >= 2:
-        in_fold = info.fold[train_all] == cell.fold
-        return train_all[~in_fold], train_all[in_fold], test
-    train, val = stratified_split(
-        info.labels[train_all], fraction=_VAL_FRACTION, seed=config.train.seed
+        train, val = reader.fold(cell.fold)
+        return train.rows, val.rows, test
+    training = reader.train
+    carved = assign_splits(
+        training.labels, test_fraction=_VAL_FRACTION, folds=0, seed=config.train.seed
     )
-    return train_all[train], train_all[val], test
+    return training.rows[carved.split == 0], training.rows[carved.split == 1], test
 
 
 def _train_cell(
     config: CompareConfig,
     cell: _Cell,
-    info: data.CacheInfo,
+    reader: CacheReader,
     samples: data.ResidentSamples | data.StreamedSamples,
     device: torch.device,
     say: Callable[[str], None],
 ) -> dict[str, object]:
     start = time.perf_counter()
-    train_idx, val_idx, test_idx = _split(config, cell, info)
+    train_idx, val_idx, test_idx = _split(config, cell, reader)
     say(
         f"{cell.key}: training on {len(train_idx)}, validating on {len(val_idx)}, "
         f"testing on {len(test_idx)}"
     )
+    fmt = RawFormat.of(reader)
+    space = cell.space
     normalization = spaces.fit_normalization(
-        cell.space,
-        (s for s, _ in samples.batches(train_idx, batch_size=_STATS_BATCH)),
-        fmt=info.fmt,
+        space, (s for s, _ in samples.batches(train_idx, batch_size=_STATS_BATCH)), fmt=fmt
     )
-    pipeline = spaces.InputPipeline(cell.space, info.fmt, normalization)
-    shape = spaces.stored_shape(
-        cell.space, height=info.height, width=info.width, input_size=config.input_size
-    )
+    pipeline = spaces.InputPipeline(space, fmt, normalization)
+    shape = space.stored_shape(height=reader.size, width=reader.size, input_size=config.input_size)
     weights = config.weights_for(cell.model)
-    colors = spaces.channel_colors(cell.space, info.fmt.cfa)
+    colors = space.channel_colors(reader.cfa)
     seed_everything(config.train.seed)
     model = models.create(
         cell.model,
-        num_classes=len(info.class_names),
+        num_classes=len(reader.class_names),
         in_channels=shape[0],
         weights=weights,
         mode=config.mode,
@@ -425,7 +433,7 @@ def _train_cell(
     probabilities, labels = predict(
         model, samples, pipeline, test_idx, device=device, batch_size=config.train.batch_size
     )
-    scores = evaluate(labels, probabilities, class_names=info.class_names)
+    scores = evaluate(labels, probabilities, class_names=reader.class_names)
     say(
         f"{cell.key}: test accuracy {100 * scores.accuracy:.2f} % F1 {scores.f1:.3f} "
         f"wAUC {scores.wauc:.3f} (best epoch {result.best_epoch})"
@@ -434,10 +442,10 @@ def _train_cell(
         "key": cell.key,
         "cache": cell.cache,
         "model": cell.model,
-        "space": cell.space,
+        "space": space.name,
         "fold": cell.fold,
-        "fingerprint": _fingerprint(config, cell, info),
-        "class_names": list(info.class_names),
+        "fingerprint": _fingerprint(config, cell, reader),
+        "class_names": list(reader.class_names),
         "scores": scores.to_dict(),
         "train": result.to_dict(),
         "input": pipeline.describe(shape),
@@ -449,9 +457,7 @@ def _train_cell(
     }
     path = Path(config.out) / "cells" / f"{cell.key}.json"
     np.savez_compressed(path.with_suffix(".npz"), labels=labels, probabilities=probabilities)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(cell_data, indent=1), encoding="utf-8")
-    os.replace(temporary, path)
+    write_text(path, json.dumps(cell_data, indent=1))
     del model
     return cell_data
 
@@ -472,20 +478,21 @@ def _first_layer_note(
 
 def _costs(
     config: CompareConfig,
-    infos: dict[str, data.CacheInfo],
+    chosen: tuple[Space, ...],
+    readers: dict[str, CacheReader],
     device: torch.device,
     say: Callable[[str], None],
 ) -> list[dict[str, object]]:
     costs = {}
     for name, _ in config.caches:
-        info = infos[name]
+        reader = readers[name]
         for model in config.models:
-            for space in config.spaces:
-                shape = spaces.stored_shape(
-                    space, height=info.height, width=info.width, input_size=config.input_size
+            for space in chosen:
+                shape = space.stored_shape(
+                    height=reader.size, width=reader.size, input_size=config.input_size
                 )
-                classes = len(info.class_names)
-                key = f"cost__{model}__{space}__{'x'.join(map(str, shape))}__{classes}"
+                classes = len(reader.class_names)
+                key = f"cost__{model}__{space.name}__{'x'.join(map(str, shape))}__{classes}"
                 if key in costs:
                     continue
                 path = Path(config.out) / "cells" / f"{key}.json"
@@ -496,36 +503,24 @@ def _costs(
                     ).to(device)
                     stored = {
                         "model": model,
-                        "space": space,
+                        "space": space.name,
                         "classes": classes,
                         **profile(net, shape).to_dict(),
                         "device": device_name(device),
                     }
-                    path.write_text(json.dumps(stored, indent=1), encoding="utf-8")
+                    write_text(path, json.dumps(stored, indent=1))
                     del net
-                    say(f"cost of {model} on {space} {shape}: {stored['gmacs']:.2f} GMACs")
+                    say(f"cost of {model} on {space.name} {shape}: {stored['gmacs']:.2f} GMACs")
                 costs[key] = stored
     return list(costs.values())
 
 
 def _environment(device: torch.device) -> dict[str, object]:
-    import h5py
-    import sklearn
-    import torchvision
-
-    import rawspace
-
+    packages = ("torchvision", "numpy", "scipy", "scikit-learn", "h5py", "rawspace")
     return {
         "device": device_name(device),
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "torchvision": torchvision.__version__,
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-            "h5py": h5py.__version__,
-            "rawspace": rawspace.__version__,
-        },
+        "versions": {"python": platform.python_version(), "torch": torch.__version__}
+        | {name: importlib.metadata.version(name) for name in packages},
         "cuda": torch.version.cuda if device.type == "cuda" else None,
     }
 

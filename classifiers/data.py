@@ -1,149 +1,34 @@
 """Samples of an HDF5 cache as batches of stored tensors, on the training device.
 
-:func:`read_info` reads a cache's metadata (labels, splits, folds, raw format) without
-its images. :func:`load` returns either :class:`ResidentSamples` — every requested
-sample converted once (:func:`classifiers.spaces.to_stored`) and kept on the device as
-uint8/int16, so that a batch is one gather and loading never starves the model — or,
-when they do not fit, :class:`StreamedSamples`, a ``DataLoader`` whose workers each open
-the HDF5 file lazily. Both yield (stored (B, C, h, w) uint8/int16, labels (B,) int64)
-on the device; :class:`classifiers.spaces.InputPipeline` turns the first into the model
-input.
+The cache is read through :class:`rawspace.cache.CacheReader` (its labels, splits,
+folds and raw format without the images; its images by rows). :func:`load` returns
+either :class:`ResidentSamples` — every requested sample converted once
+(:meth:`classifiers.spaces.Space.to_stored`) and kept on the device as uint8/int16, so
+that a batch is one gather and loading never starves the model — or, when they do not
+fit, :class:`StreamedSamples`, a ``DataLoader`` whose workers each open the cache
+lazily. Both yield (stored (B, C, h, w) uint8/int16, labels (B,) int64) on the device;
+:class:`classifiers.spaces.InputPipeline` turns the first into the model input.
 
-Cache layout read here: datasets ``raw``, ``label``, ``split`` (0 train, 1 test),
-``fold`` (−1 for test, 0..k−1 for train) and optionally ``rgb``; attributes
-``class_names``, ``layout``, ``cfa``, ``black_level``, ``white_level``.
+Rows are rows of the whole cache (``reader.rows`` of its views), in any order.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from . import spaces
+from rawspace.cache import CacheReader
 
-__all__ = [
-    "CacheInfo",
-    "ResidentSamples",
-    "StreamedSamples",
-    "fits_in_memory",
-    "load",
-    "read_info",
-]
+from .spaces import RawFormat, Space
 
-_REQUIRED_DATASETS = ("raw", "label", "split", "fold")
-_REQUIRED_ATTRS = ("class_names", "layout", "cfa", "black_level", "white_level")
+__all__ = ["ResidentSamples", "StreamedSamples", "fits_in_memory", "load"]
+
 _MEMORY_SHARE = 0.5
 _CHUNK = 256
-
-
-@dataclass(frozen=True)
-class CacheInfo:
-    """Metadata of an HDF5 cache.
-
-    Attributes
-    ----------
-    path : Path
-    class_names : tuple of str
-    fmt : spaces.RawFormat
-    height, width : int
-        Image size (of the ``rgb`` images and of the full-resolution raw mosaic).
-    has_rgb : bool
-        Whether the cache holds the ``rgb`` dataset.
-    labels : ndarray
-        (N,) int64 class indices.
-    split : ndarray
-        (N,) int8, 0 train and 1 test.
-    fold : ndarray
-        (N,) int8, −1 for test samples and 0..k−1 for training samples.
-    """
-
-    path: Path
-    class_names: tuple[str, ...]
-    fmt: spaces.RawFormat
-    height: int
-    width: int
-    has_rgb: bool
-    labels: np.ndarray
-    split: np.ndarray
-    fold: np.ndarray
-
-    @property
-    def train_indices(self) -> np.ndarray:
-        """Indices (int64, ascending) of the training split."""
-        return np.flatnonzero(self.split == 0)
-
-    @property
-    def test_indices(self) -> np.ndarray:
-        """Indices (int64, ascending) of the test split."""
-        return np.flatnonzero(self.split == 1)
-
-    @property
-    def n_folds(self) -> int:
-        """Number of folds of the training split (0 when the cache has none)."""
-        folds = self.fold[self.split == 0]
-        return int(folds.max()) + 1 if folds.size and folds.max() >= 0 else 0
-
-
-def read_info(path: str | os.PathLike[str]) -> CacheInfo:
-    """Read a cache's metadata.
-
-    Raises
-    ------
-    FileNotFoundError
-        No file at ``path``.
-    ValueError
-        Not an HDF5 file, or a dataset or attribute of the layout is missing or invalid.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"cache file not found: {path}")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as error:
-        raise ValueError(f"cannot open {path} as an HDF5 cache: {error}") from error
-    with handle:
-        missing = [k for k in _REQUIRED_DATASETS if k not in handle]
-        missing += [f"attribute {k}" for k in _REQUIRED_ATTRS if k not in handle.attrs]
-        if missing:
-            raise ValueError(f"{path} is not a rawspace cache: missing {', '.join(missing)}")
-        attrs = handle.attrs
-        fmt = spaces.RawFormat(
-            layout=_text(attrs["layout"]),
-            cfa=_text(attrs["cfa"]),
-            black_level=_level(attrs["black_level"], "black_level", path),
-            white_level=_level(attrs["white_level"], "white_level", path),
-        )
-        class_names = tuple(_text(c) for c in np.atleast_1d(attrs["class_names"]))
-        raw_shape = handle["raw"].shape
-        height, width = {
-            "bayer": lambda s: (s[1], s[2]),
-            "packed": lambda s: (2 * s[1], 2 * s[2]),
-            "linear": lambda s: (s[1], s[2]),
-        }[fmt.layout](raw_shape)
-        info = CacheInfo(
-            path=path,
-            class_names=class_names,
-            fmt=fmt,
-            height=int(height),
-            width=int(width),
-            has_rgb="rgb" in handle,
-            labels=handle["label"][()].astype(np.int64),
-            split=handle["split"][()].astype(np.int8),
-            fold=handle["fold"][()].astype(np.int8),
-        )
-    n = raw_shape[0]
-    if not (info.labels.shape == info.split.shape == info.fold.shape == (n,)):
-        raise ValueError(f"{path}: label, split and fold must each have one entry per image")
-    if n and (info.labels.min() < 0 or info.labels.max() >= len(class_names)):
-        raise ValueError(f"{path}: labels must lie in 0..{len(class_names) - 1}")
-    return info
 
 
 def fits_in_memory(nbytes: int, device: torch.device) -> bool:
@@ -164,48 +49,40 @@ class ResidentSamples:
 
     Parameters
     ----------
-    info : CacheInfo
-    space : str
-    indices : ndarray
-        Cache indices to load (any order, no duplicates).
+    reader : rawspace.cache.CacheReader
+        The whole cache.
+    space : Space
+    rows : numpy.ndarray
+        Cache rows to load (any order, no duplicates).
     device : torch.device
     input_size : int or None
-        See :func:`classifiers.spaces.to_stored`.
+        See :meth:`classifiers.spaces.Space.to_stored`.
     """
 
     resident = True
 
     def __init__(
         self,
-        info: CacheInfo,
-        space: str,
+        reader: CacheReader,
+        space: Space,
         *,
-        indices: np.ndarray,
+        rows: np.ndarray,
         device: torch.device,
         input_size: int | None,
     ) -> None:
-        wanted = np.unique(np.asarray(indices, dtype=np.int64))
-        self._row = np.full(len(info.labels), -1, dtype=np.int64)
-        self._row[wanted] = np.arange(wanted.size)
+        wanted = np.unique(np.asarray(rows, dtype=np.int64))
+        self._position = np.full(len(reader), -1, dtype=np.int64)
+        self._position[wanted] = np.arange(wanted.size)
         self.device = device
-        self.labels = torch.as_tensor(info.labels, device=device)
-        source = spaces.get(space).source
+        self.labels = torch.as_tensor(reader.labels, device=device)
+        fmt = RawFormat.of(reader)
         parts = []
-        with h5py.File(info.path, "r") as handle:
-            dataset = handle[source]
-            for start in range(0, wanted.size, _CHUNK):
-                rows = wanted[start : start + _CHUNK]
-                span = rows[-1] + 1 - rows[0]
-                if span <= 2 * rows.size:
-                    array = dataset[rows[0] : rows[-1] + 1][rows - rows[0]]
-                else:
-                    array = dataset[rows]
-                chunk = spaces.from_cache(space, array).to(device)
-                parts.append(spaces.to_stored(space, chunk, fmt=info.fmt, input_size=input_size))
-        shape = spaces.stored_shape(
-            space, height=info.height, width=info.width, input_size=input_size
-        )
-        empty = torch.empty((0, *shape), dtype=_stored_dtype(space), device=device)
+        for start in range(0, wanted.size, _CHUNK):
+            array = reader.read(space.source, wanted[start : start + _CHUNK])
+            chunk = space.from_cache(array).to(device)
+            parts.append(space.to_stored(chunk, fmt=fmt, input_size=input_size))
+        shape = space.stored_shape(height=reader.size, width=reader.size, input_size=input_size)
+        empty = torch.empty((0, *shape), dtype=space.stored_dtype, device=device)
         self.stored = torch.cat(parts) if parts else empty
 
     @property
@@ -215,7 +92,7 @@ class ResidentSamples:
 
     def batches(
         self,
-        indices: np.ndarray,
+        rows: np.ndarray,
         *,
         batch_size: int,
         shuffle: bool = False,
@@ -224,54 +101,49 @@ class ResidentSamples:
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield (stored (B, C, h, w), labels (B,) int64) on the device.
 
-        ``shuffle`` permutes ``indices`` with ``numpy.random.default_rng(seed)``;
+        ``shuffle`` permutes ``rows`` with ``numpy.random.default_rng(seed)``;
         ``drop_last`` drops a last incomplete batch.
         """
-        order = _order(indices, shuffle=shuffle, seed=seed)
-        rows = self._row[order]
-        if (rows < 0).any():
+        order = _order(rows, shuffle=shuffle, seed=seed)
+        positions = self._position[order]
+        if (positions < 0).any():
             raise ValueError("batches() asked for samples that were not loaded")
-        rows_t = torch.as_tensor(rows, device=self.device)
+        positions_t = torch.as_tensor(positions, device=self.device)
         labels = self.labels[torch.as_tensor(order, device=self.device)]
         for start in _starts(len(order), batch_size, drop_last):
-            sel = rows_t[start : start + batch_size]
+            sel = positions_t[start : start + batch_size]
             yield self.stored.index_select(0, sel), labels[start : start + batch_size]
 
 
 class _CacheRows(Dataset):
-    """One stored tensor per cache index; opens the HDF5 file lazily in each process."""
+    """One stored tensor per cache row; the reader opens the file lazily in each process."""
 
-    def __init__(self, info: CacheInfo, space: str, input_size: int | None) -> None:
-        self.info, self.space, self.input_size = info, space, input_size
-        self._handle: h5py.File | None = None
-        self._pid: int | None = None
+    def __init__(self, reader: CacheReader, space: Space, input_size: int | None) -> None:
+        self.reader, self.space, self.input_size = reader, space, input_size
+        self.fmt = RawFormat.of(reader)
+        self.labels = reader.labels
 
     def __len__(self) -> int:
-        return len(self.info.labels)
+        return len(self.reader)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        if self._handle is None or self._pid != os.getpid():
-            self._handle = h5py.File(self.info.path, "r")
-            self._pid = os.getpid()
-        array = self._handle[spaces.get(self.space).source][index]
-        row = spaces.from_cache(self.space, array[None])
-        stored = spaces.to_stored(self.space, row, fmt=self.info.fmt, input_size=self.input_size)
-        return stored[0], int(self.info.labels[index])
-
-    def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "_handle": None, "_pid": None}
+    def __getitem__(self, row: int) -> tuple[torch.Tensor, int]:
+        array = self.reader.read(self.space.source, [row])
+        stored = self.space.to_stored(
+            self.space.from_cache(array), fmt=self.fmt, input_size=self.input_size
+        )
+        return stored[0], int(self.labels[row])
 
 
 class StreamedSamples:
-    """Samples read from the HDF5 file per batch by a ``DataLoader`` (``workers`` processes,
+    """Samples read from the cache per batch by a ``DataLoader`` (``workers`` processes,
     each with its own lazily opened file handle) and moved to ``device``."""
 
     resident = False
 
     def __init__(
         self,
-        info: CacheInfo,
-        space: str,
+        reader: CacheReader,
+        space: Space,
         *,
         device: torch.device,
         input_size: int | None,
@@ -279,11 +151,11 @@ class StreamedSamples:
     ) -> None:
         self.device = device
         self.workers = workers
-        self._rows = _CacheRows(info, space, input_size)
+        self._rows = _CacheRows(reader, space, input_size)
 
     def batches(
         self,
-        indices: np.ndarray,
+        rows: np.ndarray,
         *,
         batch_size: int,
         shuffle: bool = False,
@@ -294,7 +166,7 @@ class StreamedSamples:
         loader = DataLoader(
             self._rows,
             batch_size=batch_size,
-            sampler=_order(indices, shuffle=shuffle, seed=seed).tolist(),
+            sampler=_order(rows, shuffle=shuffle, seed=seed).tolist(),
             num_workers=self.workers,
             pin_memory=self.device.type == "cuda",
             drop_last=drop_last,
@@ -307,43 +179,39 @@ class StreamedSamples:
 
 
 def load(
-    info: CacheInfo,
-    space: str,
+    reader: CacheReader,
+    space: Space,
     *,
-    indices: np.ndarray,
+    rows: np.ndarray,
     device: torch.device,
     input_size: int | None,
     resident: bool | None = None,
     workers: int = 4,
 ) -> ResidentSamples | StreamedSamples:
-    """The samples ``indices`` of ``info`` in ``space``, resident when they fit.
+    """The samples at ``rows`` of the cache in ``space``, resident when they fit.
 
     Parameters
     ----------
+    reader : rawspace.cache.CacheReader
+        The whole cache (not a view).
     resident : bool, optional
         Force one kind; by default resident when :func:`fits_in_memory` says so.
     workers : int
         ``DataLoader`` worker processes for :class:`StreamedSamples`.
     """
-    spaces.check_available(space, layout=info.fmt.layout, has_rgb=info.has_rgb)
+    space.check_available(layout=reader.layout, has_rgb=reader.has_rgb)
     if resident is None:
-        shape = spaces.stored_shape(
-            space, height=info.height, width=info.width, input_size=input_size
-        )
-        itemsize = torch.empty((), dtype=_stored_dtype(space)).element_size()
-        nbytes = len(np.unique(indices)) * int(np.prod(shape)) * itemsize
+        shape = space.stored_shape(height=reader.size, width=reader.size, input_size=input_size)
+        itemsize = torch.empty((), dtype=space.stored_dtype).element_size()
+        nbytes = len(np.unique(rows)) * int(np.prod(shape)) * itemsize
         resident = fits_in_memory(nbytes, device)
     if resident:
-        return ResidentSamples(info, space, indices=indices, device=device, input_size=input_size)
-    return StreamedSamples(info, space, device=device, input_size=input_size, workers=workers)
+        return ResidentSamples(reader, space, rows=rows, device=device, input_size=input_size)
+    return StreamedSamples(reader, space, device=device, input_size=input_size, workers=workers)
 
 
-def _stored_dtype(space: str) -> torch.dtype:
-    return torch.uint8 if spaces.get(space).source == "rgb" else torch.int16
-
-
-def _order(indices: np.ndarray, *, shuffle: bool, seed: int) -> np.ndarray:
-    order = np.asarray(indices, dtype=np.int64)
+def _order(rows: np.ndarray, *, shuffle: bool, seed: int) -> np.ndarray:
+    order = np.array(rows, dtype=np.int64)  # a writable copy: torch refuses read-only arrays
     return np.random.default_rng(seed).permutation(order) if shuffle else order
 
 
@@ -352,14 +220,3 @@ def _starts(n: int, batch_size: int, drop_last: bool) -> range:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
     stop = n - n % batch_size if drop_last else n
     return range(0, stop, batch_size)
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _level(value: object, name: str, path: Path) -> float:
-    levels = np.unique(np.asarray(value, dtype=np.float64))
-    if levels.size != 1:
-        raise ValueError(f"{path}: {name} must be one value; got {np.asarray(value).tolist()}")
-    return float(levels[0])

@@ -13,13 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 __all__ = [
     "METRICS",
     "ClassReport",
     "Scores",
-    "confusion_matrix",
     "evaluate",
     "summarize",
     "weighted_auc",
@@ -83,22 +82,14 @@ class Scores:
         )
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
-    """(K, K) int64 counts, rows true class and columns predicted class."""
-    y_true, y_pred = _labels(y_true, num_classes), _labels(y_pred, num_classes)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true and y_pred differ in shape: {y_true.shape} vs {y_pred.shape}")
-    flat = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
-    return flat.reshape(num_classes, num_classes).astype(np.int64)
-
-
 def weighted_auc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     """Support-weighted one-vs-rest ROC-AUC of ``probabilities`` (n, K), rows summing to 1.
 
-    With every class present this is ``roc_auc_score(..., multi_class="ovr",
-    average="weighted")``; classes absent from ``y_true`` (weight 0) are left out and the
-    others' binary AUCs are averaged with their supports. NaN when fewer than two classes
-    are present (AUC undefined).
+    Each class present in ``y_true`` contributes the binary ROC-AUC of its own column
+    (``roc_auc_score(y_true == k, probabilities[:, k])``) with the weight of its support;
+    classes absent from ``y_true`` have weight 0. With every class present and K > 2 this
+    is ``roc_auc_score(..., multi_class="ovr", average="weighted")``; with two classes it
+    is the binary AUC. NaN when fewer than two classes are present (AUC undefined).
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     if probabilities.ndim != 2:
@@ -109,17 +100,7 @@ def weighted_auc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     present = np.flatnonzero(support)
     if present.size < 2:
         return float("nan")
-    if present.size == num_classes:
-        return float(
-            roc_auc_score(
-                y_true,
-                probabilities,
-                multi_class="ovr",
-                average="weighted",
-                labels=np.arange(num_classes),
-            )
-        )
-    aucs = [roc_auc_score(y_true == c, probabilities[:, c]) for c in present]
+    aucs = [roc_auc_score(y_true == k, probabilities[:, k]) for k in present]
     return float(np.average(aucs, weights=support[present]))
 
 
@@ -149,19 +130,20 @@ def evaluate(
             f"need one or more labels, one per row of probabilities; got {y_true.size} labels "
             f"and {probabilities.shape[0]} rows"
         )
-    confusion = confusion_matrix(y_true, probabilities.argmax(axis=1), num_classes)
-    true_positive = np.diag(confusion).astype(np.float64)
-    support = confusion.sum(axis=1)
-    predicted = confusion.sum(axis=0)
-    precision = _ratio(true_positive, predicted)
-    sensitivity = _ratio(true_positive, support)
-    f1 = _ratio(2 * precision * sensitivity, precision + sensitivity)
-    weights = support / support.sum()
+    y_pred = probabilities.argmax(axis=1)
+    labels = np.arange(num_classes)
+    confusion = confusion_matrix(y_true, y_pred, labels=labels).astype(np.int64)
+    precision, sensitivity, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    weighted = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average="weighted", zero_division=0
+    )
     return Scores(
-        accuracy=float(true_positive.sum() / support.sum()),
-        precision=float(weights @ precision),
-        sensitivity=float(weights @ sensitivity),
-        f1=float(weights @ f1),
+        accuracy=float(np.trace(confusion) / y_true.size),
+        precision=float(weighted[0]),
+        sensitivity=float(weighted[1]),
+        f1=float(weighted[2]),
         wauc=weighted_auc(y_true, probabilities),
         confusion=confusion,
         per_class=tuple(
@@ -194,9 +176,3 @@ def _labels(values: np.ndarray, num_classes: int) -> np.ndarray:
     if values.size and (values.min() < 0 or values.max() >= num_classes):
         raise ValueError(f"labels must lie in 0..{num_classes - 1}")
     return values
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(numerator, dtype=np.float64)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out

@@ -26,6 +26,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from rawspace.files import write_text
+
 from .metrics import METRICS, Scores, summarize
 
 __all__ = ["assemble", "write"]
@@ -113,7 +115,7 @@ def write(out: Path, results: Mapping[str, object]) -> None:
     ``out``; ROC curves read the test probabilities in ``out/cells/<key>.npz``."""
     out = Path(out)
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    write_text(out / "results.json", json.dumps(results, indent=1))
     _write_csv(out / "results.csv", results)
     cells = {c["key"]: c for c in results["cells"]}
     for row in results["rows"]:
@@ -122,7 +124,7 @@ def write(out: Path, results: Mapping[str, object]) -> None:
         _plot_confusion(out / row["figures"]["confusion"], row, title)
         _plot_roc(out / row["figures"]["roc"], out / "cells", row, title)
         _plot_curves(out / row["figures"]["curves"], members, title)
-    (out / "results.md").write_text(_markdown(results), encoding="utf-8")
+    write_text(out / "results.md", _markdown(results))
 
 
 def _per_class(scores: Sequence[Scores]) -> list[dict[str, object]]:

@@ -21,105 +21,47 @@ space          C    built from
                     resized H×W → S×S (needs a cache with layout ``linear``)
 =============  ===  ==================================================================
 
-Resizing is bilinear with antialiasing (``torch.nn.functional.interpolate``) and happens
-once, when samples are loaded: they are kept as "stored" tensors of shape (C, S, S),
-uint8 for RGB and, for raw, int16 holding v − 32768 (the cache's uint16 raw values,
-rounded to integers after resizing; int16 because CUDA kernels of uint16 are few). With
-``input_size=None`` nothing is resized: (3, H, W), (1, H, W), (4, H/2, W/2), (3, H, W).
-Bayer and packed inputs can come from any raw layout (packing and mosaicking are exact
-rearrangements); ``raw_linear`` needs linear data (demosaicking would interpolate).
+A space is a :class:`Space` object: :func:`get` resolves a name once, and everything
+downstream receives the object. Resizing is bilinear with antialiasing
+(``torch.nn.functional.interpolate``) and happens once, when samples are loaded: they
+are kept as "stored" tensors of shape (C, S, S), uint8 for RGB and, for raw, int16
+holding v − 32768 (the cache's uint16 raw values, rounded to integers after resizing;
+int16 because CUDA kernels of uint16 are few). With ``input_size=None`` nothing is
+resized: (3, H, W), (1, H, W), (4, H/2, W/2), (3, H, W). Bayer and packed inputs can
+come from any raw layout (packing and mosaicking are exact rearrangements);
+``raw_linear`` needs linear data (demosaicking would interpolate).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rawspace.cache import CacheReader
+from rawspace.cfa import cfa_channels
+from rawspace.hints import CFA_PATTERNS, LAYOUTS, Cfa, Layout
+
+from . import augment
+
 __all__ = [
-    "CFA_PATTERNS",
-    "LAYOUTS",
     "SPACES",
     "InputPipeline",
     "Normalization",
     "RawFormat",
     "Space",
-    "augment",
-    "channel_colors",
-    "check_available",
     "fit_normalization",
-    "from_cache",
     "get",
-    "stored_shape",
-    "to_stored",
-    "to_unit",
 ]
 
 SPACES = ("rgb", "rgb_aug", "raw_bayer", "raw_packed", "raw_linear")
-LAYOUTS = ("bayer", "packed", "linear")
-CFA_PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
-_COLOR_INDEX = {"R": 0, "G": 1, "B": 2}
+#: Packed site order: (row, column) of each plane in the 2×2 block.
 _SITES = ((0, 0), (0, 1), (1, 0), (1, 1))
-_JITTER = 0.1
 _RAW_OFFSET = 32768
-
-
-@dataclass(frozen=True)
-class Space:
-    """One input space.
-
-    Attributes
-    ----------
-    name : str
-        One of :data:`SPACES`.
-    channels : int
-        C of the model input.
-    source : str
-        The cache dataset it is built from: ``"rgb"`` or ``"raw"``.
-    augment : bool
-        Whether training batches are augmented (:func:`augment`).
-    description : str
-        One sentence for reports.
-    """
-
-    name: str
-    channels: int
-    source: str
-    augment: bool
-    description: str
-
-
-_SPACES = {
-    "rgb": Space("rgb", 3, "rgb", False, "sRGB from the cache's rgb dataset, uint8 / 255"),
-    "rgb_aug": Space(
-        "rgb_aug",
-        3,
-        "rgb",
-        True,
-        "as rgb; training batches get random h/v flips, rot90 (square inputs) and "
-        "brightness, contrast and saturation factors in [0.9, 1.1], clamped to [0, 1]",
-    ),
-    "raw_bayer": Space(
-        "raw_bayer",
-        1,
-        "raw",
-        False,
-        "CFA mosaic, (v − black)/(white − black); resized through its packed planes",
-    ),
-    "raw_packed": Space(
-        "raw_packed",
-        4,
-        "raw",
-        False,
-        "CFA planes at sites (0,0),(0,1),(1,0),(1,1), (v − black)/(white − black)",
-    ),
-    "raw_linear": Space(
-        "raw_linear", 3, "raw", False, "linear camera RGB, (v − black)/(white − black)"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -128,16 +70,16 @@ class RawFormat:
 
     Attributes
     ----------
-    layout : str
-        ``"bayer"`` (N, H, W), ``"packed"`` (N, H/2, W/2, 4) or ``"linear"`` (N, H, W, 3).
-    cfa : str
-        CFA pattern, named by its top-left 2×2 read row by row (:data:`CFA_PATTERNS`).
+    layout : {"bayer", "packed", "linear"}
+        (N, H, W), (N, H/2, W/2, 4) or (N, H, W, 3).
+    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
+        CFA pattern, named by its top-left 2×2 read row by row.
     black_level, white_level : float
         Raw values lie between them; they map to 0 and 1.
     """
 
-    layout: str
-    cfa: str
+    layout: Layout
+    cfa: Cfa
     black_level: float
     white_level: float
 
@@ -152,157 +94,176 @@ class RawFormat:
                 f"and {self.black_level!r}"
             )
 
+    @classmethod
+    def of(cls, reader: CacheReader) -> RawFormat:
+        """The raw format of a cache."""
+        return cls(reader.layout, reader.cfa, reader.black_level, reader.white_level)
+
+
+@dataclass(frozen=True)
+class Space:
+    """One input space (see the module notes).
+
+    Attributes
+    ----------
+    name : str
+        One of :data:`SPACES`.
+    channels : int
+        C of the model input.
+    source : {"rgb", "raw"}
+        The cache dataset it is built from.
+    augment : bool
+        Whether training batches are augmented (:func:`classifiers.augment.rgb`).
+    description : str
+        One sentence for reports.
+    """
+
+    name: str
+    channels: int
+    source: Literal["rgb", "raw"]
+    augment: bool
+    description: str
+
+    @property
+    def stored_dtype(self) -> torch.dtype:
+        """dtype of the stored tensors: uint8 for RGB, int16 (v − 32768) for raw."""
+        return torch.uint8 if self.source == "rgb" else torch.int16
+
+    def check_available(self, *, layout: Layout, has_rgb: bool) -> None:
+        """Raise ValueError when a cache with raw ``layout`` (and ``rgb`` or not) lacks it."""
+        if self.source == "rgb" and not has_rgb:
+            raise ValueError(
+                f"space {self.name!r} needs the cache's rgb dataset (built with --no-rgb)"
+            )
+        if self.name == "raw_linear" and layout != "linear":
+            raise ValueError(
+                f"space 'raw_linear' needs a cache with layout 'linear'; got {layout!r}"
+            )
+
+    def channel_colors(self, cfa: Cfa) -> tuple[int, ...] | None:
+        """The RGB channel (0, 1, 2) of each input channel, for adapting pretrained kernels.
+
+        ``(0, 1, 2)`` for the RGB-like spaces, the colours of the four CFA sites for
+        ``raw_packed`` (``(0, 1, 1, 2)`` for RGGB), None for ``raw_bayer`` (one channel).
+        """
+        if self.name == "raw_packed":
+            return tuple(cfa_channels(cfa).ravel().tolist())
+        return None if self.channels == 1 else (0, 1, 2)
+
+    def stored_shape(
+        self, *, height: int, width: int, input_size: int | None
+    ) -> tuple[int, int, int]:
+        """(C, h, w) of a stored (and model input) tensor for cache images of ``height×width``."""
+        _check_size(input_size)
+        if input_size is not None:
+            return (self.channels, input_size, input_size)
+        if self.name == "raw_packed":
+            return (4, height // 2, width // 2)
+        return (self.channels, height, width)
+
+    def from_cache(self, array: np.ndarray) -> torch.Tensor:
+        """Rows of the cache dataset :attr:`source` → a CPU tensor in the stored encoding.
+
+        Parameters
+        ----------
+        array : numpy.ndarray
+            ``rgb`` rows, uint8 (n, H, W, 3), or ``raw`` rows, uint16 in the cache's layout.
+
+        Returns
+        -------
+        torch.Tensor
+            Same shape; uint8 for RGB, int16 holding v − 32768 for raw. Exact.
+        """
+        array = np.asarray(array)
+        if self.source == "rgb":
+            if array.dtype != np.uint8:
+                raise ValueError(f"rgb rows must be uint8; got {array.dtype}")
+            return torch.from_numpy(np.ascontiguousarray(array))
+        if array.dtype.kind != "u" or array.dtype.itemsize != 2:
+            raise ValueError(f"raw rows must be uint16; got {array.dtype}")
+        flipped = np.ascontiguousarray(array.astype(np.uint16, copy=False) ^ np.uint16(_RAW_OFFSET))
+        return torch.from_numpy(flipped.view(np.int16))
+
+    def to_stored(
+        self, array: torch.Tensor, *, fmt: RawFormat, input_size: int | None
+    ) -> torch.Tensor:
+        """Cache rows (from :meth:`from_cache`) → the stored tensor of this space, resized.
+
+        Parameters
+        ----------
+        array : torch.Tensor
+            Rows of the cache dataset :attr:`source` from :meth:`from_cache`: ``rgb`` uint8
+            (n, H, W, 3), or ``raw`` int16 in ``fmt.layout`` (n, H, W), (n, H/2, W/2, 4) or
+            (n, H, W, 3). Any device; the result stays on it.
+        input_size : int or None
+            Side S of the output (even), or None to keep the native size.
+
+        Returns
+        -------
+        torch.Tensor
+            (n, C, h, w), uint8 for RGB spaces and int16 (v − 32768) for raw spaces, with
+            (h, w) from :meth:`stored_shape`.
+        """
+        _check_size(input_size)
+        if self.source == "rgb":
+            if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != torch.uint8:
+                raise ValueError(f"rgb rows must be uint8 (n, H, W, 3); got {_describe(array)}")
+            return _resize(array.permute(0, 3, 1, 2), input_size)
+        if array.dtype != torch.int16:
+            raise ValueError(f"raw rows must be int16 from from_cache(); got {_describe(array)}")
+        self.check_available(layout=fmt.layout, has_rgb=True)
+        if self.name == "raw_linear":
+            return _resize(_planar(array), input_size)
+        packed = _packed(array, fmt)
+        if self.name == "raw_packed":
+            return _resize(packed, input_size)
+        half = None if input_size is None else input_size // 2
+        return _unpack(_resize(packed, half))
+
+    def to_unit(self, stored: torch.Tensor, *, fmt: RawFormat) -> torch.Tensor:
+        """Stored tensor (N, C, h, w) → float32 in [0, 1]: RGB / 255, raw (v − b) / (w − b)."""
+        if self.source == "rgb":
+            return stored.float() / 255.0
+        scale = 1.0 / (fmt.white_level - fmt.black_level)
+        return (stored.float() + (_RAW_OFFSET - fmt.black_level)) * scale
+
+
+_SPACES = {
+    space.name: space
+    for space in (
+        Space("rgb", 3, "rgb", False, "sRGB from the cache's rgb dataset, uint8 / 255"),
+        Space(
+            "rgb_aug",
+            3,
+            "rgb",
+            True,
+            "as rgb; training batches get random h/v flips, rot90 (square inputs) and "
+            "brightness, contrast and saturation factors in [0.9, 1.1], clamped to [0, 1]",
+        ),
+        Space(
+            "raw_bayer",
+            1,
+            "raw",
+            False,
+            "CFA mosaic, (v − black)/(white − black); resized through its packed planes",
+        ),
+        Space(
+            "raw_packed",
+            4,
+            "raw",
+            False,
+            "CFA planes at sites (0,0),(0,1),(1,0),(1,1), (v − black)/(white − black)",
+        ),
+        Space("raw_linear", 3, "raw", False, "linear camera RGB, (v − black)/(white − black)"),
+    )
+}
+
 
 def get(name: str) -> Space:
     """The :class:`Space` called ``name``; ValueError naming the choices otherwise."""
     if name not in _SPACES:
         raise ValueError(f"space must be one of {', '.join(SPACES)}; got {name!r}")
     return _SPACES[name]
-
-
-def check_available(name: str, *, layout: str, has_rgb: bool) -> None:
-    """Raise ValueError when a cache with raw ``layout`` (and ``rgb`` or not) lacks ``name``."""
-    space = get(name)
-    if space.source == "rgb" and not has_rgb:
-        raise ValueError(f"space {name!r} needs the cache's rgb dataset (built with --no-rgb)")
-    if name == "raw_linear" and layout != "linear":
-        raise ValueError(f"space 'raw_linear' needs a cache with layout 'linear'; got {layout!r}")
-
-
-def channel_colors(name: str, cfa: str) -> tuple[int, ...] | None:
-    """The RGB channel (0, 1, 2) of each input channel, for adapting pretrained kernels.
-
-    ``(0, 1, 2)`` for the RGB-like spaces, the colours of the four CFA sites for
-    ``raw_packed`` (``(0, 1, 1, 2)`` for RGGB), None for ``raw_bayer`` (one channel).
-    """
-    space = get(name)
-    if name == "raw_packed":
-        return tuple(_COLOR_INDEX[c] for c in cfa)
-    return None if space.channels == 1 else (0, 1, 2)
-
-
-def stored_shape(
-    name: str, *, height: int, width: int, input_size: int | None
-) -> tuple[int, int, int]:
-    """(C, h, w) of a stored (and model input) tensor for cache images of ``height×width``."""
-    space = get(name)
-    _check_size(input_size)
-    if input_size is not None:
-        return (space.channels, input_size, input_size)
-    if name == "raw_packed":
-        return (4, height // 2, width // 2)
-    return (space.channels, height, width)
-
-
-def from_cache(name: str, array: np.ndarray) -> torch.Tensor:
-    """Rows of the cache dataset of space ``name`` → a CPU tensor in the stored encoding.
-
-    Parameters
-    ----------
-    array : ndarray
-        ``rgb`` rows, uint8 (n, H, W, 3), or ``raw`` rows, uint16 in the cache's layout.
-
-    Returns
-    -------
-    torch.Tensor
-        Same shape; uint8 for RGB, int16 holding v − 32768 for raw. Exact.
-    """
-    array = np.asarray(array)
-    if get(name).source == "rgb":
-        if array.dtype != np.uint8:
-            raise ValueError(f"rgb rows must be uint8; got {array.dtype}")
-        return torch.from_numpy(np.ascontiguousarray(array))
-    if array.dtype.kind != "u" or array.dtype.itemsize != 2:
-        raise ValueError(f"raw rows must be uint16; got {array.dtype}")
-    flipped = np.ascontiguousarray(array.astype(np.uint16, copy=False) ^ np.uint16(_RAW_OFFSET))
-    return torch.from_numpy(flipped.view(np.int16))
-
-
-def to_stored(
-    name: str, array: torch.Tensor, *, fmt: RawFormat, input_size: int | None
-) -> torch.Tensor:
-    """Cache rows (from :func:`from_cache`) → the stored tensor of space ``name``, resized.
-
-    Parameters
-    ----------
-    array : torch.Tensor
-        Rows of the cache dataset :attr:`Space.source` from :func:`from_cache`: ``rgb``
-        uint8 (n, H, W, 3), or ``raw`` int16 in ``fmt.layout`` (n, H, W), (n, H/2, W/2, 4)
-        or (n, H, W, 3). Any device; the result stays on it.
-    input_size : int or None
-        Side S of the output (even), or None to keep the native size.
-
-    Returns
-    -------
-    torch.Tensor
-        (n, C, h, w), uint8 for RGB spaces and int16 (v − 32768) for raw spaces, with
-        (h, w) from :func:`stored_shape`.
-    """
-    space = get(name)
-    _check_size(input_size)
-    if space.source == "rgb":
-        if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != torch.uint8:
-            raise ValueError(f"rgb rows must be uint8 (n, H, W, 3); got {_describe(array)}")
-        return _resize(array.permute(0, 3, 1, 2), input_size)
-    if array.dtype != torch.int16:
-        raise ValueError(f"raw rows must be int16 from from_cache(); got {_describe(array)}")
-    check_available(name, layout=fmt.layout, has_rgb=True)
-    if name == "raw_linear":
-        return _resize(_planar(array), input_size)
-    packed = _packed(array, fmt)
-    if name == "raw_packed":
-        return _resize(packed, input_size)
-    half = None if input_size is None else input_size // 2
-    return _unpack(_resize(packed, half))
-
-
-def to_unit(name: str, stored: torch.Tensor, *, fmt: RawFormat) -> torch.Tensor:
-    """Stored tensor (N, C, h, w) → float32 in [0, 1]: RGB / 255, raw (v − b) / (w − b)."""
-    if get(name).source == "rgb":
-        return stored.float() / 255.0
-    scale = 1.0 / (fmt.white_level - fmt.black_level)
-    return (stored.float() + (_RAW_OFFSET - fmt.black_level)) * scale
-
-
-def augment(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random flips, rot90 and colour jitter of a batch, per sample, on its device.
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        (N, 3, H, W) float in [0, 1].
-    generator : torch.Generator, optional
-        On ``x``'s device, for reproducible draws.
-
-    Returns
-    -------
-    torch.Tensor
-        Same shape, float in [0, 1]: horizontal and vertical flips (p = 0.5 each), a
-        rotation by k·90° with k uniform in 0..3 when H = W, then brightness (x·b),
-        contrast ((x − mean)·c + mean) and saturation (gray + (x − gray)·s) with b, c, s
-        uniform in [0.9, 1.1], clamped to [0, 1].
-    """
-    n = x.shape[0]
-
-    def draw(*shape: int) -> torch.Tensor:
-        return torch.rand(*shape, device=x.device, generator=generator)
-
-    flips = draw(n, 2) < 0.5
-    x = torch.where(flips[:, 0, None, None, None], x.flip(-1), x)
-    x = torch.where(flips[:, 1, None, None, None], x.flip(-2), x)
-    if x.shape[-1] == x.shape[-2]:  # selected with torch.where: no host synchronisation
-        turns = torch.floor(draw(n) * 4)[:, None, None, None]
-        x = sum(torch.where(turns == k, torch.rot90(x, k, dims=(-2, -1)), 0.0) for k in range(4))
-    factors = 1.0 + _JITTER * (2.0 * draw(n, 3) - 1.0)
-    brightness, contrast, saturation = (factors[:, i, None, None, None] for i in range(3))
-    x = x * brightness
-    luma = torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype)
-    gray = (x * luma[None, :, None, None]).sum(1, keepdim=True)
-    mean = gray.mean(dim=(-2, -1), keepdim=True)
-    x = (x - mean) * contrast + mean
-    gray = gray * contrast + mean * (1 - contrast)
-    x = gray + (x - gray) * saturation
-    return x.clamp(0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -320,9 +281,9 @@ class Normalization:
 
 
 def fit_normalization(
-    name: str, batches: Iterable[torch.Tensor], *, fmt: RawFormat
+    space: Space, batches: Iterable[torch.Tensor], *, fmt: RawFormat
 ) -> Normalization:
-    """Per-channel mean and standard deviation of :func:`to_unit` values of ``batches``.
+    """Per-channel mean and standard deviation of :meth:`Space.to_unit` values of ``batches``.
 
     ``batches`` yields stored tensors (N, C, h, w) of the training samples only (not
     augmented); sums are accumulated in float64. A standard deviation below 1e-6 is
@@ -331,7 +292,7 @@ def fit_normalization(
     total = squares = None
     count = 0
     for stored in batches:
-        x = to_unit(name, stored, fmt=fmt).double()
+        x = space.to_unit(stored, fmt=fmt).double()
         s, q = x.sum(dim=(0, 2, 3)), (x * x).sum(dim=(0, 2, 3))
         total = s if total is None else total + s
         squares = q if squares is None else squares + q
@@ -346,10 +307,10 @@ def fit_normalization(
 
 @dataclass(frozen=True)
 class InputPipeline:
-    """Stored batch → model input: :func:`to_unit`, :func:`augment` (training batches of
+    """Stored batch → model input: :meth:`Space.to_unit`, augmentation (training batches of
     augmenting spaces only), then :class:`Normalization`."""
 
-    space: str
+    space: Space
     fmt: RawFormat
     normalization: Normalization
 
@@ -357,33 +318,28 @@ class InputPipeline:
         self, stored: torch.Tensor, *, train: bool, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """Stored (N, C, h, w) uint8/int16 → (N, C, h, w) float32, normalised."""
-        x = to_unit(self.space, stored, fmt=self.fmt)
-        if train and get(self.space).augment:
-            x = augment(x, generator=generator)
+        x = self.space.to_unit(stored, fmt=self.fmt)
+        if train and self.space.augment:
+            x = augment.rgb(x, generator=generator)
         return self.normalization(x)
 
     def describe(self, shape: Sequence[int]) -> dict[str, object]:
         """The exact model input for reports: shape (C, h, w), dtype, values, statistics."""
-        space = get(self.space)
-        source = (
-            "cache rgb (uint8)"
-            if space.source == "rgb"
-            else f"cache raw ({self.fmt.layout}, uint16)"
-        )
-        unit = (
-            "v / 255"
-            if space.source == "rgb"
-            else f"(v − {self.fmt.black_level:g}) / ({self.fmt.white_level:g} − "
-            f"{self.fmt.black_level:g})"
-        )
+        space = self.space
+        raw = space.source == "raw"
+        fmt = self.fmt
         return {
-            "space": self.space,
+            "space": space.name,
             "shape": [int(s) for s in shape],
             "dtype": "float32 (bfloat16 under CUDA autocast)",
-            "source": source,
-            "scaling": unit,
+            "source": f"cache raw ({fmt.layout}, uint16)" if raw else "cache rgb (uint8)",
+            "scaling": (
+                f"(v − {fmt.black_level:g}) / ({fmt.white_level:g} − {fmt.black_level:g})"
+                if raw
+                else "v / 255"
+            ),
             "description": space.description,
-            "cfa": self.fmt.cfa if space.source == "raw" else None,
+            "cfa": fmt.cfa if raw else None,
             "mean": list(self.normalization.mean),
             "std": list(self.normalization.std),
         }
@@ -433,7 +389,7 @@ def _packed(array: torch.Tensor, fmt: RawFormat) -> torch.Tensor:
     planar = _planar(array)
     if planar.shape[-1] % 2 or planar.shape[-2] % 2:
         raise ValueError(f"linear raw rows must have even H and W; got {_describe(array)}")
-    colors = [_COLOR_INDEX[c] for c in fmt.cfa]
+    colors = cfa_channels(fmt.cfa).ravel().tolist()
     return torch.stack(
         [planar[:, c, i::2, j::2] for c, (i, j) in zip(colors, _SITES, strict=True)], dim=1
     )

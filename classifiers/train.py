@@ -37,7 +37,6 @@ __all__ = [
     "predict",
     "resolve_device",
     "seed_everything",
-    "stratified_split",
 ]
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -183,34 +182,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
-
-
-def stratified_split(
-    labels: np.ndarray, *, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split indices 0..n−1 into (train, validation), per class, seeded.
-
-    Each class with n ≥ 2 samples gives round(fraction·n) of them, at least 1 and at most
-    n − 1, to validation; a class with one sample stays in training.
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        Sorted int64 positions into ``labels``.
-    """
-    if not 0 < fraction < 1:
-        raise ValueError(f"fraction must lie in (0, 1); got {fraction!r}")
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    val = []
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        if members.size >= 2:
-            take = min(max(round(fraction * members.size), 1), members.size - 1)
-            val.append(members[:take])
-    val_idx = np.sort(np.concatenate(val)) if val else np.empty(0, dtype=np.int64)
-    train_idx = np.setdiff1d(np.arange(labels.size), val_idx)
-    return train_idx.astype(np.int64), val_idx.astype(np.int64)
 
 
 def fit(

@@ -3,7 +3,7 @@
 Run:  python examples/02_real_camera_profile.py RAW_FILE [OUT.dng]
 
 The camera's colour matrix, white balance, CFA pattern and black and white
-levels come from the raw file through LibRaw (`CameraParams.from_raw`); the
+levels come from the raw file through LibRaw (`rawspace.read_camera`); the
 image is inverted with them, written as a DNG, read back and developed.
 """
 
@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 from skimage import data
+from skimage.metrics import peak_signal_noise_ratio
 
 import rawspace
 
 
 def main(raw_file: Path, out: Path) -> None:
-    camera = rawspace.CameraParams.from_raw(raw_file)
+    camera = rawspace.read_camera(raw_file)
     print(f"camera of {raw_file.name}: {camera}")
     image = data.immunohistochemistry()[:256, :256]
     raw = rawspace.invert(image, camera)  # deterministic: no sampling involved
@@ -32,8 +33,8 @@ def main(raw_file: Path, out: Path) -> None:
     again = rawspace.read_raw(out)
     assert np.array_equal(again.data, raw.data)
     developed = rawspace.develop(again, demosaic="malvar2004")
-    mse = np.mean((developed.astype(np.float64) - image) ** 2)
-    print(f"wrote {out}; developed back: PSNR {10 * np.log10(255**2 / mse):.1f} dB")
+    psnr = peak_signal_noise_ratio(image, developed)
+    print(f"wrote {out}; developed back: PSNR {psnr:.1f} dB")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ import csv
 import tempfile
 from pathlib import Path
 
-import rawspace.dataset
-from rawspace.images import IMAGE_SUFFIXES
+import rawspace.cache
+from rawspace.files import IMAGE_SUFFIXES
 
 
 def listing(source: Path, per_class: int, csv_path: Path) -> Path:
@@ -41,17 +41,17 @@ def main() -> None:
         source = args.source
         if args.per_class:
             source = listing(args.source, args.per_class, Path(tmp) / "subset.csv")
-        report = rawspace.dataset.build(
+        report = rawspace.cache.build(
             source, args.cache, layout="bayer", size=400, seed=0, folds=5, overwrite=True
         )
     print(f"built {args.cache}: {report.built} images, {report.failed} failed")
 
-    cache = rawspace.dataset.open(args.cache)
+    cache = rawspace.cache.open(args.cache)
     sample = cache[0]
     print(f"{len(cache)} samples, classes {cache.class_names}, layout {cache.layout}")
     print(f"sample 0: raw {sample.raw.shape} {sample.raw.dtype}, label {sample.label}")
     print(f"train {len(cache.train)}, test {len(cache.test)}")
-    print(rawspace.dataset.summary(args.cache))
+    print(rawspace.cache.summary(args.cache))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ The core package never imports torch. See :func:`invert` and :func:`develop`.
 from ._version import __version__
 from .cfa import demosaic, mosaic, pack, unpack
 from .params import CameraParams
-from .pipeline import RawImage, develop, invert
-from .rawio import RawFileError, read_raw, write_dng
+from .pipeline import develop, invert
+from .rawimage import RawImage
+from .rawio import RawFileError, read_camera, read_raw, write_dng
 
 __all__ = [
     "CameraParams",
@@ -19,6 +20,7 @@ __all__ = [
     "invert",
     "mosaic",
     "pack",
+    "read_camera",
     "read_raw",
     "unpack",
     "write_dng",

@@ -28,22 +28,23 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_choice
+from .hints import (
+    CAMERA_POLICIES,
+    CFA_PATTERNS,
+    NOISE_MODELS,
+    CameraPolicy,
+    Cfa,
+    Layout,
+    NoiseModel,
+)
 from .noise import NoiseLevels, sample_noise_levels
-from .params import CFA_PATTERNS, CameraParams
-from .pipeline import RawImage, invert
+from .params import CameraParams
+from .pipeline import invert
+from .rawimage import RawImage
+from .rawio import read_camera
 
-__all__ = [
-    "CAMERA_POLICIES",
-    "NOISE_MODELS",
-    "CameraAssigner",
-    "load_camera",
-    "stable_seed",
-]
-
-#: Scopes that share one camera (``policy``) or one set of noise levels (``noise_per``).
-CAMERA_POLICIES = ("dataset", "group", "image")
-#: Noise models of :class:`CameraAssigner`: none, or levels drawn as Brooks et al.
-NOISE_MODELS = (None, "brooks")
+__all__ = ["CameraAssigner", "load_camera", "stable_seed"]
 
 _SEED_BITS = 63
 
@@ -99,7 +100,7 @@ def load_camera(path: str | os.PathLike[str]) -> CameraParams:
         ``*.json``: :meth:`CameraParams.to_dict` output, or any JSON object with
         such a dict under ``"params"`` (a ``convert`` sidecar, ``RawImage.to_dict()``).
         Any other file is opened as a camera raw file (DNG, CR2, NEF, ...) with
-        :meth:`CameraParams.from_raw`.
+        :func:`rawspace.read_camera`.
 
     Raises
     ------
@@ -113,7 +114,7 @@ def load_camera(path: str | os.PathLike[str]) -> CameraParams:
     if not path.is_file():
         raise FileNotFoundError(f"camera file not found (or not a file): {path}")
     if path.suffix.lower() != ".json":
-        return CameraParams.from_raw(path)
+        return read_camera(path)
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -159,28 +160,25 @@ class CameraAssigner:
     ``stable_seed(seed, "noise-realisation", "image", relpath)``.
     """
 
-    policy: str = "dataset"
+    policy: CameraPolicy = "dataset"
     _: KW_ONLY
     seed: int = 0
     camera: CameraParams | None = None
-    noise: str | None = None
-    noise_per: str = "image"
-    cfa: str = "RGGB"
+    noise: NoiseModel | None = None
+    noise_per: CameraPolicy = "image"
+    cfa: Cfa = "RGGB"
     black_level: int = 0
     white_level: int = 16383
 
     def __post_init__(self) -> None:
-        if self.policy not in CAMERA_POLICIES:
-            raise ValueError(f"policy must be one of {CAMERA_POLICIES}, got {self.policy!r}")
+        check_choice("policy", self.policy, CAMERA_POLICIES)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
             raise TypeError(f"seed must be an int, got {type(self.seed).__name__}")
         object.__setattr__(self, "seed", int(self.seed))
-        if self.noise not in NOISE_MODELS:
-            raise ValueError(f"noise must be one of {NOISE_MODELS}, got {self.noise!r}")
-        if self.noise_per not in CAMERA_POLICIES:
-            raise ValueError(f"noise_per must be one of {CAMERA_POLICIES}, got {self.noise_per!r}")
-        if self.cfa not in CFA_PATTERNS:
-            raise ValueError(f"cfa must be one of {CFA_PATTERNS}, got {self.cfa!r}")
+        if self.noise is not None:
+            check_choice("noise", self.noise, NOISE_MODELS)
+        check_choice("noise_per", self.noise_per, CAMERA_POLICIES)
+        check_choice("cfa", self.cfa, CFA_PATTERNS)
         if self.camera is None:
             # Validate the levels once, here, rather than at the first image.
             CameraParams.sample(0, black_level=self.black_level, white_level=self.white_level)
@@ -197,7 +195,7 @@ class CameraAssigner:
         if (self.cfa, self.black_level, self.white_level) != ("RGGB", 0, 16383):
             raise ValueError(
                 "cfa, black_level and white_level apply to sampled cameras; a fixed camera "
-                "brings its own (use camera.replace(...) to change them), got "
+                "brings its own (use dataclasses.replace(camera, ...) to change them), got "
                 f"cfa={self.cfa!r}, black_level={self.black_level}, "
                 f"white_level={self.white_level}"
             )
@@ -264,7 +262,7 @@ class CameraAssigner:
         relpath: str,
         group: str | None = None,
         *,
-        layout: str = "bayer",
+        layout: Layout = "bayer",
         dtype: type | np.dtype = np.uint16,
     ) -> RawImage:
         """Turn one image into raw with its assigned camera and noise.
@@ -305,14 +303,3 @@ class CameraAssigner:
             "black_level": self.black_level,
             "white_level": self.white_level,
         }
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> CameraAssigner:
-        """Inverse of :meth:`to_dict`."""
-        if not isinstance(values, dict):
-            raise TypeError(f"values must be a dict, got {type(values).__name__}")
-        values = dict(values)
-        camera = values.pop("camera", None)
-        policy = values.pop("policy", "dataset")
-        camera = CameraParams.from_dict(camera) if camera is not None else None
-        return cls(policy, camera=camera, **values)

@@ -11,15 +11,15 @@ the order (0,0), (0,1), (1,0), (1,1): R, Gr, Gb, B for RGGB.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from . import _kernels
 from ._checks import check_array, check_choice
-from .params import CFA_PATTERNS
+from .hints import CFA_PATTERNS, DEMOSAIC_METHODS, Cfa, DemosaicMethod
 
 __all__ = [
-    "CFA_PATTERNS",
-    "DEMOSAIC_METHODS",
     "cfa_channels",
     "demosaic",
     "mosaic",
@@ -28,17 +28,20 @@ __all__ = [
     "unpack",
 ]
 
-DEMOSAIC_METHODS = ("bilinear", "malvar2004")
 _CHANNEL = {"R": 0, "G": 1, "B": 2}
 
 
-def cfa_channels(cfa: str) -> np.ndarray:
-    """Channel index (0 R, 1 G, 2 B) of each site of the 2×2 block, shape (2, 2), int64."""
+def cfa_channels(cfa: Cfa) -> np.ndarray:
+    """Channel index (0 R, 1 G, 2 B) of each site of the 2×2 block, shape (2, 2), int64.
+
+    The one map from CFA letters to colour channels; ``cfa_channels(cfa).ravel()``
+    lists the sites in packed order (0,0), (0,1), (1,0), (1,1).
+    """
     check_choice("cfa", cfa, CFA_PATTERNS)
     return np.array([_CHANNEL[letter] for letter in cfa], dtype=np.int64).reshape(2, 2)
 
 
-def mosaic_view(data: np.ndarray, layout: str) -> np.ndarray:
+def mosaic_view(data: np.ndarray, layout: Literal["bayer", "packed"]) -> np.ndarray:
     """4-D view ``[i, dy, j, dx]`` of pixel ``(2i + dy, 2j + dx)`` of a Bayer or packed array.
 
     No data is copied; writes through the view change ``data``.
@@ -52,7 +55,7 @@ def mosaic_view(data: np.ndarray, layout: str) -> np.ndarray:
     raise ValueError(f"layout must be 'bayer' or 'packed' for a mosaic view, got {layout!r}")
 
 
-def mosaic(rgb: np.ndarray, cfa: str = "RGGB") -> np.ndarray:
+def mosaic(rgb: np.ndarray, cfa: Cfa = "RGGB") -> np.ndarray:
     """Sample an RGB image through a Bayer filter.
 
     Parameters
@@ -83,7 +86,7 @@ def _check_even(name: str, shape: tuple[int, ...]) -> None:
         )
 
 
-def pack(bayer: np.ndarray, cfa: str = "RGGB") -> np.ndarray:
+def pack(bayer: np.ndarray, cfa: Cfa = "RGGB") -> np.ndarray:
     """Bayer plane (H, W) → packed (H/2, W/2, 4) in site order (0,0), (0,1), (1,0), (1,1).
 
     ``cfa`` is checked but does not change the order: the planes of an RGGB
@@ -99,7 +102,7 @@ def pack(bayer: np.ndarray, cfa: str = "RGGB") -> np.ndarray:
     )
 
 
-def unpack(packed: np.ndarray, cfa: str = "RGGB") -> np.ndarray:
+def unpack(packed: np.ndarray, cfa: Cfa = "RGGB") -> np.ndarray:
     """Inverse of :func:`pack`: (H/2, W/2, 4) → Bayer plane (H, W), a new array."""
     packed = check_array("packed", packed, ndim=3, channels=4)
     check_choice("cfa", cfa, CFA_PATTERNS)
@@ -111,7 +114,9 @@ def unpack(packed: np.ndarray, cfa: str = "RGGB") -> np.ndarray:
     )
 
 
-def demosaic(bayer: np.ndarray, cfa: str = "RGGB", method: str = "bilinear") -> np.ndarray:
+def demosaic(
+    bayer: np.ndarray, cfa: Cfa = "RGGB", method: DemosaicMethod = "bilinear"
+) -> np.ndarray:
     """Interpolate the missing colours of a Bayer plane.
 
     Parameters

@@ -27,8 +27,9 @@ file (or a sequence of paths) it is the path below the deepest folder common to
 all entries; for a single file it is the file name. The *group* of an image (for
 ``camera_per="group"`` and ``noise_per="group"``) is the first folder of its
 relative path (for example the class folder), or ``"."`` for images at the top.
-Hidden files and folders (names starting with ``"."``) are not searched, and
-links to folders are not followed.
+Folders are searched with :func:`rawspace.files.find_images`: hidden names
+(starting with ``"."``) are skipped, links are followed, and no folder is visited
+twice.
 """
 
 from __future__ import annotations
@@ -37,32 +38,42 @@ import csv
 import io
 import json
 import logging
-import multiprocessing
 import os
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ._checks import check_choice
 from ._version import __version__
-from .cameras import CAMERA_POLICIES, CameraAssigner, load_camera
-from .images import FITS, IMAGE_SUFFIXES, MIN_SIDE, ImageError, fit_image, read_image
+from .cameras import CameraAssigner, load_camera
+from .files import IMAGE_SUFFIXES, atomic_path, find_images, write_text
+from .hints import (
+    CAMERA_POLICIES,
+    FILE_FORMATS,
+    FITS,
+    LAYOUTS,
+    SAMPLE_TYPES,
+    CameraPolicy,
+    FileFormat,
+    Fit,
+    Layout,
+    NoiseModel,
+    SampleType,
+)
+from .images import MIN_SIDE, ImageError, fit_image, read_image
 from .params import CameraParams
-from .pipeline import LAYOUTS, RawImage
+from .processes import worker_pool
+from .rawimage import RawImage
+from .rawio import write_dng
 
 __all__ = [
-    "DTYPES",
     "FAILURES_NAME",
-    "FORMATS",
     "TOP_GROUP",
     "ConvertItem",
     "ConvertReport",
@@ -70,8 +81,6 @@ __all__ = [
     "find_inputs",
 ]
 
-FORMATS = ("npy", "dng")
-DTYPES = ("uint16", "float32")
 #: Name of the failure list written into the output folder.
 FAILURES_NAME = "failures.csv"
 #: Group of the images at the top of the input tree (not in any folder).
@@ -144,10 +153,6 @@ class ConvertReport:
 
 
 # ---------------------------------------------------------------------- discovery
-def _is_image_name(name: str) -> bool:
-    return name.lower().endswith(IMAGE_SUFFIXES)
-
-
 def _group_of(relpath: str) -> str:
     parts = PurePosixPath(relpath).parts
     return parts[0] if len(parts) > 1 else TOP_GROUP
@@ -155,14 +160,10 @@ def _group_of(relpath: str) -> str:
 
 def _search_folder(folder: Path) -> list[ConvertItem]:
     items = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            if _is_image_name(name) and not name.startswith("."):
-                path = Path(root, name)
-                relpath = path.relative_to(folder).as_posix()
-                items.append(ConvertItem(path, relpath, _group_of(relpath)))
-    return sorted(items, key=lambda item: item.relpath)
+    for path in find_images(folder).files:
+        relpath = path.relative_to(folder).as_posix()
+        items.append(ConvertItem(path, relpath, _group_of(relpath)))
+    return items
 
 
 def _read_list(list_file: Path) -> list[Path]:
@@ -228,36 +229,15 @@ def find_inputs(
         return _search_folder(path)
     if not path.is_file():
         raise FileNotFoundError(f"INPUT not found: {path}")
-    if _is_image_name(path.name):
+    if path.name.lower().endswith(IMAGE_SUFFIXES):
         return [ConvertItem(path, path.name, TOP_GROUP)]
     return _items_from_paths(_read_list(path))
 
 
 # ------------------------------------------------------------------------ writing
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_npy(data: np.ndarray) -> Callable[[Path], None]:
-    def write(tmp: Path) -> None:
-        with open(tmp, "xb") as f:
-            np.save(f, data, allow_pickle=False)
-
-    return write
-
-
-def _write_text(text: str) -> Callable[[Path], None]:
-    def write(tmp: Path) -> None:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-
-    return write
+def _write_npy(path: Path, data: np.ndarray) -> None:
+    with atomic_path(path) as temporary, open(temporary, "xb") as f:
+        np.save(f, data, allow_pickle=False)
 
 
 def _write_failures(output: Path, failures: list[tuple[str, str]]) -> None:
@@ -270,7 +250,7 @@ def _write_failures(output: Path, failures: list[tuple[str, str]]) -> None:
     writer.writerow(["path", "reason"])
     writer.writerows(failures)
     output.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, _write_text(buffer.getvalue()))
+    write_text(path, buffer.getvalue())
 
 
 # ---------------------------------------------------------------------- one image
@@ -279,11 +259,11 @@ class _Settings:
     """Everything a worker needs besides the item; picklable."""
 
     assigner: CameraAssigner
-    layout: str
-    dtype: str
-    file_format: str
+    layout: Layout
+    dtype: SampleType
+    file_format: FileFormat
     size: int | None
-    fit: str
+    fit: Fit
 
     def options(self) -> dict[str, Any]:
         """The options recorded in every sidecar; a rerun skips only outputs made with these."""
@@ -334,12 +314,10 @@ def _convert_one(settings: _Settings, task: _Task) -> str | None:
             fitted, item.relpath, item.group, layout=settings.layout, dtype=settings.dtype
         )
         if settings.file_format == "npy":
-            _atomic_write(task.data_path, _write_npy(raw.data))
+            _write_npy(task.data_path, raw.data)
         else:
-            from .rawio import write_dng  # writes atomically itself
-
             write_dng(raw, task.data_path, description=f"rawspace convert of {item.relpath}")
-        _atomic_write(task.json_path, _write_text(_sidecar(settings, task, rgb, raw)))
+        write_text(task.json_path, _sidecar(settings, task, rgb, raw))
     except ImageError as exc:
         return exc.reason
     except FileNotFoundError:
@@ -349,26 +327,9 @@ def _convert_one(settings: _Settings, task: _Task) -> str | None:
     return None
 
 
-def _convert_chunk(settings: _Settings, tasks: list[_Task]) -> list[str | None]:
-    return [_convert_one(settings, task) for task in tasks]
-
-
-def _init_worker() -> None:
-    cv2.setNumThreads(1)
-
-
-@contextmanager
-def _single_threaded_children() -> Iterator[None]:
-    """Make processes spawned meanwhile run Numba with one thread (one per worker)."""
-    previous = os.environ.get("NUMBA_NUM_THREADS")
-    os.environ["NUMBA_NUM_THREADS"] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["NUMBA_NUM_THREADS"]
-        else:
-            os.environ["NUMBA_NUM_THREADS"] = previous
+def _convert_chunk(settings: _Settings, index: int, tasks: list[_Task]) -> tuple[int, list]:
+    """Convert a chunk of tasks in a worker: ``(index, failure reasons or None)``."""
+    return index, [_convert_one(settings, task) for task in tasks]
 
 
 def _run_tasks(
@@ -382,32 +343,23 @@ def _run_tasks(
         return
     chunk = max(1, min(16, len(tasks) // (4 * jobs)))
     chunks = [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
-    context = multiprocessing.get_context("spawn")
-    with (
-        _single_threaded_children(),
-        ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool,
-    ):
-        futures = {pool.submit(_convert_chunk, settings, part): part for part in chunks}
-        try:
-            for future in as_completed(futures):
-                part = futures[future]
-                yield from zip(part, future.result(), strict=True)
-                bar.update(len(part))
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    with worker_pool(jobs) as pool:
+        pending = [
+            pool.apply_async(_convert_chunk, (settings, k, part)) for k, part in enumerate(chunks)
+        ]
+        for future in pending:
+            index, reasons = future.get()
+            yield from zip(chunks[index], reasons, strict=True)
+            bar.update(len(chunks[index]))
 
 
 # ------------------------------------------------------------------------ planning
 def _check_options(
     *, layout: str, file_format: str, dtype: str, size: int | None, fit: str, jobs: int
 ) -> None:
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    if file_format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {file_format!r}")
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    check_choice("layout", layout, LAYOUTS)
+    check_choice("format", file_format, FILE_FORMATS)
+    check_choice("dtype", dtype, SAMPLE_TYPES)
     if file_format == "dng" and layout == "linear":
         raise ValueError("format 'dng' stores a Bayer mosaic: layout 'linear' cannot be written")
     if file_format == "dng" and dtype != "uint16":
@@ -419,8 +371,7 @@ def _check_options(
         or size % 2
     ):
         raise ValueError(f"size must be None or an even integer >= {MIN_SIDE}, got {size!r}")
-    if fit not in FITS:
-        raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
+    check_choice("fit", fit, FITS)
     if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
 
@@ -485,16 +436,16 @@ def convert(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
     *,
-    layout: str = "bayer",
-    file_format: str = "npy",
-    dtype: str | type | np.dtype = "uint16",
+    layout: Layout = "bayer",
+    file_format: FileFormat = "npy",
+    dtype: SampleType | type | np.dtype = "uint16",
     camera: CameraParams | str | os.PathLike[str] | None = None,
-    camera_per: str = "dataset",
-    noise: str | None = None,
-    noise_per: str = "image",
+    camera_per: CameraPolicy = "dataset",
+    noise: NoiseModel | None = None,
+    noise_per: CameraPolicy = "image",
     seed: int = 0,
     size: int | None = 400,
-    fit: str = "pad",
+    fit: Fit = "pad",
     jobs: int = 1,
     overwrite: bool = False,
     dry_run: bool = False,
@@ -554,14 +505,13 @@ def convert(
     try:
         dtype = np.dtype(dtype).name
     except TypeError:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}") from None
+        raise ValueError(f"dtype must be one of {SAMPLE_TYPES}, got {dtype!r}") from None
     _check_options(
         layout=layout, file_format=file_format, dtype=dtype, size=size, fit=fit, jobs=jobs
     )
     if camera is not None and not isinstance(camera, CameraParams):
         camera = load_camera(camera)
-    if camera_per not in CAMERA_POLICIES:
-        raise ValueError(f"camera_per must be one of {CAMERA_POLICIES}, got {camera_per!r}")
+    check_choice("camera_per", camera_per, CAMERA_POLICIES)
     assigner = CameraAssigner(
         camera_per, seed=seed, camera=camera, noise=noise, noise_per=noise_per
     )

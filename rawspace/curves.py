@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .params import GAMMAS, TONES
+from .hints import GAMMAS, TONES, Gamma, Tone
 
 __all__ = [
     "GAMMA_FLOOR",
@@ -31,21 +31,21 @@ __all__ = [
 GAMMA_FLOOR = 1e-8
 
 
-def tone_code(tone: str) -> int:
+def tone_code(tone: Tone) -> int:
     """Integer code of a tone curve for the kernels (0 none, 1 smoothstep)."""
     if tone not in TONES:
         raise ValueError(f"tone must be one of {TONES}, got {tone!r}")
     return 1 if tone == "smoothstep" else 0
 
 
-def gamma_code(gamma: str) -> int:
+def gamma_code(gamma: Gamma) -> int:
     """Integer code of a gamma for the kernels (0 power 2.2, 1 sRGB)."""
     if gamma not in GAMMAS:
         raise ValueError(f"gamma must be one of {GAMMAS}, got {gamma!r}")
     return 1 if gamma == "srgb" else 0
 
 
-def tone_map(x: np.ndarray, tone: str = "smoothstep") -> np.ndarray:
+def tone_map(x: np.ndarray, tone: Tone = "smoothstep") -> np.ndarray:
     """Apply the tone curve: smoothstep ``3x² − 2x³`` or the identity."""
     x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
     if tone_code(tone) == 0:
@@ -53,7 +53,7 @@ def tone_map(x: np.ndarray, tone: str = "smoothstep") -> np.ndarray:
     return 3.0 * x**2 - 2.0 * x**3
 
 
-def inverse_tone_map(y: np.ndarray, tone: str = "smoothstep") -> np.ndarray:
+def inverse_tone_map(y: np.ndarray, tone: Tone = "smoothstep") -> np.ndarray:
     """Invert :func:`tone_map`: ``0.5 − sin(asin(1 − 2y) / 3)`` for smoothstep."""
     y = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0)
     if tone_code(tone) == 0:
@@ -61,7 +61,7 @@ def inverse_tone_map(y: np.ndarray, tone: str = "smoothstep") -> np.ndarray:
     return 0.5 - np.sin(np.arcsin(1.0 - 2.0 * y) / 3.0)
 
 
-def gamma_expand(x: np.ndarray, gamma: str = "power2.2") -> np.ndarray:
+def gamma_expand(x: np.ndarray, gamma: Gamma = "power2.2") -> np.ndarray:
     """Gamma-encoded → linear: ``max(x, 1e-8) ** 2.2`` or the exact sRGB EOTF."""
     x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
     if gamma_code(gamma) == 0:
@@ -69,7 +69,7 @@ def gamma_expand(x: np.ndarray, gamma: str = "power2.2") -> np.ndarray:
     return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
 
 
-def gamma_compress(x: np.ndarray, gamma: str = "power2.2") -> np.ndarray:
+def gamma_compress(x: np.ndarray, gamma: Gamma = "power2.2") -> np.ndarray:
     """Linear → gamma-encoded: ``max(x, 1e-8) ** (1 / 2.2)`` or the exact sRGB OETF."""
     x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
     if gamma_code(gamma) == 0:
@@ -77,7 +77,7 @@ def gamma_compress(x: np.ndarray, gamma: str = "power2.2") -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1.0 / 2.4) - 0.055)
 
 
-def linearize_lut(dtype: np.dtype | type, tone: str, gamma: str) -> np.ndarray:
+def linearize_lut(dtype: np.dtype | type, tone: Tone, gamma: Gamma) -> np.ndarray:
     """Linear value of every code of an integer image: inverse tone, then gamma expansion.
 
     Parameters
@@ -105,7 +105,7 @@ def _linearize_lut(dtype: np.dtype, tone: str, gamma: str) -> np.ndarray:
     return table
 
 
-def render_thresholds(tone: str, gamma: str) -> tuple[np.ndarray, np.ndarray]:
+def render_thresholds(tone: Tone, gamma: Gamma) -> tuple[np.ndarray, np.ndarray]:
     """Linear values at which the rendered 8-bit code steps up, and a grid index of them.
 
     ``round(255 * tone_map(gamma_compress(v)))`` equals the number of thresholds

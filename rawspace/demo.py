@@ -19,11 +19,14 @@ import cv2
 import numpy as np
 import rawpy
 from skimage import data
+from skimage.metrics import peak_signal_noise_ratio
 
-from . import dataset
+from . import cache
 from .cfa import cfa_channels
+from .images import write_png
 from .params import CameraParams
-from .pipeline import RawImage, develop, invert
+from .pipeline import develop, invert
+from .rawimage import RawImage
 from .rawio import write_dng
 
 __all__ = ["SOURCES", "DemoReport", "false_colour", "run_demo"]
@@ -54,14 +57,9 @@ class DemoReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
-
-
-def _write_png(path: Path, rgb: np.ndarray) -> None:
-    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1])):
-        raise OSError(f"could not write {path}")
+def _psnr(test: np.ndarray, reference: np.ndarray) -> float:
+    """PSNR in dB of float images in [0, 1]."""
+    return float(peak_signal_noise_ratio(reference, test, data_range=1.0))
 
 
 def _crops(out: Path, seed: int) -> Path:
@@ -76,7 +74,7 @@ def _crops(out: Path, seed: int) -> Path:
         for k in range(_PER_CLASS):
             y = int(rng.integers(0, h - _CROP))
             x = int(rng.integers(0, w - _CROP))
-            _write_png(folder / f"{k:03d}.png", image[y : y + _CROP, x : x + _CROP])
+            write_png(folder / f"{k:03d}.png", image[y : y + _CROP, x : x + _CROP])
     return root
 
 
@@ -135,7 +133,7 @@ def _round_trips(out: Path, seed: int) -> tuple[dict[str, dict[str, float]], flo
                 [cv2.resize(t, (256, 256), interpolation=cv2.INTER_NEAREST) for t in tiles],
                 axis=1,
             )
-            _write_png(out / "strip.png", strip)
+            write_png(out / "strip.png", strip)
             dng = write_dng(bayer, out / "example.dng", description=f"skimage.data.{name}")
             with rawpy.imread(str(dng)) as handle:
                 libraw = handle.postprocess(
@@ -217,7 +215,7 @@ def run_demo(
     say(f"2/4 building an HDF5 cache of {len(SOURCES)} × {_PER_CLASS} crops")
     images = _crops(out, seed)
     report.cache = out / "demo.h5"
-    dataset.build(
+    cache.build(
         images,
         report.cache,
         layout="bayer",

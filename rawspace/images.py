@@ -1,16 +1,17 @@
-"""Read RGB image files safely and fit them to a square size.
+"""Read RGB image files safely, fit them to a square size, and write PNGs.
 
 :func:`read_image` turns any PNG, JPEG, TIFF or BMP file into a channel-last RGB
 array with the bit depth it was stored with, and refuses everything it cannot
 read faithfully with an :class:`ImageError` that names the file and the reason.
 :func:`fit_image` makes a square image of a given size by padding, cropping or
-resizing, deterministically.
+resizing, deterministically. :func:`write_png` writes an RGB image atomically.
 
 Rules of :func:`read_image`
 ---------------------------
-- The file is read with Python (so any Unicode path works) and decoded from
-  memory with OpenCV; TIFFs that OpenCV cannot decode (planar, more exotic
-  layouts) are decoded with tifffile. The file is never modified.
+- The file is read with Python (so any path works) and decoded from memory:
+  JPEGs with libjpeg-turbo (simplejpeg) in strict mode, other formats with
+  OpenCV; TIFFs that OpenCV cannot decode (planar, more exotic layouts) with
+  tifffile. The file is never modified.
 - Pixels come back in stored order: EXIF orientation tags are ignored.
 - Grayscale images are replicated to three equal channels.
 - An alpha channel (RGBA, gray + alpha) is dropped, not composited: colours
@@ -22,13 +23,11 @@ Rules of :func:`read_image`
 - Empty files, files that are not images, and truncated or corrupt PNGs and
   JPEGs are refused (OpenCV decodes many damaged JPEGs with only a warning on
   stderr): PNG chunks are checked against their CRCs and must end with
-  ``IEND``; JPEG marker segments are walked to the end-of-image marker, and the
-  Huffman codes of baseline (sequential) scans are walked block by block as
-  libjpeg decodes them: an invalid code, data that ends inside a block, bytes
-  left over after the last block or a misnumbered restart marker make the file
-  corrupt. Progressive and arithmetic-coded scans get the structural check only.
-  Damage that still decodes to valid codes of the right length (a flipped value
-  bit, for example) cannot be seen without the original and is not detected.
+  ``IEND``; JPEGs are decoded by libjpeg-turbo in strict mode, which refuses a
+  file that ends early, an invalid Huffman code, data left over in a scan and
+  a missing or misnumbered restart marker. Damage that still decodes to valid
+  codes of the right length (a flipped value bit, for example) cannot be seen
+  without the original and is not detected.
 - Images smaller than :data:`MIN_SIDE` (16) pixels on a side are refused.
 """
 
@@ -41,38 +40,24 @@ import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+import simplejpeg
 import tifffile
-from numba import njit
 
-__all__ = ["FITS", "IMAGE_SUFFIXES", "MIN_SIDE", "ImageError", "fit_image", "read_image"]
+from .files import atomic_path
+from .hints import FITS, Fit
 
-#: File suffixes (lower case) that folder searches treat as images.
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+__all__ = ["MIN_SIDE", "ImageError", "fit_image", "read_image", "write_png"]
+
 #: Smallest accepted height and width, in pixels.
 MIN_SIDE = 16
-#: Modes of :func:`fit_image`.
-FITS = ("pad", "crop", "resize")
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SIGNATURE = b"\xff\xd8\xff"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-# Markers that may follow entropy-coded data before the end of the image: tables,
-# restart interval, comments, application segments, DNL and the next scan.
-_JPEG_INTERSCAN = frozenset([0xC4, 0xCC, 0xDA, 0xDB, 0xDC, 0xDD, 0xFE, *range(0xE0, 0xF0)])
-_JPEG_EOI = 0xD9
-_JPEG_SOS = 0xDA
-_JPEG_DHT = 0xC4
-_LOOKAHEAD = 9  # bits of the Huffman look-up table
-_JPEG_DRI = 0xDD
-_JPEG_SOF = frozenset(
-    [*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0)]
-)
-_JPEG_STANDALONE = frozenset([0x01, *range(0xD0, 0xD8)])
 
 
 class ImageError(ValueError):
@@ -114,318 +99,30 @@ def _png_problem(data: bytes) -> str | None:
     return "truncated PNG (no IEND chunk)"
 
 
-def _jpeg_markers(data: bytes) -> np.ndarray:
-    """Byte offsets of every 0xFF that starts a marker other than a restart marker.
-
-    Stuffed bytes (0xFF00), restart markers (0xFFD0–0xFFD7) and fill bytes (an 0xFF
-    followed by another 0xFF) are left out, so in entropy-coded data the offsets are
-    exactly the places where the data ends.
-    """
-    buf = np.frombuffer(data, dtype=np.uint8)
-    following = buf[1:]
-    is_marker = (buf[:-1] == 0xFF) & (following != 0x00) & (following != 0xFF)
-    is_marker &= (following < 0xD0) | (following > 0xD7)
-    return np.flatnonzero(is_marker)
+def _jpeg_problem(message: str) -> str:
+    """The reason to give for a JPEG that libjpeg-turbo refused with ``message``."""
+    if "Premature end" in message:
+        return f"truncated JPEG (libjpeg-turbo: {message})"
+    if "instead of RST" in message:
+        return f"corrupt JPEG (missing or misnumbered restart marker; libjpeg-turbo: {message})"
+    return f"corrupt JPEG (libjpeg-turbo: {message})"
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
+    """Adobe (inverted) CMYK to RGB, as libjpeg-based readers such as OpenCV render it."""
+    k = cmyk[..., 3:].astype(np.uint16)
+    return (k - (((255 - cmyk[..., :3].astype(np.uint16)) * k) >> 8)).astype(np.uint8)
 
 
-@dataclass
-class _JpegState:
-    """What the headers before a scan declared: frame, Huffman tables, restart interval."""
-
-    sof: int = 0
-    height: int = 0
-    width: int = 0
-    components: dict[int, tuple[int, int]] = field(default_factory=dict)  # id → (h, v)
-    maxcode: np.ndarray = field(default_factory=lambda: np.full((8, 18), -1, np.int32))
-    valptr: np.ndarray = field(default_factory=lambda: np.zeros((8, 17), np.int32))
-    mincode: np.ndarray = field(default_factory=lambda: np.zeros((8, 17), np.int32))
-    huffval: np.ndarray = field(default_factory=lambda: np.zeros((8, 256), np.int32))
-    lookup: np.ndarray = field(default_factory=lambda: np.zeros((8, 1 << _LOOKAHEAD), np.int32))
-    defined: set[int] = field(default_factory=set)
-    restart_interval: int = 0
-
-    def read_segment(self, marker: int, body: bytes) -> None:
-        """Record a frame header, Huffman tables or restart interval (struct errors if short)."""
-        if marker in _JPEG_SOF:
-            _, self.height, self.width, count = struct.unpack(">BHHB", body[:6])
-            self.sof = marker
-            self.components = {}
-            for i in range(count):
-                ident, sampling, _ = struct.unpack(">BBB", body[6 + 3 * i : 9 + 3 * i])
-                self.components[ident] = (max(sampling >> 4, 1), max(sampling & 15, 1))
-        elif marker == _JPEG_DHT:
-            pos = 0
-            while pos < len(body):
-                kind, ident = body[pos] >> 4, body[pos] & 15  # class 0 DC, 1 AC; id 0–3
-                counts = struct.unpack(">16B", body[pos + 1 : pos + 17])
-                symbols = body[pos + 17 : pos + 17 + sum(counts)]
-                if kind > 1 or ident > 3 or len(symbols) != sum(counts) or len(symbols) > 256:
-                    raise struct.error("malformed Huffman table")
-                table = 4 * kind + ident
-                self._huffman_table(table, counts, symbols)
-                pos += 17 + sum(counts)
-        elif marker == _JPEG_DRI:
-            (self.restart_interval,) = struct.unpack(">H", body[:2])
-
-    def _huffman_table(self, table: int, counts: tuple[int, ...], symbols: bytes) -> None:
-        """Canonical decoding tables as libjpeg builds them: maxcode, valptr and mincode
-        per code length, and a look-up of the codes of up to ``_LOOKAHEAD`` bits."""
-        self.maxcode[table] = -1
-        values = np.frombuffer(symbols, np.uint8)
-        self.huffval[table, : len(values)] = values
-        code = k = 0
-        for length in range(1, 17):
-            n = counts[length - 1]
-            if n:
-                self.valptr[table, length] = k
-                self.mincode[table, length] = code
-                code += n
-                k += n
-                self.maxcode[table, length] = code - 1
-                if code > 1 << length:
-                    raise struct.error("over-subscribed Huffman table")
-            code <<= 1
-        # Canonical codes fill the code space from zero without gaps, so the look-up
-        # entries of the short codes are consecutive runs, in symbol order.
-        lengths = np.repeat(np.arange(1, 17), counts)
-        short = lengths <= _LOOKAHEAD
-        runs = np.left_shift(1, _LOOKAHEAD - lengths[short])
-        entries = np.repeat((lengths[short] << 8) | values[short], runs)
-        self.lookup[table] = 0
-        self.lookup[table, : len(entries)] = entries
-        self.defined.add(table)
-
-    def scan_problem(self, buf: np.ndarray, header: bytes, start: int, end: int) -> str | None:
-        """Decode the Huffman codes of a baseline scan; why it is corrupt, or None.
-
-        Only sequential Huffman-coded full-spectrum scans are checked (progressive,
-        arithmetic and lossless scans keep the structural check only).
-        """
-        count = header[0]
-        scan = [struct.unpack(">BB", header[1 + 2 * i : 3 + 2 * i]) for i in range(count)]
-        ss, se, approx = header[1 + 2 * count : 4 + 2 * count]
-        if self.sof not in (0xC0, 0xC1) or (ss, se, approx) != (0, 63, 0) or self.height == 0:
-            return None
-        dc_of_block, ac_of_block = [], []
-        h_max = max(h for h, _ in self.components.values())
-        v_max = max(v for _, v in self.components.values())
-        for ident, tables in scan:
-            if ident not in self.components:
-                return f"corrupt JPEG (scan names an undeclared component {ident})"
-            dc, ac = tables >> 4, 4 + (tables & 15)
-            if dc not in self.defined or ac not in self.defined:
-                return "corrupt JPEG (scan uses an undefined Huffman table)"
-            h, v = self.components[ident] if count > 1 else (1, 1)
-            dc_of_block += [dc] * (h * v)
-            ac_of_block += [ac] * (h * v)
-        if count > 1:  # interleaved: MCUs of h_max × v_max blocks
-            mcus = _ceil_div(self.width, 8 * h_max) * _ceil_div(self.height, 8 * v_max)
-        else:  # one component: one block per MCU over the component's own size
-            h, v = self.components[scan[0][0]]
-            columns = _ceil_div(_ceil_div(self.width * h, h_max), 8)
-            mcus = columns * _ceil_div(_ceil_div(self.height * v, v_max), 8)
-        code, at = _huffman_scan_problem(
-            buf, start, end, np.array(dc_of_block, np.int64), np.array(ac_of_block, np.int64),
-            mcus, self.restart_interval, self.lookup, self.maxcode, self.valptr, self.mincode,
-            self.huffval,
-        )  # fmt: skip
-        return None if code == 0 else f"corrupt JPEG ({_SCAN_PROBLEMS[code]} at byte {at})"
-
-
-_SCAN_PROBLEMS = {
-    1: "invalid Huffman code in image data",
-    2: "image data ends before the last block",
-    3: "extraneous bytes in image data",
-    4: "missing or misnumbered restart marker",
-}
-
-
-@njit(cache=True, inline="always")
-def _next_data_byte(buf, pos, end):
-    """The next entropy-coded byte at ``pos`` (0xFF00 is a stuffed 0xFF; fill bytes are
-    skipped as libjpeg does): ``(byte, next position)``, or ``(-1, pos)`` at a marker."""
-    if pos >= end:
-        return -1, pos
-    byte = buf[pos]
-    if byte == 0xFF:
-        following = pos + 1
-        while following < end and buf[following] == 0xFF:
-            following += 1
-        if following >= end or buf[following] != 0x00:
-            return -1, pos
-        pos = following
-    return np.int64(byte), pos + 1
-
-
-@njit(cache=True, inline="always")
-def _fill(buf, pos, end, acc, nacc):
-    """Append data bytes to the bit accumulator until it holds more than 48 bits (at most
-    56: it never overflows) or a marker is reached: ``(pos, acc, nacc)``."""
-    while nacc <= 48:
-        byte, after = _next_data_byte(buf, pos, end)
-        if byte < 0:
-            break
-        pos = after
-        acc = (acc << 8) | byte
-        nacc += 8
-    return pos, acc, nacc
-
-
-@njit(cache=True, inline="always")
-def _peek(acc, nacc, n):
-    """The next ``n`` bits (zeros past the end of the data, as libjpeg pads)."""
-    if nacc >= n:
-        return (acc >> (nacc - n)) & ((1 << n) - 1)
-    return (acc << (n - nacc)) & ((1 << n) - 1)
-
-
-@njit(cache=True)
-def _huffman_scan_problem(
-    buf, pos, end, dc_of_block, ac_of_block, mcus, restart_interval, lookup, maxcode, valptr,
-    mincode, huffval,
-):  # fmt: skip
-    """Walk the Huffman codes of a sequential scan in ``buf[pos:end]`` without decoding pixels.
-
-    Returns ``(code, byte offset)``: 0 when every block decodes and the data ends right
-    after the last one (up to the padding bits of its byte); 1 invalid Huffman code;
-    2 the data (up to a marker) ends inside a block; 3 bytes left over before a marker;
-    4 a missing or misnumbered restart marker. Positional arguments as built by
-    ``_JpegState.scan_problem``; the DC and AC tables of each block of an MCU are
-    indices into the table arrays. ``_huffman_scan_problem.py_func`` is its Python twin.
-    """
-    acc = np.int64(0)  # bit accumulator: its low ``nacc`` bits are the next bits to read
-    nacc = 0
-    next_restart = 0
-    for mcu in range(mcus):
-        if restart_interval > 0 and mcu > 0 and mcu % restart_interval == 0:
-            pos, acc, nacc = _fill(buf, pos, end, acc, nacc)
-            if nacc >= 8:  # more than the padding bits of the interval's last byte
-                return 3, pos
-            while pos < end and buf[pos] == 0xFF and buf[pos + 1] == 0xFF:
-                pos += 1
-            if pos >= end or buf[pos] != 0xFF or buf[pos + 1] != 0xD0 + next_restart:
-                return 4, pos
-            pos += 2
-            acc = np.int64(0)
-            nacc = 0
-            next_restart = (next_restart + 1) % 8
-        for block in range(dc_of_block.shape[0]):
-            k = 0
-            while k < 64:
-                table = dc_of_block[block] if k == 0 else ac_of_block[block]
-                if nacc < 16:
-                    pos, acc, nacc = _fill(buf, pos, end, acc, nacc)
-                entry = lookup[table, _peek(acc, nacc, _LOOKAHEAD)]
-                length = entry >> 8
-                symbol = entry & 0xFF
-                if length == 0:  # longer than the look-up: libjpeg's jpeg_huff_decode
-                    symbol = -1
-                    for length in range(_LOOKAHEAD + 1, 17):
-                        code = _peek(acc, nacc, length)
-                        if code <= maxcode[table, length]:
-                            symbol = huffval[
-                                table, valptr[table, length] + code - mincode[table, length]
-                            ]
-                            break
-                    if symbol < 0:
-                        return 1, pos
-                if length > nacc:
-                    return 2, pos
-                nacc -= length
-                acc &= (np.int64(1) << nacc) - 1
-                if k == 0:  # DC: the symbol is the size of the difference
-                    size = symbol
-                    if size > 16:
-                        return 1, pos
-                    k = 1
-                elif symbol & 15 == 0:  # AC: end of block, or a run of 16 zeros
-                    if symbol >> 4 != 15:
-                        break
-                    k += 16
-                    continue
-                else:  # AC: a run of zeros, then a coefficient of ``size`` bits
-                    size = symbol & 15
-                    k += (symbol >> 4) + 1
-                if size > nacc:
-                    pos, acc, nacc = _fill(buf, pos, end, acc, nacc)
-                    if size > nacc:
-                        return 2, pos
-                nacc -= size  # skip the value bits
-                acc &= (np.int64(1) << nacc) - 1
-    pos, acc, nacc = _fill(buf, pos, end, acc, nacc)
-    if nacc >= 8:
-        return 3, pos
-    while pos < end and buf[pos] == 0xFF and buf[pos + 1] == 0xFF:
-        pos += 1
-    if pos != end:
-        return 3, pos
-    return 0, pos
-
-
-def _jpeg_problem(data: bytes) -> str | None:
-    """Why a JPEG byte string is truncated or corrupt, or None if it is sound.
-
-    Walks the marker segments to the end-of-image marker; entropy-coded data may only
-    hold stuffed bytes, restart markers and fill bytes, and ends at a table, scan or
-    end-of-image marker. Baseline (sequential Huffman) scans are also decoded code by
-    code, as libjpeg does, which finds damage inside the data.
-    """
-    truncated = "truncated JPEG (no end-of-image marker)"
-    buf = np.frombuffer(data, dtype=np.uint8)
-    markers = _jpeg_markers(data)
-    state = _JpegState()
-    pos = 2
-    n = len(data)
-    while True:
-        if pos + 2 > n:
-            return truncated
-        if data[pos] != 0xFF:
-            return f"corrupt JPEG (expected a marker at byte {pos}, found 0x{data[pos]:02X})"
-        while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes before a marker
-            pos += 1
-        if pos + 2 > n:
-            return truncated
-        marker = data[pos + 1]
-        if marker == _JPEG_EOI:
-            return None
-        if marker in _JPEG_STANDALONE:
-            pos += 2
-            continue
-        if pos + 4 > n:
-            return truncated
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        if length < 2:
-            return f"corrupt JPEG (segment 0xFF{marker:02X} at byte {pos} has length {length})"
-        body = data[pos + 4 : pos + 2 + length]
-        segment_at = pos
-        pos += 2 + length
-        if pos > n:
-            return "truncated JPEG (a segment runs past the end of the file)"
-        try:
-            state.read_segment(marker, body)
-        except struct.error:
-            return f"corrupt JPEG (malformed segment 0xFF{marker:02X} at byte {segment_at})"
-        if marker == _JPEG_SOS:  # entropy-coded data runs up to the next marker
-            index = int(np.searchsorted(markers, pos))
-            if index == len(markers):
-                return truncated
-            end = int(markers[index])
-            following = data[end + 1]
-            if following != _JPEG_EOI and following not in _JPEG_INTERSCAN:
-                return (
-                    f"corrupt JPEG (invalid marker 0xFF{following:02X} in image data at byte {end})"
-                )
-            try:
-                problem = state.scan_problem(buf, body, pos, end)
-            except (struct.error, ValueError, IndexError):
-                return f"corrupt JPEG (malformed scan header at byte {segment_at})"
-            if problem is not None:
-                return problem
-            pos = end
+def _decode_jpeg(path: str | os.PathLike[str], data: bytes) -> np.ndarray:
+    """Decode a JPEG strictly to RGB (gray is replicated, CMYK and YCCK converted)."""
+    try:
+        _, _, colorspace, _ = simplejpeg.decode_jpeg_header(data, strict=True)
+        if colorspace in ("CMYK", "YCCK"):
+            return _cmyk_to_rgb(simplejpeg.decode_jpeg(data, colorspace="CMYK", strict=True))
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True)
+    except ValueError as exc:
+        raise ImageError(path, _jpeg_problem(" ".join(str(exc).split()))) from None
 
 
 # ----------------------------------------------------------------------- decoding
@@ -472,25 +169,16 @@ def _decode_tiff(path: str | os.PathLike[str], data: bytes) -> np.ndarray:
 
 def _decode(path: str | os.PathLike[str], data: bytes) -> tuple[np.ndarray, bool]:
     """Decode bytes; return the array and whether its colour channels are in BGR order."""
+    if data.startswith(_JPEG_SIGNATURE):
+        return _decode_jpeg(path, data), False
     if data.startswith(_PNG_SIGNATURE):
         problem = _png_problem(data)
-    elif data.startswith(_JPEG_SIGNATURE):
-        problem = _jpeg_problem(data)
-    else:
-        problem = None
-    if problem is not None:
-        raise ImageError(path, problem)
+        if problem is not None:
+            raise ImageError(path, problem)
     buffer = np.frombuffer(data, dtype=np.uint8)
-    # JPEGs hold no alpha and no 16-bit data; decoding them as colour also turns CMYK
-    # and YCCK into BGR. Other formats are decoded unchanged (depth, alpha, gray).
-    flags = (
-        cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
-        if data.startswith(_JPEG_SIGNATURE)
-        else cv2.IMREAD_UNCHANGED
-    )
-    with _quiet_opencv():
+    with _quiet_opencv():  # decoded unchanged: depth, alpha and gray as stored
         try:
-            image = cv2.imdecode(buffer, flags)
+            image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
         except cv2.error:
             image = None
     if image is not None:
@@ -625,7 +313,7 @@ def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def fit_image(rgb: np.ndarray, size: int | None, *, fit: str = "pad") -> np.ndarray:
+def fit_image(rgb: np.ndarray, size: int | None, *, fit: Fit = "pad") -> np.ndarray:
     """Make a square ``size × size`` image, or crop to even height and width.
 
     Parameters
@@ -663,3 +351,28 @@ def fit_image(rgb: np.ndarray, size: int | None, *, fit: str = "pad") -> np.ndar
     size = int(size)
     out = _resize(rgb, size) if fit == "resize" else _crop_or_pad(rgb, size)
     return np.ascontiguousarray(out)
+
+
+# ------------------------------------------------------------------------ writing
+def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> Path:
+    """Write an RGB image (H, W, 3), uint8 or uint16, as a PNG, atomically.
+
+    The folder of ``path`` must exist; an existing file is replaced only once the
+    new one is complete (see :func:`rawspace.files.atomic_path`).
+
+    Raises
+    ------
+    OSError
+        OpenCV could not write the file (the folder is missing or not writable).
+    """
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be an (H, W, 3) array, got {getattr(rgb, 'shape', rgb)!r}")
+    if rgb.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"rgb must be uint8 or uint16 for a PNG, got {rgb.dtype}")
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {str(target)!r}: no folder {str(target.parent)!r}")
+    with atomic_path(target) as temporary:
+        if not cv2.imwrite(str(temporary), np.ascontiguousarray(rgb[..., ::-1])):
+            raise OSError(f"cannot write {str(target)!r}: OpenCV could not write the PNG")
+    return target

@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
+from .hints import CFA_PATTERNS, GAMMAS, TONES, Cfa, Gamma, Tone
+
 __all__ = [
-    "CFA_PATTERNS",
-    "GAMMAS",
     "HIGHLIGHT_START",
     "RGB2XYZ",
-    "TONES",
     "XYZ2CAM_PRESETS",
     "CameraParams",
     "as_rng",
 ]
-
-CFA_PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
-TONES = ("smoothstep", "none")
-GAMMAS = ("power2.2", "srgb")
 
 #: sRGB (linear, D65) to CIE XYZ.
 RGB2XYZ = np.array(
@@ -111,19 +106,21 @@ class CameraParams:
 
     Notes
     -----
-    Instances are immutable and compare equal when every field is equal.
-    ``rgb2cam`` is stored as a read-only float64 array.
+    Instances are immutable and compare equal when every field is equal;
+    ``dataclasses.replace(params, ...)`` gives a changed copy, validated again.
+    ``rgb2cam`` is stored as a read-only float64 array. A camera of a real raw
+    file comes from :func:`rawspace.read_camera`.
     """
 
     rgb2cam: np.ndarray
     rgb_gain: float
     red_gain: float
     blue_gain: float
-    cfa: str = "RGGB"
+    cfa: Cfa = "RGGB"
     black_level: int = 0
     white_level: int = 16383
-    tone: str = "smoothstep"
-    gamma: str = "power2.2"
+    tone: Tone = "smoothstep"
+    gamma: Gamma = "power2.2"
     highlight_blend: bool = True
     _cam2rgb: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -217,11 +214,11 @@ class CameraParams:
         cls,
         seed_or_rng: int | np.random.Generator | None = None,
         *,
-        cfa: str = "RGGB",
+        cfa: Cfa = "RGGB",
         black_level: int = 0,
         white_level: int = 16383,
-        tone: str = "smoothstep",
-        gamma: str = "power2.2",
+        tone: Tone = "smoothstep",
+        gamma: Gamma = "power2.2",
     ) -> CameraParams:
         """Draw a random camera exactly as Brooks et al. do.
 
@@ -254,61 +251,22 @@ class CameraParams:
             gamma=gamma,
         )
 
-    @classmethod
-    def from_raw(cls, path: Any) -> CameraParams:
-        """The parameters of a real raw file or a rawspace DNG, as :func:`rawspace.read_raw`
-        reads them, so that ``invert(rgb, CameraParams.from_raw(path))`` inverts into
-        that camera's raw space.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            A Bayer raw file that LibRaw can decode.
-
-        Raises
-        ------
-        FileNotFoundError, rawspace.RawFileError
-            As :func:`rawspace.read_raw`.
-        """
-        from .rawio import read_raw  # lazy: rawio imports this module
-
-        return read_raw(path).params
-
-    def replace(self, **changes: Any) -> CameraParams:
-        """Return a copy with some fields changed (validated again)."""
-        values = self.to_dict()
-        values.update(changes)
-        return type(self).from_dict(values)
-
     # -------------------------------------------------------------- JSON round trip
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form (lists, floats, ints, strings), JSON-serialisable and exact."""
-        return {
-            "rgb2cam": self.rgb2cam.tolist(),
-            "rgb_gain": self.rgb_gain,
-            "red_gain": self.red_gain,
-            "blue_gain": self.blue_gain,
-            "cfa": self.cfa,
-            "black_level": self.black_level,
-            "white_level": self.white_level,
-            "tone": self.tone,
-            "gamma": self.gamma,
-            "highlight_blend": self.highlight_blend,
-        }
+        values = {name: getattr(self, name) for name in _FIELDS}
+        values["rgb2cam"] = self.rgb2cam.tolist()
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> CameraParams:
         """Inverse of :meth:`to_dict`; unknown keys are an error."""
         if not isinstance(values, dict):
             raise TypeError(f"values must be a dict, got {type(values).__name__}")
-        known = {
-            "rgb2cam", "rgb_gain", "red_gain", "blue_gain", "cfa",
-            "black_level", "white_level", "tone", "gamma", "highlight_blend",
-        }  # fmt: skip
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - set(_FIELDS))
         if unknown:
             raise ValueError(f"unknown CameraParams fields: {unknown}")
-        missing = sorted({"rgb2cam", "rgb_gain", "red_gain", "blue_gain"} - set(values))
+        missing = sorted(set(_REQUIRED) - set(values))
         if missing:
             raise ValueError(f"missing CameraParams fields: {missing}")
         return cls(**values)
@@ -339,3 +297,8 @@ class CameraParams:
             f"black_level={self.black_level}, white_level={self.white_level}, "
             f"tone={self.tone!r}, gamma={self.gamma!r}, highlight_blend={self.highlight_blend})"
         )
+
+
+#: The fields of a camera, in order (the derived ``_cam2rgb`` is not one).
+_FIELDS = tuple(f.name for f in fields(CameraParams) if f.init)
+_REQUIRED = tuple(f.name for f in fields(CameraParams) if f.init and f.default is MISSING)

@@ -12,91 +12,22 @@ camera→sRGB, gamma and tone curve.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from . import _kernels
 from ._checks import check_array, check_choice, check_unit_range
-from .cfa import DEMOSAIC_METHODS, cfa_channels, mosaic_view, unpack
+from .cfa import cfa_channels, mosaic_view, unpack
 from .curves import gamma_code, linearize_lut, render_thresholds, tone_code
-from .noise import NoiseLevels, resolve_noise
+from .hints import DEMOSAIC_METHODS, LAYOUTS, OUTPUTS, DemosaicMethod, Layout, Output
+from .noise import resolve_noise
 from .params import HIGHLIGHT_START, CameraParams, as_rng
+from .rawimage import RAW_DTYPES, RawImage, raw_shape
 
-__all__ = ["LAYOUTS", "OUTPUTS", "RawImage", "develop", "invert"]
+__all__ = ["develop", "invert"]
 
-LAYOUTS = ("bayer", "packed", "linear")
-OUTPUTS = ("srgb", "linear")
-_RAW_DTYPES = (np.dtype(np.uint16), np.dtype(np.float32))
 _OUT_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
-
-
-def _raw_shape(layout: str, h: int, w: int) -> tuple[int, ...]:
-    return {"bayer": (h, w), "packed": (h // 2, w // 2, 4), "linear": (h, w, 3)}[layout]
-
-
-def _image_size(layout: str, shape: tuple[int, ...]) -> tuple[int, int]:
-    if layout == "packed":
-        return 2 * shape[0], 2 * shape[1]
-    return shape[0], shape[1]
-
-
-@dataclass(frozen=True, eq=False)
-class RawImage:
-    """A raw image and everything needed to develop or re-create it.
-
-    Attributes
-    ----------
-    data : numpy.ndarray
-        ``"bayer"``: (H, W); ``"packed"``: (H/2, W/2, 4) in site order (0,0), (0,1),
-        (1,0), (1,1); ``"linear"``: (H, W, 3) camera RGB. uint16 between
-        ``params.black_level`` and ``params.white_level``, or float32 in [0, 1].
-    params : CameraParams
-        The camera: colour matrix, gains, CFA, levels and curves.
-    layout : {"bayer", "packed", "linear"}
-    noise : (float, float) or None
-        ``(shot, read)`` variances of the noise that was added, or None.
-    seed : int or None
-        Seed that drew the parameters and noise, when one was given.
-    """
-
-    data: np.ndarray
-    params: CameraParams
-    layout: str = "bayer"
-    noise: NoiseLevels | None = None
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.params, CameraParams):
-            raise TypeError(f"params must be a CameraParams, got {type(self.params).__name__}")
-        check_choice("layout", self.layout, LAYOUTS)
-        ndim = 2 if self.layout == "bayer" else 3
-        channels = {"bayer": None, "packed": 4, "linear": 3}[self.layout]
-        check_array("data", self.data, ndim=ndim, channels=channels)
-        if self.data.dtype not in _RAW_DTYPES:
-            raise TypeError(f"data must be uint16 or float32, got {self.data.dtype}")
-        h, w = _image_size(self.layout, self.data.shape)
-        if self.layout == "bayer" and (h % 2 or w % 2):
-            raise ValueError(f"a Bayer image must have even height and width, got {h}×{w}")
-        if h == 0 or w == 0:
-            raise ValueError(f"data must not be empty, got shape {self.data.shape}")
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """Height and width of the image in pixels (twice the packed array's)."""
-        return _image_size(self.layout, self.data.shape)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Metadata (not the pixels) as plain Python: layout, dtype, shape, noise, seed, params."""
-        return {
-            "layout": self.layout,
-            "dtype": str(self.data.dtype),
-            "shape": list(self.data.shape),
-            "noise": list(self.noise) if self.noise is not None else None,
-            "seed": self.seed,
-            "params": self.params.to_dict(),
-        }
 
 
 def _input_scale(rgb: np.ndarray) -> float:
@@ -147,9 +78,9 @@ def invert(
     params: CameraParams | None = None,
     *,
     seed: int | np.random.Generator | None = None,
-    layout: str = "bayer",
+    layout: Layout = "bayer",
     dtype: type | np.dtype = np.uint16,
-    noise: str | tuple[float, float] | None = None,
+    noise: Literal["brooks"] | tuple[float, float] | None = None,
 ) -> RawImage:
     """Turn an sRGB image into the raw image a camera would have recorded.
 
@@ -187,7 +118,7 @@ def invert(
     rgb = _check_rgb(rgb)
     check_choice("layout", layout, LAYOUTS)
     dtype = np.dtype(dtype)
-    if dtype not in _RAW_DTYPES:
+    if dtype not in RAW_DTYPES:
         raise TypeError(f"dtype must be numpy.uint16 or numpy.float32, got {dtype}")
     h, w = rgb.shape[:2]
     if layout != "linear" and (h % 2 or w % 2):
@@ -202,7 +133,7 @@ def invert(
         raise TypeError(f"params must be a CameraParams or None, got {type(params).__name__}")
     levels = resolve_noise(noise, rng)
 
-    out = np.empty(_raw_shape(layout, h, w), dtype=dtype)
+    out = np.empty(raw_shape(layout, h, w), dtype=dtype)
     noise_z = (
         rng.standard_normal(out.shape).astype(np.float32)
         if levels is not None
@@ -239,8 +170,8 @@ def invert(
 def develop(
     raw: RawImage,
     *,
-    demosaic: str = "bilinear",
-    output: str = "srgb",
+    demosaic: DemosaicMethod = "bilinear",
+    output: Output = "srgb",
     dtype: type | np.dtype = np.uint8,
 ) -> np.ndarray:
     """Render a raw image to sRGB: the exact inverse of :func:`invert`.

@@ -67,7 +67,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -79,11 +78,13 @@ import tifffile
 
 from ._checks import check_unit_range
 from ._version import __version__
-from .cfa import mosaic_view, unpack
-from .params import CFA_PATTERNS, CameraParams
-from .pipeline import RawImage
+from .cfa import cfa_channels, mosaic_view, unpack
+from .files import atomic_path
+from .hints import CFA_PATTERNS
+from .params import CameraParams
+from .rawimage import RawImage
 
-__all__ = ["CAMERA_MODEL", "RawFileError", "read_raw", "write_dng"]
+__all__ = ["CAMERA_MODEL", "RawFileError", "read_camera", "read_raw", "write_dng"]
 
 #: UniqueCameraModel of the DNGs written by :func:`write_dng`.
 CAMERA_MODEL = "rawspace simulated camera"
@@ -91,7 +92,6 @@ CAMERA_MODEL = "rawspace simulated camera"
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 _MIN_SIDE = 22  # LibRaw refuses images with a side shorter than this
 _DENOMINATOR = 1_000_000  # largest denominator of the DNG rationals
-_CFA_CODES = {"R": 0, "G": 1, "B": 2}
 _LIBRAW_CAMERA_MATRIX_MIN = 0.125  # LibRaw uses color_matrix when [0][0] exceeds this
 _D65 = 21  # EXIF LightSource code of CalibrationIlluminant1
 
@@ -358,6 +358,24 @@ def read_raw(path: str | os.PathLike[str], *, use_metadata: bool = True) -> RawI
     return RawImage(data=bayer, params=params)
 
 
+def read_camera(path: str | os.PathLike[str]) -> CameraParams:
+    """The camera of a real raw file or a rawspace DNG, as :func:`read_raw` reads it.
+
+    ``invert(rgb, read_camera(path))`` inverts into that camera's raw space.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A Bayer raw file that LibRaw can decode.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, RawFileError
+        As :func:`read_raw`.
+    """
+    return read_raw(path).params
+
+
 # ------------------------------------------------------------------------------ writing
 def _dng_white_level(params: CameraParams) -> int:
     """WhiteLevel of our DNGs: the effective saturation level that applies ``rgb_gain``."""
@@ -388,7 +406,7 @@ def _dng_tags(params: CameraParams) -> list[tuple[int, str, int, Any, bool]]:
         "DNGBackwardVersion": (1, 1, 0, 0),
         "UniqueCameraModel": CAMERA_MODEL,
         "CFARepeatPatternDim": (2, 2),
-        "CFAPattern": tuple(_CFA_CODES[c] for c in params.cfa),
+        "CFAPattern": tuple(cfa_channels(params.cfa).ravel().tolist()),
         "CFAPlaneColor": (0, 1, 2),
         "CFALayout": 1,
         "BlackLevel": params.black_level,
@@ -504,8 +522,7 @@ def write_dng(
         raise FileNotFoundError(
             errno.ENOENT, f"cannot write DNG {str(path)!r}: no such folder", str(folder)
         )
-    temporary = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with atomic_path(path) as temporary:
         tifffile.imwrite(
             temporary,
             bayer,
@@ -515,8 +532,4 @@ def write_dng(
             metadata=None,
             software=f"rawspace {__version__}",
         )
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return path

@@ -6,9 +6,11 @@ kinds of ``SOURCE``, recognised from what it is:
 ``"folders"``
     A folder with one subfolder per class (for instance the PBC data set:
     ``basophil/BA_100102.jpg``). Class names are the subfolder names, sorted;
-    images are the files below each class folder (searched recursively) whose
-    suffix is one of :data:`rawspace.images.IMAGE_SUFFIXES`; hidden names are
-    skipped. Items are ordered by class, then by relative path. No groups.
+    images are the files below each class folder whose suffix is one of
+    :data:`rawspace.files.IMAGE_SUFFIXES`, found by
+    :func:`rawspace.files.find_images` (recursively, hidden names skipped, no
+    folder visited twice). Items are ordered by class, then by relative path.
+    No groups.
 ``"matek19"``
     A Matek-19 root (a folder holding ``annotations.dat`` and the class folders
     ``CLASS/CLASS_NNNN.tiff``), or the ``annotations.dat`` file itself. Its lines
@@ -39,26 +41,20 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
-from .images import IMAGE_SUFFIXES
+from .files import IMAGE_SUFFIXES, find_images
+from .hints import LABEL_MODES, UNC_MODES, LabelMode, UncMode
 
 __all__ = [
-    "LABEL_MODES",
     "MATEK_ANNOTATIONS",
-    "SOURCE_FORMATS",
     "UNC",
-    "UNC_MODES",
     "Source",
     "SourceError",
     "SourceItem",
     "read_source",
 ]
 
-SOURCE_FORMATS = ("folders", "matek19", "csv")
-#: Label columns of a Matek-19 annotation file: the original label or the re-annotation.
-LABEL_MODES = ("original", "reannotation")
-#: What to do with Matek-19 images labelled :data:`UNC`.
-UNC_MODES = ("drop", "keep")
 #: Matek-19 label of an image that could not be assigned a class at re-annotation.
 UNC = "UNC"
 #: File name of the Matek-19 annotation file.
@@ -116,20 +112,16 @@ class Source:
 
     location: Path
     root: Path
-    format: str
+    format: Literal["folders", "matek19", "csv"]
     items: tuple[SourceItem, ...]
     class_names: tuple[str, ...]
     has_groups: bool = False
-    labels: str | None = None
-    unc: str | None = None
+    labels: LabelMode | None = None
+    unc: UncMode | None = None
     n_dropped: int = 0
 
     def __len__(self) -> int:
         return len(self.items)
-
-    def path_of(self, item: SourceItem) -> Path:
-        """The file of ``item``."""
-        return self.root / item.relpath
 
     def fingerprint(self) -> str:
         """SHA-256 (hex) of the listing: class names, then every relative path, label and group.
@@ -159,10 +151,6 @@ def _sorted_names(names: set[str]) -> tuple[str, ...]:
         return tuple(sorted(names))
 
 
-def _is_image_name(name: str) -> bool:
-    return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
-
-
 # ---------------------------------------------------------------------- formats
 def _read_folders(folder: Path) -> Source:
     class_dirs = sorted(
@@ -175,12 +163,10 @@ def _read_folders(folder: Path) -> Source:
         )
     items = []
     for label, name in enumerate(class_dirs):
-        relpaths = []
-        for root, dirs, files in os.walk(folder / name, followlinks=True):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            rel_root = PurePosixPath(Path(root).relative_to(folder).as_posix())
-            relpaths.extend(str(rel_root / f) for f in files if _is_image_name(f))
-        items.extend(SourceItem(relpath, label) for relpath in sorted(relpaths))
+        listing = find_images(folder / name)
+        items.extend(
+            SourceItem(path.relative_to(folder).as_posix(), label) for path in listing.files
+        )
     if not items:
         raise SourceError(
             f"SOURCE {folder} has class folders ({', '.join(class_dirs)}) but no images "
@@ -189,7 +175,7 @@ def _read_folders(folder: Path) -> Source:
     return Source(folder, folder, "folders", tuple(items), tuple(class_dirs))
 
 
-def _read_matek(annotations: Path, labels: str, unc: str) -> Source:
+def _read_matek(annotations: Path, labels: LabelMode, unc: UncMode) -> Source:
     try:
         text = annotations.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -284,8 +270,8 @@ def _read_csv(csv_path: Path) -> Source:
 def read_source(
     source: str | os.PathLike[str],
     *,
-    labels: str | None = None,
-    unc: str | None = None,
+    labels: LabelMode | None = None,
+    unc: UncMode | None = None,
 ) -> Source:
     """List the labelled images of a SOURCE (see the module notes for the formats).
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from rawspace import cache_convert, dataset
+import rawspace.cache
+from rawspace.cache import workers
 from rawspace.cli import build as build_cli
 from rawspace.cli import main
 from rawspace.cli import merge as merge_cli
@@ -86,7 +87,7 @@ def test_existing_cache_needs_overwrite(tree: Path, tmp_path: Path, capsys):
     assert "exists; use overwrite" in capsys.readouterr().err
     assert cache.read_bytes() == b"old"
     assert run(["build", tree, cache, "--size", SIZE, "-q", "--overwrite"]) == 1
-    assert len(dataset.open(cache)) == 8
+    assert len(rawspace.cache.open(cache)) == 8
 
 
 @pytest.mark.parametrize(
@@ -128,13 +129,13 @@ def test_interrupt_exits_130_and_resume_finishes(tree, tmp_path, monkeypatch, ca
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(cache_convert._Converter, "convert", interrupted)
+        patch.setattr(workers.Converter, "convert", interrupted)
         assert run(["build", tree, cache, "--size", SIZE, "-q"]) == 130
     assert "--resume" in capsys.readouterr().err
     assert (tmp_path / "c.h5.partial").exists() and not cache.exists()
     assert run(["build", tree, cache, "--size", SIZE, "-q"]) == 2
     assert run(["build", tree, cache, "--size", SIZE, "-q", "--resume"]) == 1
-    assert len(dataset.open(cache)) == 8
+    assert len(rawspace.cache.open(cache)) == 8
 
 
 def test_shard_and_merge(tree: Path, tmp_path: Path, capsys):
@@ -183,10 +184,10 @@ def test_matek19_options(tmp_path: Path, sample_images, capsys):
     cache = tmp_path / "m.h5"
     assert run(["build", root, cache, "--size", "16", "--labels", "reannotation"]) == 0
     assert "1 dropped (UNC)" in capsys.readouterr().err
-    reader = dataset.open(cache)
+    reader = rawspace.cache.open(cache)
     assert reader.class_names == ("MON", "MYO") and reader.labels.tolist() == [0, 0, 1]
     assert run(["build", root, cache, "--size", "16", "--unc", "keep", "--overwrite"]) == 0
-    assert dataset.open(cache).class_names == ("MON", "MYO")  # original labels: no UNC
+    assert rawspace.cache.open(cache).class_names == ("MON", "MYO")  # original labels: no UNC
     assert run(["build", root, cache, "--size", "16", "--labels", "reannotation", "--unc",
                 "keep", "--overwrite", "-q"]) == 0  # fmt: skip
-    assert dataset.open(cache).class_names == ("MON", "MYO", "UNC")
+    assert rawspace.cache.open(cache).class_names == ("MON", "MYO", "UNC")

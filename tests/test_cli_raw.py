@@ -124,7 +124,7 @@ def test_info_bad_file_exits_1(tmp_path, capsys):
     assert captured.err.count("\n") == 1
 
 
-def test_info_delegates_hdf5_files_to_dataset_summary(tmp_path, capsys, monkeypatch):
+def test_info_delegates_hdf5_files_to_the_cache_summary(tmp_path, capsys, monkeypatch):
     path = tmp_path / "set.h5"
     with h5py.File(path, "w") as f:
         f["x"] = np.zeros(3)
@@ -134,9 +134,9 @@ def test_info_delegates_hdf5_files_to_dataset_summary(tmp_path, capsys, monkeypa
         seen.append(file)
         return "dataset summary"
 
-    fake = types.ModuleType("rawspace.dataset")
+    fake = types.ModuleType("rawspace.cache")
     fake.summary = summary
-    monkeypatch.setitem(sys.modules, "rawspace.dataset", fake)
+    monkeypatch.setitem(sys.modules, "rawspace.cache", fake)
     assert run_cli(["info", str(path)]) == 0
     assert capsys.readouterr().out == "dataset summary\n"
     assert [str(p) for p in seen] == [str(path)]

@@ -11,8 +11,9 @@ import pytest
 import tifffile
 from skimage import io as skio
 
-from rawspace import images
-from rawspace.images import FITS, IMAGE_SUFFIXES, ImageError, fit_image, read_image
+from rawspace.files import IMAGE_SUFFIXES
+from rawspace.hints import FITS
+from rawspace.images import ImageError, fit_image, read_image
 
 
 def _rgb(h: int = 40, w: int = 48, seed: int = 0) -> np.ndarray:
@@ -265,38 +266,6 @@ def test_misnumbered_restart_marker(tmp_path: Path, photo: np.ndarray) -> None:
     data[rst + 1] = 0xD3
     path.write_bytes(bytes(data))
     assert "restart marker" in _reason(path)
-
-
-def _scan_arguments(data: bytes) -> tuple:
-    """The arguments ``_jpeg_problem`` passes to the Huffman walker for ``data``'s scan."""
-    captured = []
-    original = images._huffman_scan_problem
-
-    def spy(*args):
-        captured.append(args)
-        return original(*args)
-
-    images._huffman_scan_problem = spy
-    try:
-        images._jpeg_problem(data)
-    finally:
-        images._huffman_scan_problem = original
-    (args,) = captured
-    return args
-
-
-@pytest.mark.parametrize("damage", [None, "flip", "zero"])
-def test_huffman_walker_matches_its_python_twin(tmp_path: Path, photo: np.ndarray, damage) -> None:
-    data = bytearray(cv2.imencode(".jpg", photo[:, :, ::-1], [cv2.IMWRITE_JPEG_RST_INTERVAL, 9])[1])
-    middle = len(data) // 2
-    if damage == "flip":
-        data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
-    elif damage == "zero":
-        data[middle : middle + 64] = bytes(64)
-    args = _scan_arguments(bytes(data))
-    compiled = images._huffman_scan_problem(*args)
-    assert compiled == images._huffman_scan_problem.py_func(*args)
-    assert (compiled[0] == 0) == (damage is None)
 
 
 def test_corrupt_bmp(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -96,7 +97,7 @@ def test_frozen_and_read_only():
         params.rgb_gain = 2.0  # type: ignore[misc]
     with pytest.raises(ValueError, match="read-only"):
         params.rgb2cam[0, 0] = 1.0
-    assert params.replace(cfa="BGGR").cfa == "BGGR"
+    assert dataclasses.replace(params, cfa="BGGR").cfa == "BGGR"
     assert params.cfa == "RGGB"
 
 

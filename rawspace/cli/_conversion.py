@@ -1,15 +1,20 @@
-"""Options shared by ``rawspace convert`` and ``rawspace build``: how images become raw."""
+"""Options shared by ``rawspace convert`` and ``rawspace build``: how images become raw,
+and how their progress is logged."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from ..cameras import CAMERA_POLICIES
-from ..images import FITS
-from ..pipeline import LAYOUTS
+from tqdm.contrib.logging import logging_redirect_tqdm
 
-__all__ = ["add_conversion_arguments", "conversion_options"]
+from ..hints import CAMERA_POLICIES, FITS, LAYOUTS
+
+__all__ = ["add_conversion_arguments", "conversion_options", "logging_to_stderr"]
 
 
 def add_conversion_arguments(group: Any, *, size_help: str) -> None:
@@ -52,7 +57,7 @@ def add_conversion_arguments(group: Any, *, size_help: str) -> None:
 
 
 def conversion_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments of `rawspace.convert.convert` / `rawspace.dataset.build` (not size)."""
+    """Keyword arguments of `rawspace.convert.convert` / `rawspace.cache.build` (not size)."""
     return {
         "layout": args.layout,
         "camera": None if args.camera == "sample" else args.camera,
@@ -62,3 +67,21 @@ def conversion_options(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "fit": args.fit,
     }
+
+
+@contextmanager
+def logging_to_stderr(*, verbose: bool) -> Iterator[None]:
+    """Send rawspace's log (each image and failure with ``verbose``, else warnings only) to
+    stderr, around a progress bar, for the duration of the block."""
+    logger = logging.getLogger("rawspace")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        with logging_redirect_tqdm(loggers=[logger]):
+            yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from ..dataset import COMPRESSIONS, build
-from ..sources import LABEL_MODES, UNC_MODES
-from ._conversion import add_conversion_arguments, conversion_options
+from ..hints import COMPRESSIONS, LABEL_MODES, UNC_MODES
+from ._conversion import add_conversion_arguments, conversion_options, logging_to_stderr
 
 __all__ = ["register", "run"]
 
@@ -103,15 +99,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rawspace build``; return the exit status (0, 1, 2, or 130 when interrupted)."""
-    logger = logging.getLogger("rawspace")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    previous_level = logger.level
-    if args.verbose:
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    from ..cache import build
+
     try:
-        with logging_redirect_tqdm(loggers=[logger]):
+        with logging_to_stderr(verbose=args.verbose):
             report = build(
                 args.source,
                 args.cache,
@@ -138,9 +129,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous_level)
     if not args.quiet:
         print(report.summary(), file=sys.stderr)
     if report.failures:

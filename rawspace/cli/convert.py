@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from ..convert import DTYPES, FAILURES_NAME, FORMATS, convert
-from ._conversion import add_conversion_arguments, conversion_options
+from ..hints import FILE_FORMATS, SAMPLE_TYPES
+from ._conversion import add_conversion_arguments, conversion_options, logging_to_stderr
 
 __all__ = ["register", "run"]
 
@@ -36,12 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--format",
         dest="file_format",
-        choices=FORMATS,
+        choices=FILE_FORMATS,
         default="npy",
         help="npy arrays or DNG files (Bayer, uint16; not with --layout linear); default: npy",
     )
     parser.add_argument(
-        "--dtype", choices=DTYPES, default="uint16", help="npy sample type; default: uint16"
+        "--dtype", choices=SAMPLE_TYPES, default="uint16", help="npy sample type; default: uint16"
     )
     add_conversion_arguments(
         parser,
@@ -66,14 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rawspace convert``; return the exit status (0, 1 or 2)."""
-    logger = logging.getLogger("rawspace")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    previous_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    from ..convert import FAILURES_NAME, convert
+
     try:
-        with logging_redirect_tqdm(loggers=[logger]):
+        with logging_to_stderr(verbose=args.verbose):
             report = convert(
                 args.input,
                 args.output,
@@ -92,9 +85,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"rawspace convert: {exc}", file=sys.stderr)
         return 1
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous_level)
     if report.dry_run:
         for source, target in report.planned:
             print(f"convert {source} -> {target}")

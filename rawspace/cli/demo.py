@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..demo import run_demo
-
 __all__ = ["register", "run"]
 
 
@@ -32,5 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit status."""
+    from ..demo import run_demo
+
     run_demo(args.out, seed=args.seed, train=not args.no_train)
     return 0

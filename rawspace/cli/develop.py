@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import uuid
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from ..cfa import DEMOSAIC_METHODS
-from ..pipeline import OUTPUTS, develop
-from ..rawio import read_raw
+from ..hints import DEMOSAIC_METHODS, OUTPUTS
 
 __all__ = ["register", "run"]
 
@@ -49,26 +43,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _write_png(image: np.ndarray, path: Path) -> None:
-    """Write an RGB image as PNG through a temporary file renamed over ``path``."""
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {str(path)!r}: no folder {str(path.parent)!r}")
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.png")
-    try:
-        if not cv2.imwrite(str(temporary), np.ascontiguousarray(image[..., ::-1])):
-            raise OSError(f"cannot write {str(path)!r}: OpenCV could not write the PNG")
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``rawspace develop``; return the exit status (0 or 1)."""
+    import numpy as np
+
+    from ..images import write_png
+    from ..pipeline import develop
+    from ..rawio import read_raw
+
     try:
         raw = read_raw(args.input)
         dtype = np.uint8 if args.space == "srgb" else np.uint16
         image = develop(raw, demosaic=args.demosaic, output=args.space, dtype=dtype)
-        _write_png(image, args.output)
+        write_png(args.output, image)
     except (OSError, ValueError) as exc:
         message = " ".join(str(exc).split())
         print(f"rawspace develop: {message}", file=sys.stderr)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import numpy as np
-
-from ..rawio import read_raw
+from typing import Any
 
 __all__ = ["register", "run"]
 
@@ -29,12 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _matrix_lines(matrix: np.ndarray) -> list[str]:
+def _matrix_lines(matrix: Any) -> list[str]:
     return ["  [" + "  ".join(f"{v:+.4f}" for v in row) + "]" for row in matrix]
 
 
 def _describe_raw(path: Path) -> str:
     """Readable description of the raw file at ``path`` (see :func:`rawspace.read_raw`)."""
+    from ..rawio import read_raw
+
     raw = read_raw(path)
     params = raw.params
     h, w = raw.shape
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         with open(args.file, "rb") as f:
             is_hdf5 = f.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
         if is_hdf5:
-            from ..dataset import summary  # lazy: h5py is only needed for datasets
+            from ..cache import summary
 
             text = summary(args.file)
         else:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..dataset import merge
-
 __all__ = ["register", "run"]
 
 _EPILOG = """\
@@ -40,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rawspace merge``; return the exit status (0 or 2)."""
+    from ..cache import merge
+
     try:
         report = merge(args.out, args.shards, copy=args.copy, overwrite=args.overwrite)
     except (ValueError, FileNotFoundError) as exc:

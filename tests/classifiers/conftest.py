@@ -1,18 +1,43 @@
-"""A tiny HDF5 cache in the fixed rawspace layout, written with h5py (no builder needed)."""
+"""A tiny cache, built from generated PNG cells with the real builder (rawspace.cache.build)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
+import rawspace.cache
+from rawspace import CameraParams
+from rawspace.images import write_png
+
 BLACK, WHITE = 64, 1023
 CLASSES = ("BAS", "EOS", "LYT")
-_SITES = ((0, 0), (0, 1), (1, 0), (1, 1))
+#: A camera whose raw values are the gamma-expanded (2.2) RGB, scaled to [BLACK, WHITE].
+CAMERA = CameraParams(
+    rgb2cam=np.eye(3),
+    rgb_gain=1.0,
+    red_gain=1.0,
+    blue_gain=1.0,
+    black_level=BLACK,
+    white_level=WHITE,
+    tone="none",
+)
+
+
+def write_images(folder: Path, *, per_class: int, size: int, seed: int, last: int) -> Path:
+    """``per_class`` PNGs of ``size×size`` per class (``last`` for the last class) into
+    ``folder/CLASS/NNN.png``; each class has its own tint, so a model can learn something."""
+    rng = np.random.default_rng(seed)
+    tints = np.array([[0.9, 0.4, 0.5], [0.5, 0.8, 0.4], [0.4, 0.5, 0.9]])
+    for k, name in enumerate(CLASSES):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(last if k == len(CLASSES) - 1 else per_class):
+            base = rng.uniform(0.2, 0.8, size=(size, size, 1))
+            image = np.clip(base * tints[k] + rng.normal(0, 0.05, (size, size, 3)), 0, 1)
+            write_png(folder / name / f"{i:03d}.png", np.round(image * 255).astype(np.uint8))
+    return folder
 
 
 def write_cache(
@@ -27,63 +52,36 @@ def write_cache(
     empty_test_class: bool = False,
     seed: int = 0,
 ) -> Path:
-    """Write a cache of ``len(CLASSES) × per_class`` images of ``size×size`` at ``path``.
+    """Build a cache of ``len(CLASSES) × per_class`` images of ``size×size`` at ``path``.
 
-    Each class has its own tint, so a model can learn something; raw data is the RGB
-    gamma-expanded (2.2), scaled to [BLACK, WHITE] and stored in ``layout`` (RGGB).
-    Per class, ``test_per_class`` images are test (split 1, fold −1), the others train,
-    dealt round-robin over ``folds`` folds.
+    Per class, ``test_per_class`` images are test and the others are dealt over ``folds``
+    folds (``assign_splits`` with ``test_fraction = test_per_class / per_class``). With
+    ``empty_test_class`` the last class has a single image, which stays in training.
     """
-    rng = np.random.default_rng(seed)
-    n = len(CLASSES) * per_class
-    labels = np.repeat(np.arange(len(CLASSES)), per_class)
-    tints = np.array([[0.9, 0.4, 0.5], [0.5, 0.8, 0.4], [0.4, 0.5, 0.9]])
-    base = rng.uniform(0.2, 0.8, size=(n, size, size, 1))
-    images = np.clip(
-        base * tints[labels][:, None, None, :] + rng.normal(0, 0.05, (n, size, size, 3)), 0, 1
+    images = write_images(
+        path.with_name(f"{path.stem}-images"),
+        per_class=per_class,
+        size=size,
+        seed=seed,
+        last=1 if empty_test_class else per_class,
     )
-    rgb_u8 = np.round(images * 255).astype(np.uint8)
-    linear = BLACK + np.round(images**2.2 * (WHITE - BLACK)).astype(np.uint16)
-    mosaic = np.empty((n, size, size), dtype=np.uint16)
-    for (i, j), c in zip(_SITES, (0, 1, 1, 2), strict=True):
-        mosaic[:, i::2, j::2] = linear[:, i::2, j::2, c]
-    raw = {
-        "bayer": mosaic,
-        "packed": np.stack([mosaic[:, i::2, j::2] for i, j in _SITES], axis=-1),
-        "linear": linear,
-    }[layout]
-    split = np.zeros(n, dtype=np.int8)
-    fold = np.full(n, -1, dtype=np.int8)
-    for k in range(len(CLASSES)):
-        members = np.flatnonzero(labels == k)
-        n_test = 0 if (empty_test_class and k == len(CLASSES) - 1) else test_per_class
-        split[members[:n_test]] = 1
-        fold[members[n_test:]] = np.arange(members.size - n_test) % max(folds, 1)
-    with h5py.File(path, "w") as handle:
-        handle["raw"] = raw
-        if rgb:
-            handle["rgb"] = rgb_u8
-        handle["label"] = labels.astype(np.int64)
-        handle["path"] = np.array(
-            [f"{CLASSES[k]}/{i}.tiff" for i, k in enumerate(labels)], dtype="S"
-        )
-        handle["params"] = np.zeros((n, 4), dtype=np.float32)
-        handle["split"] = split
-        handle["fold"] = fold
-        handle.attrs["class_names"] = list(CLASSES)
-        handle.attrs["layout"] = layout
-        handle.attrs["cfa"] = "RGGB"
-        handle.attrs["black_level"] = BLACK
-        handle.attrs["white_level"] = WHITE
-        handle.attrs["seed"] = seed
-        handle.attrs["camera_policy"] = "dataset"
-        handle.attrs["config"] = json.dumps({"size": size})
+    rawspace.cache.build(
+        images,
+        path,
+        layout=layout,
+        camera=CAMERA,
+        seed=seed,
+        size=size,
+        test_fraction=test_per_class / per_class,
+        folds=folds,
+        rgb=rgb,
+    )
     return path
 
 
 @pytest.fixture
 def make_cache(tmp_path: Path) -> Callable[..., Path]:
-    """``make_cache(name="cache.h5", **options)`` writes a tiny cache into ``tmp_path``."""
+    """``make_cache(name="cache.h5", **options)`` builds a tiny cache into ``tmp_path``."""
 
     def make(name: str = "cache.h5", **options: object) -> Path:
         return write_cache(tmp_path / name, **options)

@@ -167,7 +167,7 @@ def test_bad_input_is_one_line_and_exit_2(
 
 def test_missing_cache_and_bad_cache_names(tmp_path, capsys) -> None:
     assert _run([str(tmp_path / "nope.h5"), *FAST, "--out", str(tmp_path / "out")]) == 2
-    assert "cache file not found" in capsys.readouterr().err
+    assert "cache not found" in capsys.readouterr().err
     assert _run(["--cache", "a b=x.h5", *FAST, "--out", str(tmp_path / "out")]) == 2
     assert "cache name must use letters" in capsys.readouterr().err
     assert _run(["--cache", "x.h5", *FAST, "--out", str(tmp_path / "out")]) == 2

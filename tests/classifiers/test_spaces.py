@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import h5py
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from classifiers import spaces  # noqa: E402
+import rawspace.cache  # noqa: E402
+from classifiers import augment, spaces  # noqa: E402
+from rawspace.hints import LAYOUTS  # noqa: E402
 
 BLACK, WHITE = 64, 1023  # the levels of the conftest cache (checked below)
-FMT = {layout: spaces.RawFormat(layout, "RGGB", BLACK, WHITE) for layout in spaces.LAYOUTS}
+FMT = {layout: spaces.RawFormat(layout, "RGGB", BLACK, WHITE) for layout in LAYOUTS}
+S = spaces.get
 
 
 def _rows(path, name: str) -> np.ndarray:
-    with h5py.File(path, "r") as handle:
-        assert (handle.attrs["black_level"], handle.attrs["white_level"]) == (BLACK, WHITE)
-        return handle[name][()]
+    reader = rawspace.cache.open(path)
+    assert (reader.black_level, reader.white_level) == (BLACK, WHITE)
+    return reader.read(name)
 
 
 def _stored(space: str, path, layout: str, size: int | None) -> torch.Tensor:
-    source = spaces.get(space).source
-    array = spaces.from_cache(space, _rows(path, source))
-    return spaces.to_stored(space, array, fmt=FMT[layout], input_size=size)
+    chosen = S(space)
+    array = chosen.from_cache(_rows(path, chosen.source))
+    return chosen.to_stored(array, fmt=FMT[layout], input_size=size)
 
 
 @pytest.mark.parametrize(
@@ -41,19 +43,19 @@ def test_shapes_and_dtypes(make_cache, space: str, native: tuple, resized: tuple
     for size, shape in ((None, native), (24, resized)):
         stored = _stored(space, path, "linear", size)
         assert stored.shape == (24, *shape)
-        assert spaces.stored_shape(space, height=32, width=32, input_size=size) == shape
+        assert S(space).stored_shape(height=32, width=32, input_size=size) == shape
         assert stored.dtype == (torch.uint8 if space.startswith("rgb") else torch.int16)
 
 
 def test_every_raw_layout_gives_the_same_mosaic_and_planes(make_cache) -> None:
-    paths = {layout: make_cache(f"{layout}.h5", layout=layout) for layout in spaces.LAYOUTS}
+    paths = {layout: make_cache(f"{layout}.h5", layout=layout) for layout in LAYOUTS}
     for space in ("raw_bayer", "raw_packed"):
         for size in (None, 24):
-            results = [_stored(space, paths[k], k, size) for k in spaces.LAYOUTS]
+            results = [_stored(space, paths[k], k, size) for k in LAYOUTS]
             assert torch.equal(results[0], results[1]) and torch.equal(results[0], results[2])
     mosaic = _rows(paths["bayer"], "raw")
-    unit = spaces.to_unit(
-        "raw_bayer", _stored("raw_bayer", paths["bayer"], "bayer", None), fmt=FMT["bayer"]
+    unit = S("raw_bayer").to_unit(
+        _stored("raw_bayer", paths["bayer"], "bayer", None), fmt=FMT["bayer"]
     )
     np.testing.assert_allclose(unit[:, 0].numpy(), (mosaic - BLACK) / (WHITE - BLACK), rtol=1e-6)
     packed = _stored("raw_packed", paths["bayer"], "bayer", None)
@@ -65,9 +67,9 @@ def test_every_raw_layout_gives_the_same_mosaic_and_planes(make_cache) -> None:
 def test_resizing_a_mosaic_never_mixes_cfa_sites() -> None:
     site_values = np.array([[100, 400], [700, 1000]], dtype=np.uint16)
     mosaic = np.tile(site_values, (2, 20, 20))  # (2, 40, 40), constant per CFA site
-    array = spaces.from_cache("raw_bayer", mosaic)
+    array = S("raw_bayer").from_cache(mosaic)
     for size in (16, 24, 64):
-        out = spaces.to_stored("raw_bayer", array, fmt=FMT["bayer"], input_size=size)
+        out = S("raw_bayer").to_stored(array, fmt=FMT["bayer"], input_size=size)
         values = out[:, 0].int().numpy() + 32768
         assert out.shape == (2, 1, size, size)
         for i in (0, 1):
@@ -76,26 +78,26 @@ def test_resizing_a_mosaic_never_mixes_cfa_sites() -> None:
 
 
 def test_values_map_black_to_0_and_white_to_1() -> None:
-    raw = spaces.from_cache("raw_packed", np.array([[[[BLACK, WHITE, 0, 65535]]]], dtype=np.uint16))
-    unit = spaces.to_unit("raw_packed", raw.permute(0, 3, 1, 2), fmt=FMT["packed"])
+    raw = S("raw_packed").from_cache(np.array([[[[BLACK, WHITE, 0, 65535]]]], dtype=np.uint16))
+    unit = S("raw_packed").to_unit(raw.permute(0, 3, 1, 2), fmt=FMT["packed"])
     expected = [0.0, 1.0, -BLACK / (WHITE - BLACK), (65535 - BLACK) / (WHITE - BLACK)]
     np.testing.assert_allclose(unit.flatten().numpy(), expected, rtol=1e-6)
-    rgb = spaces.from_cache("rgb", np.array([[[[0, 128, 255]]]], dtype=np.uint8))
-    unit = spaces.to_unit("rgb", rgb.permute(0, 3, 1, 2), fmt=FMT["bayer"])
+    rgb = S("rgb").from_cache(np.array([[[[0, 128, 255]]]], dtype=np.uint8))
+    unit = S("rgb").to_unit(rgb.permute(0, 3, 1, 2), fmt=FMT["bayer"])
     np.testing.assert_allclose(unit.flatten().numpy(), [0.0, 128 / 255, 1.0], rtol=1e-6)
     with pytest.raises(ValueError, match="raw rows must be uint16; got float32"):
-        spaces.from_cache("raw_bayer", np.zeros((1, 2, 2), dtype=np.float32))
+        S("raw_bayer").from_cache(np.zeros((1, 2, 2), dtype=np.float32))
 
 
 def test_normalisation_uses_the_given_training_samples_only(make_cache) -> None:
     path = make_cache(layout="bayer")
     stored = _stored("raw_packed", path, "bayer", None)
     train = stored[:10]
-    norm = spaces.fit_normalization("raw_packed", [train[:4], train[4:]], fmt=FMT["bayer"])
-    unit = spaces.to_unit("raw_packed", train, fmt=FMT["bayer"]).double()
+    norm = spaces.fit_normalization(S("raw_packed"), [train[:4], train[4:]], fmt=FMT["bayer"])
+    unit = S("raw_packed").to_unit(train, fmt=FMT["bayer"]).double()
     np.testing.assert_allclose(norm.mean, unit.mean(dim=(0, 2, 3)).numpy(), rtol=1e-9)
     np.testing.assert_allclose(norm.std, unit.std(dim=(0, 2, 3), unbiased=False).numpy(), rtol=1e-9)
-    pipeline = spaces.InputPipeline("raw_packed", FMT["bayer"], norm)
+    pipeline = spaces.InputPipeline(S("raw_packed"), FMT["bayer"], norm)
     x = pipeline(train, train=True)
     assert x.dtype == torch.float32 and x.shape == (10, 4, 16, 16)
     np.testing.assert_allclose(x.mean(dim=(0, 2, 3)).numpy(), 0.0, atol=1e-5)
@@ -109,24 +111,24 @@ def test_normalisation_uses_the_given_training_samples_only(make_cache) -> None:
 def test_augmentation_only_on_training_batches_of_rgb_aug(make_cache) -> None:
     path = make_cache()
     stored = _stored("rgb", path, "bayer", None)
-    norm = spaces.fit_normalization("rgb", [stored], fmt=FMT["bayer"])
-    plain = spaces.InputPipeline("rgb", FMT["bayer"], norm)
-    augmented = spaces.InputPipeline("rgb_aug", FMT["bayer"], norm)
+    norm = spaces.fit_normalization(S("rgb"), [stored], fmt=FMT["bayer"])
+    plain = spaces.InputPipeline(S("rgb"), FMT["bayer"], norm)
+    augmented = spaces.InputPipeline(S("rgb_aug"), FMT["bayer"], norm)
     assert torch.equal(plain(stored, train=True), plain(stored, train=False))
     assert torch.equal(augmented(stored, train=False), plain(stored, train=False))
     first = augmented(stored, train=True, generator=torch.Generator().manual_seed(1))
     again = augmented(stored, train=True, generator=torch.Generator().manual_seed(1))
     assert torch.equal(first, again)
     assert not torch.allclose(first, plain(stored, train=False))
-    x = spaces.to_unit("rgb", stored, fmt=FMT["bayer"])
-    y = spaces.augment(x, generator=torch.Generator().manual_seed(2))
+    x = S("rgb").to_unit(stored, fmt=FMT["bayer"])
+    y = augment.rgb(x, generator=torch.Generator().manual_seed(2))
     assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
 
 
 def test_augmentation_geometry_without_jitter_is_a_flip_or_rotation(monkeypatch) -> None:
-    monkeypatch.setattr(spaces, "_JITTER", 0.0)
+    monkeypatch.setattr(augment, "JITTER", 0.0)
     x = torch.rand(16, 3, 8, 8)
-    y = spaces.augment(x, generator=torch.Generator().manual_seed(3))
+    y = augment.rgb(x, generator=torch.Generator().manual_seed(3))
     candidates = [
         torch.rot90(t, k, dims=(-2, -1))
         for t in (x, x.flip(-1), x.flip(-2), x.flip(-1).flip(-2))
@@ -138,17 +140,17 @@ def test_augmentation_geometry_without_jitter_is_a_flip_or_rotation(monkeypatch)
 
 def test_availability_and_colours() -> None:
     with pytest.raises(ValueError, match="needs the cache's rgb dataset"):
-        spaces.check_available("rgb_aug", layout="bayer", has_rgb=False)
+        S("rgb_aug").check_available(layout="bayer", has_rgb=False)
     with pytest.raises(
         ValueError, match="'raw_linear' needs a cache with layout 'linear'; got 'packed'"
     ):
-        spaces.check_available("raw_linear", layout="packed", has_rgb=True)
-    spaces.check_available("raw_bayer", layout="linear", has_rgb=False)
+        S("raw_linear").check_available(layout="packed", has_rgb=True)
+    S("raw_bayer").check_available(layout="linear", has_rgb=False)
     with pytest.raises(ValueError, match=r"space must be one of rgb, rgb_aug.*got 'hsv'"):
         spaces.get("hsv")
-    assert spaces.channel_colors("raw_packed", "RGGB") == (0, 1, 1, 2)
-    assert spaces.channel_colors("raw_packed", "BGGR") == (2, 1, 1, 0)
-    assert spaces.channel_colors("raw_bayer", "RGGB") is None
-    assert spaces.channel_colors("raw_linear", "GRBG") == (0, 1, 2)
+    assert S("raw_packed").channel_colors("RGGB") == (0, 1, 1, 2)
+    assert S("raw_packed").channel_colors("BGGR") == (2, 1, 1, 0)
+    assert S("raw_bayer").channel_colors("RGGB") is None
+    assert S("raw_linear").channel_colors("GRBG") == (0, 1, 2)
     with pytest.raises(ValueError, match="input_size must be an even integer ≥ 2 or None; got 25"):
-        spaces.stored_shape("rgb", height=32, width=32, input_size=25)
+        S("rgb").stored_shape(height=32, width=32, input_size=25)

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
+import rawspace.cache  # noqa: E402
 from classifiers import data, spaces, train  # noqa: E402
 
 CPU = torch.device("cpu")
@@ -26,18 +27,16 @@ def _tiny(channels: int, classes: int) -> nn.Module:
 
 @pytest.fixture
 def setup(make_cache):
-    info = data.read_info(make_cache())
-    samples = data.load(
-        info, "raw_packed", indices=np.arange(len(info.labels)), device=CPU, input_size=None
-    )
-    train_idx, val_idx = (
-        info.train_indices[info.fold[info.train_indices] == 0],
-        info.train_indices[info.fold[info.train_indices] == 1],
-    )
+    reader = rawspace.cache.open(make_cache())
+    space = spaces.get("raw_packed")
+    fmt = spaces.RawFormat.of(reader)
+    samples = data.load(reader, space, rows=reader.rows, device=CPU, input_size=None)
+    training, validation = reader.fold(1)  # trains on fold 0, validates on fold 1
+    train_idx, val_idx = training.rows, validation.rows
     norm = spaces.fit_normalization(
-        "raw_packed", (s for s, _ in samples.batches(train_idx, batch_size=8)), fmt=info.fmt
+        space, (s for s, _ in samples.batches(train_idx, batch_size=8)), fmt=fmt
     )
-    return info, samples, spaces.InputPipeline("raw_packed", info.fmt, norm), train_idx, val_idx
+    return reader, samples, spaces.InputPipeline(space, fmt, norm), train_idx, val_idx
 
 
 def test_devices() -> None:
@@ -50,20 +49,8 @@ def test_devices() -> None:
             train.resolve_device("cuda")
 
 
-def test_stratified_split() -> None:
-    labels = np.array([0] * 10 + [1] * 5 + [2])
-    tr, va = train.stratified_split(labels, fraction=0.2, seed=3)
-    assert np.intersect1d(tr, va).size == 0 and np.union1d(tr, va).size == labels.size
-    assert np.bincount(labels[va], minlength=3).tolist() == [2, 1, 0]
-    again = train.stratified_split(labels, fraction=0.2, seed=3)
-    assert np.array_equal(va, again[1])
-    assert not np.array_equal(va, train.stratified_split(labels, fraction=0.2, seed=4)[1])
-    with pytest.raises(ValueError, match=r"fraction must lie in \(0, 1\); got 1.5"):
-        train.stratified_split(labels, fraction=1.5, seed=0)
-
-
 def test_fit_records_epochs_and_keeps_the_best_weights(setup) -> None:
-    info, samples, pipeline, train_idx, val_idx = setup
+    reader, samples, pipeline, train_idx, val_idx = setup
     config = train.TrainConfig(
         epochs=4, batch_size=4, lr=0.05, patience=0, quiet=True, timing_batches=2
     )
@@ -95,7 +82,7 @@ def test_fit_records_epochs_and_keeps_the_best_weights(setup) -> None:
         model, samples, pipeline, val_idx, device=CPU, batch_size=5
     )
     assert np.allclose(probabilities.sum(1), 1.0)
-    assert np.array_equal(labels, info.labels[val_idx])
+    assert np.array_equal(labels, reader.labels[val_idx])
     assert (probabilities.argmax(1) == labels).mean() == pytest.approx(result.best_val_acc)
     assert result.to_dict()["history"][0]["epoch"] == 1
 

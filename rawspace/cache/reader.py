@@ -2,31 +2,27 @@
 
 The reader opens the file lazily, once per process, keeps the small columns in
 memory and reads images sample by sample (a stored chunk as it is, when
-possible), so readers can be pickled to DataLoader workers.
+possible) or many rows at once, so readers can be pickled to DataLoader workers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import h5py
 import numpy as np
 
-from .cache_format import (
-    _IMAGES,
-    _STR,
-    PARTIAL_SUFFIX,
-    CacheError,
-    _attr_value,
-)
-from .params import CameraParams
+from ..hints import Cfa, Layout
+from ..params import CameraParams
+from .format import IMAGES, PARTIAL_SUFFIX, STR, CacheError, attr_value, runs
 
-__all__ = ["CacheReader", "Sample", "SampleArrays", "open", "summary"]
+__all__ = ["CacheReader", "Sample", "open", "summary"]
 
 
 # ----------------------------------------------------------------------- reading
@@ -55,29 +51,6 @@ class Sample:
     params: CameraParams
 
 
-@dataclass(frozen=True)
-class SampleArrays:
-    """Several cached samples, stacked (see :meth:`CacheReader.load_all`).
-
-    Attributes
-    ----------
-    raw : numpy.ndarray, shape (N, ...)
-        uint16 raw samples.
-    rgb : numpy.ndarray, shape (N, S, S, 3), or None
-        uint8 RGB images; None when not stored or not read.
-    label : numpy.ndarray, shape (N,), int64
-    path : numpy.ndarray, shape (N,), object (str)
-    params : numpy.ndarray, shape (N,), :data:`PARAMS_DTYPE`
-        Camera and noise records (see :meth:`CacheReader.params` for one camera).
-    """
-
-    raw: np.ndarray
-    rgb: np.ndarray | None
-    label: np.ndarray
-    path: np.ndarray
-    params: np.ndarray
-
-
 def _open_h5(path: Path) -> h5py.File:
     """Open a complete cache for reading; check that the files of virtual datasets exist."""
     if not path.is_file():
@@ -90,7 +63,7 @@ def _open_h5(path: Path) -> h5py.File:
             raise CacheError(f"{path} is not a rawspace cache (no 'raw' dataset or 'config')")
         if "n_processed" in f.attrs:
             raise CacheError(f"{path} is an incomplete build; resume it first")
-        for name in _IMAGES:
+        for name in IMAGES:
             if name in f and f[name].is_virtual:
                 for source in f[name].virtual_sources():
                     if source.file_name == ".":
@@ -174,7 +147,7 @@ class _CacheFile:
         values = self._columns.get(name)
         if values is None:
             dataset = self.dataset(name)
-            values = dataset.asstr()[:] if dataset.dtype == _STR else dataset[:]
+            values = dataset.asstr()[:] if dataset.dtype == STR else dataset[:]
             values.setflags(write=False)
             self._columns[name] = values
         return values
@@ -182,7 +155,7 @@ class _CacheFile:
     @property
     def attrs(self) -> dict[str, Any]:
         if self._attrs is None:
-            self._attrs = {key: _attr_value(value) for key, value in self.file().attrs.items()}
+            self._attrs = {key: attr_value(value) for key, value in self.file().attrs.items()}
         return self._attrs
 
     def camera(self, record: np.void) -> CameraParams:
@@ -203,24 +176,6 @@ class _CacheFile:
             self._file.close()
         self._file = None
         self._datasets = {}
-
-
-def _runs(rows: np.ndarray) -> Iterator[tuple[int, int, int]]:
-    """``(position, first row, count)`` of each run of consecutive rows."""
-    if not len(rows):
-        return
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    starts = np.concatenate([[0], breaks])
-    stops = np.concatenate([breaks, [len(rows)]])
-    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-        yield a, int(rows[a]), b - a
-
-
-def _read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
-    out = np.empty((len(rows), *dataset.shape[1:]), dtype=dataset.dtype)
-    for position, first, count in _runs(rows):
-        dataset.read_direct(out, np.s_[first : first + count], np.s_[position : position + count])
-    return out
 
 
 class CacheReader:
@@ -265,9 +220,29 @@ class CacheReader:
         return tuple(self._handle.attrs["class_names"])
 
     @property
-    def layout(self) -> str:
+    def layout(self) -> Layout:
         """Raw layout: ``"bayer"``, ``"packed"`` or ``"linear"``."""
         return self._handle.attrs["layout"]
+
+    @property
+    def size(self) -> int:
+        """Side S of the square samples, in pixels (of ``rgb`` and of the raw mosaic)."""
+        return int(self._handle.attrs["size"])
+
+    @property
+    def cfa(self) -> Cfa:
+        """Bayer pattern of the raw samples."""
+        return self._handle.attrs["cfa"]
+
+    @property
+    def black_level(self) -> int:
+        """Raw value of black, shared by every sample."""
+        return int(self._handle.attrs["black_level"])
+
+    @property
+    def white_level(self) -> int:
+        """Raw value of saturation, shared by every sample."""
+        return int(self._handle.attrs["white_level"])
 
     @property
     def has_rgb(self) -> bool:
@@ -293,6 +268,12 @@ class CacheReader:
     def paths(self) -> list[str]:
         """Relative path of each sample of the view."""
         return self._handle.column("path")[self._rows].tolist()
+
+    @property
+    def records(self) -> np.ndarray:
+        """Camera and noise record of each sample of the view (:data:`PARAMS_DTYPE`, read-only);
+        :meth:`params` and :meth:`invert_args` turn one into arguments of rawspace."""
+        return self._handle.column("params")[self._rows]
 
     @property
     def groups(self) -> list[str] | None:
@@ -360,17 +341,54 @@ class CacheReader:
             "dtype": np.uint16,
         }
 
-    def load_all(self) -> SampleArrays:
-        """Every sample of the view, stacked in memory (raw is N × the raw shape)."""
-        handle = self._handle
-        rows = self._rows
-        return SampleArrays(
-            raw=_read_rows(handle.dataset("raw"), rows),
-            rgb=_read_rows(handle.dataset("rgb"), rows) if self.has_rgb else None,
-            label=handle.column("label")[rows],
-            path=handle.column("path")[rows],
-            params=handle.column("params")[rows],
-        )
+    def read(self, name: Literal["raw", "rgb"], positions: np.ndarray | None = None) -> np.ndarray:
+        """Images of several samples of the view, stacked: (n, *sample shape).
+
+        Parameters
+        ----------
+        name : {"raw", "rgb"}
+            The image dataset.
+        positions : array_like of int, optional
+            Positions in this view (as for ``reader[i]``, no negative values), in any
+            order; all samples of the view when None. Runs of consecutive rows are
+            read as one slice each.
+
+        Returns
+        -------
+        numpy.ndarray
+            uint16 raw samples or uint8 RGB images, in the order of ``positions``.
+        """
+        if name not in IMAGES:
+            raise ValueError(f"name must be one of {IMAGES}, got {name!r}")
+        if name == "rgb" and not self._handle.has("rgb"):
+            raise CacheError(f"{self.path} holds no rgb images (built without them)")
+        rows = self._rows if positions is None else self._rows[np.asarray(positions, np.int64)]
+        dataset = self._handle.dataset(name)
+        out = np.empty((len(rows), *dataset.shape[1:]), dtype=dataset.dtype)
+        order = np.argsort(rows, kind="stable")
+        for position, first, count in runs(rows[order]):
+            block = dataset[first : first + count]
+            out[order[position : position + count]] = block
+        return out
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of what the samples are: the build configuration, the class names,
+        and every sample's label, path, split, fold and camera record.
+
+        Two caches with the same fingerprint hold the same images with the same labels,
+        splits and cameras (the images themselves are a pure function of these); a cache
+        rebuilt with another seed, camera policy or source gets another one. Views share
+        their cache's fingerprint.
+        """
+        digest = hashlib.sha256()
+        attrs = self._handle.attrs
+        digest.update(attrs["config"].encode("utf-8"))
+        digest.update(json.dumps(list(attrs["class_names"])).encode("utf-8"))
+        for name in ("label", "split", "fold", "params"):
+            digest.update(np.ascontiguousarray(self._handle.column(name)).tobytes())
+        for path in self._handle.column("path"):
+            digest.update(path.encode("utf-8", "surrogateescape") + b"\0")
+        return digest.hexdigest()
 
     # ------------------------------------------------------------------ views
     def _subset(self, mask: np.ndarray) -> CacheReader:
@@ -458,14 +476,14 @@ def _size_text(n_bytes: float) -> str:
 def _stored_bytes(f: h5py.File, path: Path) -> tuple[int, str]:
     """Bytes on disk of the image data (the shards' for a virtual merge), and a description."""
     if not f["raw"].is_virtual:
-        total = sum(f[name].id.get_storage_size() for name in _IMAGES if name in f)
+        total = sum(f[name].id.get_storage_size() for name in IMAGES if name in f)
         return total, "stored in this file"
     files = {s.file_name for s in f["raw"].virtual_sources()}
     total = 0
     for name in files:
         file = Path(name) if Path(name).is_absolute() else path.parent / name
         with h5py.File(file, "r") as g:
-            total += sum(g[k].id.get_storage_size() for k in _IMAGES if k in g)
+            total += sum(g[k].id.get_storage_size() for k in IMAGES if k in g)
     return total, f"virtual, read from {len(files)} shard file(s): {', '.join(sorted(files))}"
 
 

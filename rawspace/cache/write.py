@@ -1,9 +1,9 @@
 """Writing a cache file: its datasets, final attributes, failures, and checkpointed rows.
 
-Shared by :func:`rawspace.cache_build.build`, which fills a partial file row by
-row through :class:`_CacheWriter` (recording its progress every
+Shared by :func:`rawspace.cache.build`, which fills a partial file row by row
+through :class:`CacheWriter` (recording its progress every
 :data:`CHECKPOINT_EVERY` images so that an interrupted build can resume), and
-:func:`rawspace.cache_merge.merge`, which creates the datasets and the final
+:func:`rawspace.cache.merge`, which creates the datasets and the final
 attributes of the merged cache.
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,24 +20,32 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .cache_convert import _Chunk
-from .cache_format import (
-    _FAILURES_DTYPE,
-    _IMAGES,
-    _PROGRESS_ATTRS,
-    _SMALL,
-    _SMALL_DTYPES,
+from ..files import write_text
+from ..hints import Compression, Layout
+from ..params import CameraParams
+from ..rawimage import raw_shape
+from .format import (
+    FAILURES_DTYPE,
     FAILURES_SUFFIX,
     FORMAT_VERSION,
+    IMAGES,
+    PROGRESS_ATTRS,
+    SMALL,
+    SMALL_DTYPES,
     CacheError,
-    _json,
-    _raw_shape,
-    _read_failures,
-    _storage_options,
+    canonical_json,
+    read_failures,
+    storage_options,
 )
-from .params import CameraParams
+from .workers import Chunk
 
-__all__ = ["CHECKPOINT_EVERY"]
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "CacheWriter",
+    "create_datasets",
+    "final_attrs",
+    "write_failures_csv",
+]
 
 #: A build records its progress every this many images.
 CHECKPOINT_EVERY = 64
@@ -66,7 +72,7 @@ def _count_cameras(params: np.ndarray) -> int:
     return len(np.unique(columns, axis=0))
 
 
-def _final_attrs(
+def final_attrs(
     config: dict[str, Any], class_names: Sequence[str], params: np.ndarray, n_failed: int
 ) -> dict[str, Any]:
     """The attributes of a complete cache (or shard), from its configuration and contents."""
@@ -92,7 +98,7 @@ def _final_attrs(
         "n_listed": config["listing"]["n_items"],
         "n_failed": n_failed,
         "n_dropped": config["listing"]["n_dropped"],
-        "config": _json(config),
+        "config": canonical_json(config),
         "rawspace_version": config["rawspace_version"],
         "format_version": FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -102,17 +108,7 @@ def _final_attrs(
     return attrs
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_failures_csv(cache: Path, failures: Sequence[tuple[str, str, str]]) -> Path:
+def write_failures_csv(cache: Path, failures: Sequence[tuple[str, str, str]]) -> Path:
     """Write (or, without failures, remove a stale) ``CACHE.h5.failures.csv``; return its path."""
     path = cache.with_name(cache.name + FAILURES_SUFFIX)
     if not failures:
@@ -122,17 +118,17 @@ def _write_failures_csv(cache: Path, failures: Sequence[tuple[str, str, str]]) -
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "label", "reason"])
     writer.writerows(failures)
-    _atomic_text(path, buffer.getvalue())
+    write_text(path, buffer.getvalue())
     return path
 
 
-def _create_cache_datasets(
+def create_datasets(
     f: h5py.File,
     n: int,
     *,
-    layout: str,
+    layout: Layout,
     size: int,
-    compression: str,
+    compression: Compression,
     rgb: bool,
     groups: bool,
     images: bool = True,
@@ -141,30 +137,28 @@ def _create_cache_datasets(
 
     ``images=False`` leaves out ``raw`` and ``rgb`` (a merge makes them virtual).
     """
-    image_shapes = {"raw": (_raw_shape(layout, size), np.dtype(np.uint16))}
+    image_shapes = {"raw": (raw_shape(layout, size, size), np.dtype(np.uint16))}
     if rgb:
         image_shapes["rgb"] = ((size, size, 3), np.dtype(np.uint8))
     for name, (shape, dtype) in image_shapes.items() if images else ():
         f.create_dataset(
             name, shape=(n, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(1, *shape),
-            **_storage_options(compression, dtype),
+            **storage_options(compression, dtype),
         )  # fmt: skip
     chunk = (min(max(n, 1), 4096),)
-    for name in _SMALL:
+    for name in SMALL:
         if name == "group" and not groups:
             continue
-        f.create_dataset(
-            name, shape=(n,), maxshape=(None,), dtype=_SMALL_DTYPES[name], chunks=chunk
-        )
+        f.create_dataset(name, shape=(n,), maxshape=(None,), dtype=SMALL_DTYPES[name], chunks=chunk)
     f["params"].attrs["fields"] = (
         "rgb2cam: sRGB->camera matrix (3x3); rgb_gain, red_gain, blue_gain; camera_seed: seed "
         "of the sampled camera (-1: fixed camera); noise_shot, noise_read: noise variances "
         "(NaN: no noise); noise_seed: seed of the noise realisation (-1: no noise)"
     )
-    f.create_dataset("failures", shape=(0,), maxshape=(None,), dtype=_FAILURES_DTYPE, chunks=(256,))
+    f.create_dataset("failures", shape=(0,), maxshape=(None,), dtype=FAILURES_DTYPE, chunks=(256,))
 
 
-class _CacheWriter:
+class CacheWriter:
     """Writes samples into a partial cache file at consecutive rows, with checkpoints."""
 
     def __init__(
@@ -177,7 +171,7 @@ class _CacheWriter:
         groups: bool,
     ):
         self.partial = partial
-        config_json = _json(config)
+        config_json = canonical_json(config)
         if resume and partial.exists():
             try:
                 self.file = h5py.File(partial, "r+")
@@ -194,14 +188,14 @@ class _CacheWriter:
         else:
             self.file = h5py.File(partial, "w")
             self.file.attrs["config"] = config_json
-            _create_cache_datasets(
+            create_datasets(
                 self.file, n_rows, layout=config["layout"], size=config["size"],
                 compression=config["compression"], rgb=config["rgb"], groups=groups,
             )  # fmt: skip
             self.n_processed = self.n_written = 0
             self._save_progress()
-        self._images = [self.file[name].id for name in _IMAGES if name in self.file]
-        self._pending: dict[str, list[Any]] = {name: [] for name in _SMALL if name in self.file}
+        self._images = [self.file[name].id for name in IMAGES if name in self.file]
+        self._pending: dict[str, list[Any]] = {name: [] for name in SMALL if name in self.file}
         self._failures: list[tuple[int, str, str, str]] = []
         self._committed = self.n_written
 
@@ -210,7 +204,7 @@ class _CacheWriter:
         self.file.attrs["n_written"] = self.n_written
         self.file.flush()
 
-    def add(self, row: dict[str, Any], chunks: Sequence[_Chunk]) -> None:
+    def add(self, row: dict[str, Any], chunks: Sequence[Chunk]) -> None:
         """Store one sample: its image chunks (raw, then rgb) and its small values."""
         for dataset, chunk in zip(self._images, chunks, strict=True):
             offset = (self.n_written,) + (0,) * (len(dataset.shape) - 1)
@@ -244,23 +238,23 @@ class _CacheWriter:
             table = self.file["failures"]
             old = len(table)
             table.resize((old + len(self._failures),))
-            table[old:] = np.array(self._failures, dtype=_FAILURES_DTYPE)
+            table[old:] = np.array(self._failures, dtype=FAILURES_DTYPE)
             self._failures.clear()
         self._committed = stop
         self._save_progress()
 
     def failures(self) -> list[tuple[str, str, str]]:
         """``(path, label, reason)`` of every failure recorded so far (after a checkpoint)."""
-        return [(path, label, reason) for _, path, label, reason in _read_failures(self.file)]
+        return [(path, label, reason) for _, path, label, reason in read_failures(self.file)]
 
     def finish(self, attrs: dict[str, Any]) -> None:
         """Trim the datasets to the samples written and write the final attributes."""
         self.checkpoint()
-        for name in (*_IMAGES, *_SMALL):
+        for name in (*IMAGES, *SMALL):
             if name in self.file:
                 dataset = self.file[name]
                 dataset.resize((self.n_written, *dataset.shape[1:]))
-        for name in _PROGRESS_ATTRS:
+        for name in PROGRESS_ATTRS:
             del self.file.attrs[name]
         self.file.attrs.update(attrs)
 

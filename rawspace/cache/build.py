@@ -1,8 +1,8 @@
 """Building a dataset cache from a labelled source, whole or one shard of it.
 
 :func:`build` lists the source, assigns splits and folds over the full listing,
-converts the selected images (see :mod:`rawspace.cache_convert`), writes them
-into a partial file that it can resume (see :mod:`rawspace.cache_write`), and
+converts the selected images (see :mod:`rawspace.cache.workers`), writes them
+into a partial file that it can resume (see :mod:`rawspace.cache.write`), and
 renames it to the cache when complete; :func:`shard_of` says which shard an
 image belongs to.
 """
@@ -23,20 +23,29 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ._version import __version__
-from .cache_convert import _Converted, _Failed, _results, _Settings
-from .cache_format import (
+from .._version import __version__
+from ..cameras import CameraAssigner, load_camera
+from ..hints import (
+    CAMERA_POLICIES,
     COMPRESSIONS,
-    PARTIAL_SUFFIX,
-    CacheError,
+    FITS,
+    LAYOUTS,
+    NOISE_MODELS,
+    CameraPolicy,
+    Compression,
+    Fit,
+    LabelMode,
+    Layout,
+    NoiseModel,
+    UncMode,
 )
-from .cache_write import _CacheWriter, _final_attrs, _write_failures_csv
-from .cameras import CAMERA_POLICIES, CameraAssigner, load_camera
-from .images import FITS, MIN_SIDE
-from .params import CameraParams
-from .pipeline import LAYOUTS
-from .sources import Source, SourceItem, read_source
-from .splits import MAX_FOLDS, assign_splits
+from ..images import MIN_SIDE
+from ..params import CameraParams
+from ..sources import Source, SourceItem, read_source
+from ..splits import MAX_FOLDS, Splits, assign_splits
+from .format import PARTIAL_SUFFIX, CacheError
+from .workers import Converted, Failed, Settings, results
+from .write import CacheWriter, final_attrs, write_failures_csv
 
 __all__ = ["BuildReport", "build", "shard_of"]
 
@@ -191,7 +200,7 @@ def _check_build_options(
     _check_choice("compression", compression, COMPRESSIONS)
     _check_choice("camera_per", camera_per, CAMERA_POLICIES)
     _check_choice("noise_per", noise_per, CAMERA_POLICIES)
-    _check_choice("noise", noise, (None, "brooks"))
+    _check_choice("noise", noise, (None, *NOISE_MODELS))
     size = _check_int("size", size, MIN_SIDE)
     if size % 2:
         raise CacheError(f"size must be even, got {size}")
@@ -210,19 +219,19 @@ def build(
     source: str | os.PathLike[str],
     cache: str | os.PathLike[str],
     *,
-    labels: str | None = None,
-    unc: str | None = None,
-    layout: str = "bayer",
+    labels: LabelMode | None = None,
+    unc: UncMode | None = None,
+    layout: Layout = "bayer",
     camera: CameraParams | str | os.PathLike[str] | None = None,
-    camera_per: str = "dataset",
-    noise: str | None = None,
-    noise_per: str = "image",
+    camera_per: CameraPolicy = "dataset",
+    noise: NoiseModel | None = None,
+    noise_per: CameraPolicy = "image",
     seed: int = 0,
     size: int = 400,
-    fit: str = "pad",
+    fit: Fit = "pad",
     test_fraction: float = 0.1,
     folds: int = 5,
-    compression: str = "none",
+    compression: Compression = "none",
     rgb: bool = True,
     jobs: int = 1,
     resume: bool = False,
@@ -347,12 +356,12 @@ def build(
     if overwrite and not resume:
         partial.unlink(missing_ok=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    writer = _CacheWriter(
+    writer = CacheWriter(
         partial, config=config, n_rows=len(selected), resume=resume, groups=listing.has_groups
     )
     report = BuildReport(cache=cache, dropped=listing.n_dropped)
     try:
-        settings = _Settings(str(listing.root), assigner, layout, size, fit, compression, rgb)
+        settings = Settings(str(listing.root), assigner, layout, size, fit, compression, rgb)
         start = writer.n_processed
         tasks = [(i, listing.items[i].relpath, listing.items[i].group) for i in selected[start:]]
         _log.info("building %s: %d images to convert (%d done)", cache, len(tasks), start)
@@ -361,8 +370,8 @@ def build(
             total=len(selected), initial=start, disable=not progress, file=sys.stderr,
             unit="img", desc="build",
         )  # fmt: skip
-        with bar, closing(_results(settings, tasks, jobs)) as results:
-            for result in results:
+        with bar, closing(results(settings, tasks, jobs)) as converted:
+            for result in converted:
                 item = listing.items[result.source_index]
                 _store(writer, listing, item, result, splits)
                 report.processed += 1
@@ -371,7 +380,7 @@ def build(
         writer.checkpoint()
         report.failures = writer.failures()
         writer.finish(
-            _final_attrs(config, listing.class_names, writer.params(), len(report.failures))
+            final_attrs(config, listing.class_names, writer.params(), len(report.failures))
         )
         report.built = writer.n_written
     except KeyboardInterrupt:
@@ -379,22 +388,22 @@ def build(
         raise
     finally:
         writer.close()
-    failures_csv = _write_failures_csv(cache, report.failures)
+    failures_csv = write_failures_csv(cache, report.failures)
     report.failures_csv = failures_csv if report.failures else None
     os.replace(partial, cache)
     return report
 
 
 def _store(
-    writer: _CacheWriter,
+    writer: CacheWriter,
     listing: Source,
     item: SourceItem,
-    result: _Converted | _Failed,
-    splits: Any,
+    result: Converted | Failed,
+    splits: Splits,
 ) -> None:
     index = result.source_index
     label = listing.class_names[item.label]
-    if isinstance(result, _Failed):
+    if isinstance(result, Failed):
         _log.info("failed %s: %s", item.relpath, result.reason)
         writer.fail(index, item.relpath, label, result.reason)
         return

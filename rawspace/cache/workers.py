@@ -1,39 +1,35 @@
 """Converting listed images to stored cache chunks, in-process or in worker processes.
 
-A :class:`_Converter` decodes, fits, inverts and encodes (compresses) one image;
-:func:`_results` runs it over the tasks of a build, in order, either in the
-calling process or in spawned workers that hand the chunk bytes back through a
-shared-memory slot file. Internal to :func:`rawspace.cache_build.build`.
+A :class:`Converter` decodes, fits, inverts and encodes (compresses) one image;
+:func:`results` runs it over the tasks of a build, in order, either in the
+calling process or in the workers of :func:`rawspace.processes.worker_pool`,
+which hand the chunk bytes back through a shared-memory slot file. Used by
+:func:`rawspace.cache.build`.
 """
 
 from __future__ import annotations
 
 import mmap
-import multiprocessing
 import os
-import signal
 import tempfile
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import h5py
 import numba
 import numpy as np
 
-from .cache_format import (
-    PARAMS_DTYPE,
-    _raw_shape,
-    _storage_options,
-)
-from .cameras import CameraAssigner
-from .images import ImageError, fit_image, read_image
+from ..cameras import CameraAssigner
+from ..hints import Compression, Fit, Layout
+from ..images import ImageError, fit_image, read_image
+from ..processes import worker_pool
+from ..rawimage import raw_shape
+from .format import PARAMS_DTYPE, storage_options
 
-__all__: list[str] = []  # internal to rawspace.cache_build
+__all__ = ["Chunk", "Converted", "Converter", "Failed", "Settings", "results"]
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
@@ -47,20 +43,20 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------- conversion
 @dataclass(frozen=True)
-class _Settings:
+class Settings:
     """What a worker needs to turn a listed image into cache chunks; picklable."""
 
     root: str
     assigner: CameraAssigner
-    layout: str
+    layout: Layout
     size: int
-    fit: str
-    compression: str
+    fit: Fit
+    compression: Compression
     rgb: bool
 
 
 @dataclass(frozen=True)
-class _Chunk:
+class Chunk:
     """One stored chunk: its filter mask and its bytes.
 
     ``data`` holds the bytes; it is None in a result sent by a worker, whose bytes
@@ -74,16 +70,16 @@ class _Chunk:
 
 
 @dataclass(frozen=True)
-class _Converted:
+class Converted:
     """The chunks (as stored: compressed) and the camera record of one image."""
 
     source_index: int
-    chunks: tuple[_Chunk, ...]  # raw, then rgb when stored
+    chunks: tuple[Chunk, ...]  # raw, then rgb when stored
     params: np.ndarray  # one PARAMS_DTYPE record
 
 
 @dataclass(frozen=True)
-class _Failed:
+class Failed:
     source_index: int
     reason: str
 
@@ -107,10 +103,10 @@ class _ChunkEncoder:
         for key, (shape, dtype) in shapes.items():
             self._datasets[key] = self._file.create_dataset(
                 key, shape=(1, *shape), dtype=dtype, chunks=(1, *shape),
-                **_storage_options(compression, dtype),
+                **storage_options(compression, dtype),
             )  # fmt: skip
 
-    def encode(self, key: str, array: np.ndarray) -> _Chunk:
+    def encode(self, key: str, array: np.ndarray) -> Chunk:
         """The chunk holding ``array``.
 
         Its mask has a bit set for each optional filter skipped (LZF and deflate
@@ -118,22 +114,22 @@ class _ChunkEncoder:
         """
         if self._file is None:
             data = memoryview(np.ascontiguousarray(array)).cast("B")
-            return _Chunk(0, data.nbytes, data)
+            return Chunk(0, data.nbytes, data)
         dataset = self._datasets[key]
         dataset[0] = array
         mask, data = dataset.id.read_direct_chunk((0,) * dataset.ndim)
-        return _Chunk(mask, len(data), data)
+        return Chunk(mask, len(data), data)
 
 
-class _Converter:
+class Converter:
     """Decode, fit, invert and encode one listed image."""
 
-    def __init__(self, settings: _Settings):
+    def __init__(self, settings: Settings):
         self.settings = settings
         self.encoder = _ChunkEncoder(_image_shapes(settings), settings.compression)
 
-    def convert(self, task: tuple[int, str, str | None]) -> _Converted | _Failed:
-        """Convert ``(source_index, relpath, group)``; a bad image gives a :class:`_Failed`."""
+    def convert(self, task: tuple[int, str, str | None]) -> Converted | Failed:
+        """Convert ``(source_index, relpath, group)``; a bad image gives a :class:`Failed`."""
         source_index, relpath, group = task
         s = self.settings
         try:
@@ -141,11 +137,11 @@ class _Converter:
             fitted = fit_image(image, s.size, fit=s.fit)
             raw = s.assigner.invert(fitted, relpath, group, layout=s.layout, dtype=np.uint16)
         except ImageError as exc:
-            return _Failed(source_index, exc.reason)
+            return Failed(source_index, exc.reason)
         except FileNotFoundError:
-            return _Failed(source_index, "file not found")
+            return Failed(source_index, "file not found")
         except Exception as exc:  # one bad input must not stop a build: report it and go on
-            return _Failed(source_index, f"{type(exc).__name__}: {exc}")
+            return Failed(source_index, f"{type(exc).__name__}: {exc}")
         record = np.zeros((), dtype=PARAMS_DTYPE)
         params = raw.params
         record["rgb2cam"] = params.rgb2cam
@@ -159,11 +155,13 @@ class _Converter:
         chunks = [self.encoder.encode("raw", raw.data)]
         if s.rgb:
             chunks.append(self.encoder.encode("rgb", _to_uint8(fitted)))
-        return _Converted(source_index, tuple(chunks), record)
+        return Converted(source_index, tuple(chunks), record)
 
 
-def _image_shapes(settings: _Settings) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    shapes = {"raw": (_raw_shape(settings.layout, settings.size), np.dtype(np.uint16))}
+def _image_shapes(settings: Settings) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    shapes = {
+        "raw": (raw_shape(settings.layout, settings.size, settings.size), np.dtype(np.uint16))
+    }
     if settings.rgb:
         shapes["rgb"] = ((settings.size, settings.size, 3), np.dtype(np.uint8))
     return shapes
@@ -199,43 +197,41 @@ class _SlotFile:
         os.unlink(self.path)
 
 
-_WORKER: _Converter | None = None
+_WORKER: Converter | None = None
 _WORKER_SLOTS: tuple[mmap.mmap, int] | None = None
 
 
-def _init_worker(settings: _Settings, slots_path: str, slot_size: int) -> None:
+def _init_worker(settings: Settings, slots_path: str, slot_size: int) -> None:
     global _WORKER, _WORKER_SLOTS
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
-    cv2.setNumThreads(1)
-    _WORKER = _Converter(settings)
+    _WORKER = Converter(settings)
     with open(slots_path, "r+b") as f:
         _WORKER_SLOTS = (mmap.mmap(f.fileno(), 0), slot_size)
 
 
 def _convert_in_worker(
     batch: list[tuple[int, str, str | None]], slot: int
-) -> list[_Converted | _Failed]:
+) -> list[Converted | Failed]:
     """Convert a batch of images in a worker; put their chunks into ``slot`` of the slot file."""
     assert _WORKER is not None and _WORKER_SLOTS is not None, "worker not initialised"
     shared, slot_size = _WORKER_SLOTS
     offset, end = slot * slot_size, (slot + 1) * slot_size
-    results: list[_Converted | _Failed] = []
+    results: list[Converted | Failed] = []
     for task in batch:
         result = _WORKER.convert(task)
-        if isinstance(result, _Converted):
+        if isinstance(result, Converted):
             parked = []
             for chunk in result.chunks:
                 if offset + chunk.size > end:
                     raise RuntimeError(f"a chunk of {chunk.size} bytes overflows its slot")
                 shared[offset : offset + chunk.size] = chunk.data
-                parked.append(_Chunk(chunk.mask, chunk.size, None, offset))
+                parked.append(Chunk(chunk.mask, chunk.size, None, offset))
                 offset += chunk.size
-            result = _Converted(result.source_index, tuple(parked), result.params)
+            result = Converted(result.source_index, tuple(parked), result.params)
         results.append(result)
     return results
 
 
-def _slot_size(settings: _Settings) -> int:
+def _slot_size(settings: Settings) -> int:
     """Bytes that hold the stored chunks of a batch of images, whatever the compression.
 
     LZF stores a chunk uncompressed when it does not shrink; deflate may grow it up
@@ -248,37 +244,21 @@ def _slot_size(settings: _Settings) -> int:
     return _BATCH * total
 
 
-@contextmanager
-def _single_threaded_children() -> Iterator[None]:
-    """Processes spawned meanwhile run Numba and OpenMP with one thread each."""
-    names = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")
-    previous = {name: os.environ.get(name) for name in names}
-    os.environ.update(dict.fromkeys(names, "1"))
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 #: Images per task sent to a worker (fewer, larger messages between processes).
 _BATCH = 4
 #: Tasks in flight per worker process (each holds one slot of the shared slot file).
 _SLOTS_PER_JOB = 3
 
 
-def _results(
-    settings: _Settings, tasks: list[tuple[int, str, str | None]], jobs: int
-) -> Iterator[_Converted | _Failed]:
+def results(
+    settings: Settings, tasks: list[tuple[int, str, str | None]], jobs: int
+) -> Iterator[Converted | Failed]:
     """Convert ``tasks`` in order, in-process (``jobs == 1``) or in spawned workers.
 
     A result's chunks are only valid until the next one is asked for.
     """
     if jobs == 1:
-        converter = _Converter(settings)
+        converter = Converter(settings)
         previous = numba.get_num_threads()
         numba.set_num_threads(1)  # one job, one core (and no thread contention)
         try:
@@ -292,11 +272,7 @@ def _results(
     slot_size = _slot_size(settings)
     slots = _SlotFile(_SLOTS_PER_JOB * jobs, slot_size)
     try:
-        with _single_threaded_children():
-            pool = multiprocessing.get_context("spawn").Pool(
-                jobs, initializer=_init_worker, initargs=(settings, slots.path, slot_size)
-            )
-        with pool:
+        with worker_pool(jobs, _init_worker, (settings, slots.path, slot_size)) as pool:
             yield from _ordered_in_slots(pool, slots, tasks)
     finally:
         slots.close()
@@ -304,7 +280,7 @@ def _results(
 
 def _ordered_in_slots(
     pool: Any, slots: _SlotFile, tasks: list[tuple[int, str, str | None]]
-) -> Iterator[_Converted | _Failed]:
+) -> Iterator[Converted | Failed]:
     """Keep every slot busy with a batch of tasks; yield the results in task order."""
     batches = (tasks[i : i + _BATCH] for i in range(0, len(tasks), _BATCH))
     pending: deque[tuple[int, Any]] = deque()
@@ -319,15 +295,15 @@ def _ordered_in_slots(
     while pending:
         slot, future = pending.popleft()
         for result in future.get():
-            if isinstance(result, _Failed):
+            if isinstance(result, Failed):
                 yield result
                 continue
             views = [memoryview(slots.map)[c.offset : c.offset + c.size] for c in result.chunks]
             chunks = tuple(
-                _Chunk(c.mask, c.size, view) for c, view in zip(result.chunks, views, strict=True)
+                Chunk(c.mask, c.size, view) for c, view in zip(result.chunks, views, strict=True)
             )
             try:
-                yield _Converted(result.source_index, chunks, result.params)
+                yield Converted(result.source_index, chunks, result.params)
             finally:
                 for view in views:
                     view.release()

@@ -17,16 +17,17 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .cache_format import (
-    _FAILURES_DTYPE,
-    _IMAGES,
-    _SMALL,
+from .format import (
+    FAILURES_DTYPE,
+    IMAGES,
     PARTIAL_SUFFIX,
+    SMALL,
     CacheError,
-    _attr_value,
-    _read_failures,
+    attr_value,
+    read_failures,
+    runs,
 )
-from .cache_write import _create_cache_datasets, _final_attrs, _write_failures_csv
+from .write import create_datasets, final_attrs, write_failures_csv
 
 __all__ = ["MergeReport", "merge"]
 
@@ -98,9 +99,9 @@ def _read_shard(path: Path) -> _Shard:
         return _Shard(
             path,
             json.loads(f.attrs["config"]),
-            tuple(_attr_value(f.attrs["class_names"])),
-            {name: f[name][:] for name in _SMALL if name in f},
-            _read_failures(f),
+            tuple(attr_value(f.attrs["class_names"])),
+            {name: f[name][:] for name in SMALL if name in f},
+            read_failures(f),
         )
 
 
@@ -151,12 +152,8 @@ def _virtual_images(
             sources.append(h5py.VirtualSource(link, name, shape=dataset.shape, dtype=dataset.dtype))
     shape = (len(row), *sources[0].shape[1:])
     layout = h5py.VirtualLayout(shape=shape, dtype=sources[0].dtype)
-    breaks = np.flatnonzero((np.diff(which) != 0) | (np.diff(row) != 1)) + 1
-    starts = np.concatenate([[0], breaks]).tolist()
-    stops = np.concatenate([breaks, [len(row)]]).tolist()
-    for a, b in zip(starts, stops, strict=True):
-        first = int(row[a])
-        layout[a:b] = sources[which[a]][first : first + (b - a)]
+    for position, first, count in runs(row, which):
+        layout[position : position + count] = sources[which[position]][first : first + count]
     f.create_virtual_dataset(name, layout)
 
 
@@ -241,7 +238,7 @@ def merge(
     partial.unlink(missing_ok=True)
     try:
         with h5py.File(partial, "w") as f:
-            _create_cache_datasets(
+            create_datasets(
                 f, n, layout=config["layout"], size=config["size"],
                 compression=config["compression"], rgb=config["rgb"],
                 groups="group" in parts[0].columns, images=not virtual,
@@ -252,16 +249,16 @@ def merge(
             failures = sorted(failure for shard in parts for failure in shard.failures)
             if failures:
                 f["failures"].resize((len(failures),))
-                f["failures"][:] = np.array(failures, dtype=_FAILURES_DTYPE)
-            for name in _IMAGES if config["rgb"] else ("raw",):
+                f["failures"][:] = np.array(failures, dtype=FAILURES_DTYPE)
+            for name in IMAGES if config["rgb"] else ("raw",):
                 if virtual:
                     _virtual_images(f, name, parts, which, row, out)
                 else:
                     _copy_images(f, name, parts, which, row)
             params = f["params"][:]
-            f.attrs.update(_final_attrs(config, parts[0].class_names, params, len(failures)))
+            f.attrs.update(final_attrs(config, parts[0].class_names, params, len(failures)))
         listed = [(path, label, reason) for _, path, label, reason in failures]
-        failures_csv = _write_failures_csv(out, listed)
+        failures_csv = write_failures_csv(out, listed)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)

@@ -1,5 +1,10 @@
 """The HDF5 dataset cache: build it from labelled images, read it, merge shards of it.
 
+One format (:mod:`~rawspace.cache.format`), one writer
+(:mod:`~rawspace.cache.write`) and one reader (:mod:`~rawspace.cache.reader`):
+everything that writes or reads a cache, :mod:`classifiers` included, goes
+through them.
+
 A cache holds, for N images of a labelled SOURCE (see :mod:`rawspace.sources`),
 the simulated raw image, the RGB image it was made from, the label, the
 relative path, the camera and noise of each image, and the train/test split
@@ -81,19 +86,18 @@ speed matters.
 
 Modules
 -------
-This module is the public entry point; the code lives in
-:mod:`rawspace.cache_format` (constants, dtypes, shared helpers),
-:mod:`rawspace.cache_build` (:func:`build`, :func:`shard_of`),
-:mod:`rawspace.cache_convert` (conversion in worker processes),
-:mod:`rawspace.cache_write` (writing and checkpointing a cache file),
-:mod:`rawspace.cache_reader` (:func:`open`, :class:`CacheReader`, :func:`summary`)
-and :mod:`rawspace.cache_merge` (:func:`merge`).
+:mod:`~rawspace.cache.format` (names, dtypes, storage options),
+:mod:`~rawspace.cache.build` (:func:`build`, :func:`shard_of`),
+:mod:`~rawspace.cache.workers` (conversion, in worker processes),
+:mod:`~rawspace.cache.write` (writing and checkpointing a cache file),
+:mod:`~rawspace.cache.reader` (:func:`open`, :class:`CacheReader`, :func:`summary`)
+and :mod:`~rawspace.cache.merge` (:func:`merge`).
 """
 
 from __future__ import annotations
 
-from .cache_build import BuildReport, build, shard_of
-from .cache_format import (
+from .build import BuildReport, build, shard_of
+from .format import (
     COMPRESSIONS,
     FAILURES_SUFFIX,
     FORMAT_VERSION,
@@ -101,9 +105,9 @@ from .cache_format import (
     PARTIAL_SUFFIX,
     CacheError,
 )
-from .cache_merge import MergeReport, merge
-from .cache_reader import CacheReader, Sample, SampleArrays, open, summary
-from .cache_write import CHECKPOINT_EVERY
+from .merge import MergeReport, merge
+from .reader import CacheReader, Sample, open, summary
+from .write import CHECKPOINT_EVERY
 
 __all__ = [
     "CHECKPOINT_EVERY",
@@ -117,7 +121,6 @@ __all__ = [
     "CacheReader",
     "MergeReport",
     "Sample",
-    "SampleArrays",
     "build",
     "merge",
     "open",

@@ -1,4 +1,4 @@
-"""Tests of rawspace.dataset (build, open, merge, summary) and rawspace.sources."""
+"""Tests of rawspace.cache (build, open, merge, summary) and rawspace.sources."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import pytest
 import tifffile
 
 import rawspace
-from rawspace import cache_convert, cache_write, dataset
-from rawspace.dataset import CacheError
+import rawspace.cache
+from rawspace.cache import CacheError, workers
+from rawspace.cache import write as cache_write
 from rawspace.images import ImageError, fit_image, read_image
 from rawspace.sources import SourceError, read_source
 
@@ -101,7 +102,7 @@ def good_tree(tmp_path_factory, sample_images) -> Path:
 @pytest.fixture(scope="module")
 def good_cache(good_tree: Path, tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("good_cache") / "cache.h5"
-    report = dataset.build(good_tree, cache, size=SIZE, seed=7)
+    report = rawspace.cache.build(good_tree, cache, size=SIZE, seed=7)
     assert report.built == 18 and report.failed == 0
     return cache
 
@@ -201,7 +202,7 @@ def test_build_stores_every_image_with_its_label(good_tree: Path, good_cache: Pa
 
 
 def test_params_recreate_every_sample_exactly(good_cache: Path):
-    reader = dataset.open(good_cache)
+    reader = rawspace.cache.open(good_cache)
     for i in range(len(reader)):
         sample = reader[i]
         again = rawspace.invert(sample.rgb, **reader.invert_args(i))
@@ -217,8 +218,8 @@ def test_params_recreate_every_sample_exactly(good_cache: Path):
 )
 def test_layouts(good_tree: Path, tmp_path: Path, layout: str, shape: tuple[int, ...]):
     cache = tmp_path / f"{layout}.h5"
-    dataset.build(good_tree, cache, size=SIZE, layout=layout, compression="none")
-    reader = dataset.open(cache)
+    rawspace.cache.build(good_tree, cache, size=SIZE, layout=layout, compression="none")
+    reader = rawspace.cache.open(cache)
     assert reader.layout == layout
     sample = reader[3]
     assert sample.raw.shape == shape and sample.raw.dtype == np.uint16
@@ -231,11 +232,11 @@ def test_layouts(good_tree: Path, tmp_path: Path, layout: str, shape: tuple[int,
 
 def test_noise_and_per_image_cameras_are_recorded_and_recreated(good_tree, tmp_path):
     cache = tmp_path / "noisy.h5"
-    dataset.build(
+    rawspace.cache.build(
         good_tree, cache, size=SIZE, camera_per="image", noise="brooks", noise_per="dataset"
     )
-    reader = dataset.open(cache)
-    records = reader.load_all().params
+    reader = rawspace.cache.open(cache)
+    records = reader.records
     assert np.all(records["noise_seed"] >= 0) and np.all(records["camera_seed"] >= 0)
     assert len(np.unique(records["noise_seed"])) == len(reader)  # realisation per image
     assert len(np.unique(records["noise_shot"])) == 1  # levels per dataset
@@ -248,12 +249,13 @@ def test_noise_and_per_image_cameras_are_recorded_and_recreated(good_tree, tmp_p
 
 def test_no_rgb(good_tree: Path, tmp_path: Path):
     cache = tmp_path / "norgb.h5"
-    dataset.build(good_tree, cache, size=SIZE, rgb=False, compression="gzip")
+    rawspace.cache.build(good_tree, cache, size=SIZE, rgb=False, compression="gzip")
     with h5py.File(cache, "r") as f:
         assert "rgb" not in f and f["raw"].compression == "gzip"
-    reader = dataset.open(cache)
+    reader = rawspace.cache.open(cache)
     assert reader[0].rgb is None and not reader.has_rgb
-    assert reader.load_all().rgb is None
+    with pytest.raises(CacheError, match="holds no rgb images"):
+        reader.read("rgb")
 
 
 def test_fixed_camera_from_a_file(good_tree: Path, tmp_path: Path):
@@ -261,11 +263,11 @@ def test_fixed_camera_from_a_file(good_tree: Path, tmp_path: Path):
     camera_file = tmp_path / "camera.json"
     camera_file.write_text(camera.to_json(), encoding="utf-8")
     cache = tmp_path / "fixed.h5"
-    dataset.build(good_tree, cache, size=SIZE, camera=camera_file)
-    reader = dataset.open(cache)
+    rawspace.cache.build(good_tree, cache, size=SIZE, camera=camera_file)
+    reader = rawspace.cache.open(cache)
     assert reader.attrs["cfa"] == "GRBG" and reader.attrs["black_level"] == 64
     assert reader.params(5) == camera
-    assert reader.load_all().params["camera_seed"].tolist() == [-1] * len(reader)
+    assert reader.records["camera_seed"].tolist() == [-1] * len(reader)
     raw = reader[5].raw
     assert raw.min() >= 64 and raw.max() <= 4095
 
@@ -274,7 +276,7 @@ def test_fixed_camera_from_a_file(good_tree: Path, tmp_path: Path):
 def test_bad_inputs_are_left_out_and_listed(bad_tree: dict, tmp_path: Path):
     root = bad_tree["root"]
     cache = tmp_path / "bad.h5"
-    report = dataset.build(root, cache, size=SIZE)
+    report = rawspace.cache.build(root, cache, size=SIZE)
     bad = bad_tree["bad"]
     assert report.failed == len(bad) and report.built == 7
     failed = {path: reason for path, _, reason in report.failures}
@@ -286,7 +288,7 @@ def test_bad_inputs_are_left_out_and_listed(bad_tree: dict, tmp_path: Path):
     assert rows[0] == "path,label,reason" and len(rows) == 1 + len(bad)
     assert report.failures_csv == Path(str(cache) + ".failures.csv")
 
-    reader = dataset.open(cache)
+    reader = rawspace.cache.open(cache)
     valid = ["alpha/a_ok.png", "alpha/a_photo.jpg", "beta/b_gray.png", "beta/b_rgba.png",
              "gamma/c_16.png", "gamma/c_16.tif", "gamma/c_ok.png"]  # fmt: skip
     assert reader.paths == valid
@@ -321,8 +323,8 @@ def test_two_builds_are_identical_whatever_the_jobs(bad_tree, tmp_path, policy, 
     one = tmp_path / "one.h5"
     two = tmp_path / "two.h5"
     options = {"size": SIZE, "seed": 3, "camera_per": policy, "noise": "brooks"}
-    first = dataset.build(root, one, jobs=1, **options)
-    second = dataset.build(root, two, jobs=2, **options)
+    first = rawspace.cache.build(root, one, jobs=1, **options)
+    second = rawspace.cache.build(root, two, jobs=2, **options)
     assert first.failures == second.failures and first.built == second.built == 7
     assert_same_cache(one, two)
     with h5py.File(one, "r") as f:
@@ -332,7 +334,7 @@ def test_two_builds_are_identical_whatever_the_jobs(bad_tree, tmp_path, policy, 
 def test_reproducible_with_the_same_seed_and_different_with_another(good_tree, tmp_path):
     a, b, c = (tmp_path / f"{n}.h5" for n in "abc")
     for path, seed in ((a, 1), (b, 1), (c, 2)):
-        dataset.build(good_tree, path, size=SIZE, seed=seed, compression="none")
+        rawspace.cache.build(good_tree, path, size=SIZE, seed=seed, compression="none")
     assert_same_cache(a, b)
     with h5py.File(a, "r") as fa, h5py.File(c, "r") as fc:
         assert fa["raw"][...].tobytes() != fc["raw"][...].tobytes()
@@ -343,11 +345,13 @@ def test_reproducible_with_the_same_seed_and_different_with_another(good_tree, t
 @pytest.mark.parametrize(("policy", "expected"), [("dataset", 1), ("group", 4), ("image", 16)])
 def test_camera_policies(group_csv: Path, tmp_path: Path, policy: str, expected: int):
     cache = tmp_path / f"{policy}.h5"
-    dataset.build(group_csv, cache, size=SIZE, camera_per=policy, test_fraction=0.25, folds=2)
-    reader = dataset.open(cache)
+    rawspace.cache.build(
+        group_csv, cache, size=SIZE, camera_per=policy, test_fraction=0.25, folds=2
+    )
+    reader = rawspace.cache.open(cache)
     assert reader.attrs["camera_policy"] == policy
     assert reader.config["cameras"]["policy"] == policy
-    params = reader.load_all().params
+    params = reader.records
     cameras = {reader.params(i) for i in range(len(reader))}
     assert len(cameras) == expected == reader.attrs["n_cameras"]
     assert len(np.unique(params["camera_seed"])) == expected
@@ -364,18 +368,18 @@ def test_camera_policies(group_csv: Path, tmp_path: Path, policy: str, expected:
 
 def test_group_policy_needs_groups(good_tree: Path, tmp_path: Path):
     with pytest.raises(CacheError, match="camera_per='group' needs groups"):
-        dataset.build(good_tree, tmp_path / "x.h5", size=SIZE, camera_per="group")
+        rawspace.cache.build(good_tree, tmp_path / "x.h5", size=SIZE, camera_per="group")
     with pytest.raises(CacheError, match="noise_per='group'"):
-        dataset.build(good_tree, tmp_path / "x.h5", noise="brooks", noise_per="group")
+        rawspace.cache.build(good_tree, tmp_path / "x.h5", noise="brooks", noise_per="group")
     assert not (tmp_path / "x.h5").exists() and not (tmp_path / "x.h5.partial").exists()
 
 
 def test_csv_paths_are_relative_to_the_csv(group_csv: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cache = tmp_path / "csv.h5"
-    report = dataset.build(group_csv, cache, size=SIZE)
+    report = rawspace.cache.build(group_csv, cache, size=SIZE)
     assert report.failed == 0 and report.built == 16
-    reader = dataset.open(cache)
+    reader = rawspace.cache.open(cache)
     assert reader.paths[0] == "images/p0/img_00.png"
     assert reader.class_names == CLASSES
     with h5py.File(cache, "r") as f:
@@ -384,7 +388,7 @@ def test_csv_paths_are_relative_to_the_csv(group_csv: Path, tmp_path: Path, monk
 
 # ----------------------------------------------------------------------- splits
 def test_splits_are_stratified(good_cache: Path):
-    reader = dataset.open(good_cache)
+    reader = rawspace.cache.open(good_cache)
     with h5py.File(good_cache, "r") as f:
         split, fold, labels = f["split"][:], f["fold"][:], f["label"][:]
     for label in range(3):
@@ -402,8 +406,8 @@ def test_splits_are_stratified(good_cache: Path):
 
 
 # ------------------------------------------------------------------------ reader
-def test_reader_views_indexing_and_load_all(good_cache: Path):
-    reader = dataset.open(good_cache)
+def test_reader_views_indexing_and_reading_rows(good_cache: Path):
+    reader = rawspace.cache.open(good_cache)
     assert len(reader) == 18 and reader.class_names == CLASSES
     test = reader.test
     last = test[-1]
@@ -415,25 +419,27 @@ def test_reader_views_indexing_and_load_all(good_cache: Path):
         reader["0"]
     with pytest.raises(IndexError):
         reader.fold(5)
-    arrays = reader.train.load_all()
-    assert arrays.raw.shape == (len(reader.train), SIZE, SIZE)
-    assert arrays.rgb.shape == (len(reader.train), SIZE, SIZE, 3)
-    np.testing.assert_array_equal(arrays.label, reader.train.labels)
-    for j, row in enumerate(reader.train.rows[:4]):
-        np.testing.assert_array_equal(arrays.raw[j], reader[int(row)].raw)
-    everything = reader.load_all()
-    assert everything.raw.shape[0] == 18 and list(everything.path) == reader.paths
+    train = reader.train
+    raw, rgb = train.read("raw"), train.read("rgb")
+    assert raw.shape == (len(train), SIZE, SIZE) and rgb.shape == (len(train), SIZE, SIZE, 3)
+    for j, row in enumerate(train.rows[:4]):
+        np.testing.assert_array_equal(raw[j], reader[int(row)].raw)
+        np.testing.assert_array_equal(rgb[j], reader[int(row)].rgb)
+    shuffled = np.array([7, 0, 3, 2, 12])
+    for got, position in zip(train.read("raw", shuffled), shuffled, strict=True):
+        np.testing.assert_array_equal(got, train[int(position)].raw)
+    assert reader.read("raw").shape[0] == 18 and len(reader.records) == 18
     samples = list(reader.test)
     assert len(samples) == len(reader.test)
 
 
 def test_reader_without_rgb_skips_it(good_cache: Path):
-    reader = dataset.open(good_cache, rgb=False)
+    reader = rawspace.cache.open(good_cache, rgb=False)
     assert reader[0].rgb is None and reader.train[0].rgb is None
 
 
 def test_reader_pickles_and_reopens(good_cache: Path):
-    reader = dataset.open(good_cache)
+    reader = rawspace.cache.open(good_cache)
     expected = reader.train[2]
     clone = pickle.loads(pickle.dumps(reader.train))
     got = clone[2]
@@ -444,14 +450,14 @@ def test_reader_pickles_and_reopens(good_cache: Path):
     np.testing.assert_array_equal(reader.train[2].raw, expected.raw)  # reopened lazily
 
 
-def _read_in_child(reader: dataset.CacheReader) -> tuple[int, str, bytes]:
+def _read_in_child(reader: rawspace.cache.CacheReader) -> tuple[int, str, bytes]:
     sample = reader[4]
     return os.getpid(), sample.path, sample.raw.tobytes()
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
 def test_reader_reopens_after_fork(good_cache: Path):
-    reader = dataset.open(good_cache)
+    reader = rawspace.cache.open(good_cache)
     parent = reader[4]  # the parent's handle is open when the child is forked
     with multiprocessing.get_context("fork").Pool(1) as pool:
         pid, path, raw = pool.apply(_read_in_child, (reader,))
@@ -461,15 +467,15 @@ def test_reader_reopens_after_fork(good_cache: Path):
 
 def test_open_refuses_what_is_not_a_cache(tmp_path: Path):
     with pytest.raises(FileNotFoundError):
-        dataset.open(tmp_path / "missing.h5")
+        rawspace.cache.open(tmp_path / "missing.h5")
     with h5py.File(tmp_path / "other.h5", "w") as f:
         f["x"] = 1
     with pytest.raises(CacheError, match="not a rawspace cache"):
-        dataset.open(tmp_path / "other.h5")
+        rawspace.cache.open(tmp_path / "other.h5")
 
 
 def test_summary(good_cache: Path):
-    text = dataset.summary(good_cache)
+    text = rawspace.cache.summary(good_cache)
     for fragment in ("18 samples", "alpha", "gamma", "bayer", "per dataset", "1 distinct",
                      "train 15, test 3", "folds        5", "compression none"):  # fmt: skip
         assert fragment in text, fragment
@@ -480,20 +486,20 @@ def test_existing_cache_is_kept_without_overwrite(good_tree: Path, tmp_path: Pat
     cache = tmp_path / "c.h5"
     cache.write_bytes(b"precious")
     with pytest.raises(CacheError, match="exists; use overwrite"):
-        dataset.build(good_tree, cache, size=SIZE)
+        rawspace.cache.build(good_tree, cache, size=SIZE)
     assert cache.read_bytes() == b"precious"
-    dataset.build(good_tree, cache, size=SIZE, overwrite=True)
-    assert len(dataset.open(cache)) == 18
+    rawspace.cache.build(good_tree, cache, size=SIZE, overwrite=True)
+    assert len(rawspace.cache.open(cache)) == 18
 
 
 @pytest.mark.parametrize("crash", [KeyboardInterrupt, RuntimeError])
 def test_resume_finishes_an_interrupted_build_exactly(good_tree, tmp_path, monkeypatch, crash):
     reference = tmp_path / "reference.h5"
-    dataset.build(good_tree, reference, size=SIZE, noise="brooks", camera_per="image")
+    rawspace.cache.build(good_tree, reference, size=SIZE, noise="brooks", camera_per="image")
     cache = tmp_path / "cache.h5"
     partial = Path(str(cache) + ".partial")
     calls = {"n": 0}
-    convert = cache_convert._Converter.convert
+    convert = workers.Converter.convert
 
     def stop_after_eleven(self, task):
         calls["n"] += 1
@@ -502,18 +508,18 @@ def test_resume_finishes_an_interrupted_build_exactly(good_tree, tmp_path, monke
         return convert(self, task)
 
     monkeypatch.setattr(cache_write, "CHECKPOINT_EVERY", 4)
-    monkeypatch.setattr(cache_convert._Converter, "convert", stop_after_eleven)
+    monkeypatch.setattr(workers.Converter, "convert", stop_after_eleven)
     with pytest.raises(crash):
-        dataset.build(good_tree, cache, size=SIZE, noise="brooks", camera_per="image")
+        rawspace.cache.build(good_tree, cache, size=SIZE, noise="brooks", camera_per="image")
     assert partial.exists() and not cache.exists()
     with h5py.File(partial, "r") as f:  # Ctrl-C keeps all 11; a crash the last checkpoint
         assert f.attrs["n_processed"] == (11 if crash is KeyboardInterrupt else 8)
     with pytest.raises(CacheError, match="use resume"):
-        dataset.build(good_tree, cache, size=SIZE, noise="brooks", camera_per="image")
+        rawspace.cache.build(good_tree, cache, size=SIZE, noise="brooks", camera_per="image")
     with pytest.raises(CacheError, match="other options"):
-        dataset.build(good_tree, cache, size=SIZE, resume=True)
-    monkeypatch.setattr(cache_convert._Converter, "convert", convert)
-    report = dataset.build(
+        rawspace.cache.build(good_tree, cache, size=SIZE, resume=True)
+    monkeypatch.setattr(workers.Converter, "convert", convert)
+    report = rawspace.cache.build(
         good_tree, cache, size=SIZE, noise="brooks", camera_per="image", resume=True
     )
     assert report.processed == 18 - (11 if crash is KeyboardInterrupt else 8)
@@ -525,9 +531,9 @@ def test_overwrite_discards_a_partial_build(good_tree: Path, tmp_path: Path):
     cache = tmp_path / "c.h5"
     Path(str(cache) + ".partial").write_bytes(b"junk")
     with pytest.raises(CacheError, match="cannot be opened"):
-        dataset.build(good_tree, cache, size=SIZE, resume=True)
-    dataset.build(good_tree, cache, size=SIZE, overwrite=True)
-    assert len(dataset.open(cache)) == 18
+        rawspace.cache.build(good_tree, cache, size=SIZE, resume=True)
+    rawspace.cache.build(good_tree, cache, size=SIZE, overwrite=True)
+    assert len(rawspace.cache.open(cache)) == 18
 
 
 # ------------------------------------------------------------------------ shards
@@ -537,16 +543,16 @@ def shards(bad_tree: dict, tmp_path_factory) -> dict[str, Path]:
     root = bad_tree["root"]
     options = {"size": SIZE, "seed": 5, "camera_per": "image", "test_fraction": 0.3, "folds": 2}
     paths = {"full": folder / "full.h5"}
-    dataset.build(root, paths["full"], **options)
+    rawspace.cache.build(root, paths["full"], **options)
     for k in (1, 2):
         paths[k] = folder / "parts" / f"shard{k}.h5"
-        dataset.build(root, paths[k], shard=f"{k}/2", **options)
+        rawspace.cache.build(root, paths[k], shard=f"{k}/2", **options)
     return paths
 
 
 def test_shards_are_disjoint_and_split_like_the_full_build(shards: dict[str, Path]):
-    full = dataset.open(shards["full"])
-    one, two = dataset.open(shards[1]), dataset.open(shards[2])
+    full = rawspace.cache.open(shards["full"])
+    one, two = rawspace.cache.open(shards[1]), rawspace.cache.open(shards[2])
     assert len(one) > 0 and len(two) > 0
     assert not set(one.paths) & set(two.paths)
     assert sorted(one.paths + two.paths) == sorted(full.paths)
@@ -564,32 +570,34 @@ def test_shards_are_disjoint_and_split_like_the_full_build(shards: dict[str, Pat
 @pytest.mark.parametrize("copy", [False, True])
 def test_merge_equals_the_unsharded_build(shards, tmp_path, monkeypatch, copy):
     out = tmp_path / "merged.h5"
-    report = dataset.merge(out, [shards[2], shards[1]], copy=copy)
+    report = rawspace.cache.merge(out, [shards[2], shards[1]], copy=copy)
     assert report.virtual is not copy and report.samples == 7 and len(report.failures) == 5
     with h5py.File(out, "r") as f:
         assert f["raw"].is_virtual is not copy and f["rgb"].is_virtual is not copy
     assert_same_cache(shards["full"], out)
     monkeypatch.chdir(shards[1].parent)  # virtual sources resolve from the file, not the cwd
-    reader = dataset.open(out)
-    np.testing.assert_array_equal(reader[6].raw, dataset.open(shards["full"])[6].raw)
-    assert "virtual" in dataset.summary(out) or copy
+    reader = rawspace.cache.open(out)
+    np.testing.assert_array_equal(reader[6].raw, rawspace.cache.open(shards["full"])[6].raw)
+    assert "virtual" in rawspace.cache.summary(out) or copy
 
 
 def test_merge_refuses_bad_shard_sets(shards, bad_tree, tmp_path):
     with pytest.raises(CacheError, match="missing"):
-        dataset.merge(tmp_path / "m.h5", [shards[1]])
+        rawspace.cache.merge(tmp_path / "m.h5", [shards[1]])
     with pytest.raises(CacheError, match="given twice"):
-        dataset.merge(tmp_path / "m.h5", [shards[1], shards[1], shards[2]])
+        rawspace.cache.merge(tmp_path / "m.h5", [shards[1], shards[1], shards[2]])
     with pytest.raises(CacheError, match="not a shard"):
-        dataset.merge(tmp_path / "m.h5", [shards["full"]])
+        rawspace.cache.merge(tmp_path / "m.h5", [shards["full"]])
     other = tmp_path / "other2.h5"
-    dataset.build(bad_tree["root"], other, size=SIZE, seed=6, shard="2/2", camera_per="image",
-                  test_fraction=0.3, folds=2)  # fmt: skip
+    rawspace.cache.build(
+        bad_tree["root"], other, size=SIZE, seed=6, shard="2/2", camera_per="image",
+        test_fraction=0.3, folds=2,
+    )  # fmt: skip
     with pytest.raises(CacheError, match="different options"):
-        dataset.merge(tmp_path / "m.h5", [shards[1], other])
+        rawspace.cache.merge(tmp_path / "m.h5", [shards[1], other])
     (tmp_path / "m.h5").write_bytes(b"keep")
     with pytest.raises(CacheError, match="exists"):
-        dataset.merge(tmp_path / "m.h5", [shards[1], shards[2]])
+        rawspace.cache.merge(tmp_path / "m.h5", [shards[1], shards[2]])
     assert (tmp_path / "m.h5").read_bytes() == b"keep"
     assert not (tmp_path / "m.h5.partial").exists()
 
@@ -601,10 +609,10 @@ def test_merged_cache_reports_a_missing_shard(shards, tmp_path):
     for k in (1, 2):
         copies.append(parts / f"s{k}.h5")
         copies[-1].write_bytes(shards[k].read_bytes())
-    dataset.merge(tmp_path / "m.h5", copies)
+    rawspace.cache.merge(tmp_path / "m.h5", copies)
     copies[0].unlink()
     with pytest.raises(CacheError, match="missing"):
-        dataset.open(tmp_path / "m.h5")
+        rawspace.cache.open(tmp_path / "m.h5")
 
 
 # ----------------------------------------------------------------------- Matek-19
@@ -643,9 +651,9 @@ def matek_root(tmp_path_factory, sample_images) -> Path:
 )
 def test_matek19_labels_and_unc(matek_root, tmp_path, labels, unc, classes, expected, dropped):
     cache = tmp_path / "matek.h5"
-    report = dataset.build(matek_root, cache, size=16, labels=labels, unc=unc)
+    report = rawspace.cache.build(matek_root, cache, size=16, labels=labels, unc=unc)
     assert report.failed == 0 and report.dropped == dropped
-    reader = dataset.open(cache)
+    reader = rawspace.cache.open(cache)
     assert reader.class_names == classes
     assert "".join(classes[label][0] for label in reader.labels) == expected
     assert reader.paths[0] == "BAS/BAS_0001.tiff"
@@ -711,9 +719,9 @@ def test_pbc_subset(shared_dir: Path, tmp_path: Path):
     csv_path = tmp_path / "pbc.csv"
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cache = tmp_path / "pbc.h5"
-    report = dataset.build(csv_path, cache, size=96, fit="resize", layout="packed")
+    report = rawspace.cache.build(csv_path, cache, size=96, fit="resize", layout="packed")
     assert report.built == 80 and report.failed == 0
-    reader = dataset.open(cache)
+    reader = rawspace.cache.open(cache)
     assert len(reader.class_names) == 8 and "basophil" in reader.class_names
     assert np.bincount(reader.labels).tolist() == [10] * 8
     assert np.bincount(reader.test.labels, minlength=8).tolist() == [1] * 8

@@ -1,23 +1,185 @@
 """Training-time augmentation of batches, on their device, per sample.
 
 :func:`rgb` is the augmentation of the ``rgb_aug`` space: random flips, rot90 and a
-colour jitter of sRGB values.
+colour jitter of sRGB values. :func:`raw` is its like-for-like counterpart for the raw
+spaces (``raw_packed``, ``raw_bayer``): the same random flips and rot90, applied so that
+the CFA stays valid, and a photometric jitter of linear raw values (exposure gain and
+white balance), clipped at the white level.
+
+Geometry, shared by both: a horizontal flip (``flip(-1)``) and a vertical flip
+(``flip(-2)``), each with p = 0.5, then ``rot90`` by k·90° (k uniform in 0..3, dims
+(−2, −1)) when the input is square; :func:`draw_geometry` draws one :class:`Geometry`
+per batch and :func:`geometry` applies it. All choices are made per sample with
+``torch.where`` on the input's device: no host synchronisation.
+
+Raw geometry (:func:`raw_geometry`), for a transform T of the full-resolution image:
+
+* ``packed`` (N, 4, H/2, W/2): every site plane is flipped/rotated as a picture. These
+  are exactly the site planes of T(image), whose CFA is T applied to the 2×2 pattern
+  (a horizontal flip turns RGGB into GRBG), with the channels kept in their colour
+  order: channel k still holds the samples of colour ``cfa_channels(cfa).ravel()[k]``.
+  :func:`transformed_cfa` gives T's CFA and the channel order that lists the planes in
+  site order (0,0), (0,1), (1,0), (1,1), e.g. to develop an augmented sample; developing
+  that equals applying T to the developed image, exactly.
+* ``bayer`` (N, 1, H, W): T(mosaic) is a mosaic of T's CFA; to keep a mosaic of the
+  *same* CFA (what a 1-channel model expects) it is translated by one pixel where
+  needed (Liu et al., "Learning raw image denoising with Bayer pattern unification and
+  Bayer preserving augmentation", CVPRW 2019): the first row (column) is dropped and the
+  last one filled with the nearest row (column) of the same colours, two pixels in (a
+  mirror without repeating the edge, as :func:`rawspace.demosaic` extends its borders).
+  Developing the result equals the rigid transform T of the developed image, translated
+  by that one pixel, except in the first row/column (the dropped side).
+
+Raw photometry (:func:`raw_photometric`), on values normalised as
+(v − black) / (white − black): each sample gets gains (g_R, g_G, g_B) =
+e·(w_R, 1, w_B), applied to every site of that colour, then values above 1 (the white
+level) are clipped. The exposure e = b^2.2 with b uniform in
+[1 − :data:`RAW_EXPOSURE_JITTER`, 1 + :data:`RAW_EXPOSURE_JITTER`]: rendered through a
+2.2 gamma it scales the developed image by b, the brightness factor of ``rgb_aug``
+(e ∈ [0.793, 1.233] for 0.1). w_R, w_B are uniform in
+[1 − :data:`RAW_WB_JITTER`, 1 + :data:`RAW_WB_JITTER`] (G fixed): ±10 % is about the
+spread of the red and blue gains of Brooks et al.'s camera sampler (U(1.9, 2.4) and
+U(1.5, 1.9), ±12 %), i.e. the white-balance variation between cameras and illuminants.
+The colour of a site is that of the original CFA: the geometry keeps the colour of every
+packed channel and of every Bayer site, so geometry and photometry commute (the gains
+are per colour and the clip is per value); :func:`raw` applies the geometry first, as
+:func:`rgb` does, and draws in that order too.
 """
 
 from __future__ import annotations
 
+from typing import Literal, NamedTuple
+
+import numpy as np
 import torch
 
-__all__ = ["JITTER", "rgb"]
+from rawspace.cfa import cfa_channels
+from rawspace.hints import CFA_PATTERNS, Cfa
+
+__all__ = [
+    "JITTER",
+    "RAW_EXPOSURE_JITTER",
+    "RAW_LAYOUTS",
+    "RAW_WB_JITTER",
+    "Geometry",
+    "draw_geometry",
+    "draw_raw_gains",
+    "geometry",
+    "raw",
+    "raw_geometry",
+    "raw_photometric",
+    "rgb",
+    "transformed_cfa",
+]
 
 #: Half-width of the uniform colour jitter factors: each factor lies in [1 − J, 1 + J].
 JITTER = 0.1
+#: Half-width of the rendered brightness factor b of :func:`raw`; the linear exposure
+#: gain is b ** 2.2 (see the module notes).
+RAW_EXPOSURE_JITTER = 0.1
+#: Half-width of the uniform red and blue white-balance factors of :func:`raw`.
+RAW_WB_JITTER = 0.1
+#: Layouts of raw model inputs that :func:`raw` augments: (N, 4, H/2, W/2) site planes
+#: or (N, 1, H, W) mosaics.
+RAW_LAYOUTS = ("packed", "bayer")
 
 _LUMA = (0.299, 0.587, 0.114)
+#: Gamma that maps a linear exposure gain to the rendered brightness factor.
+_GAMMA = 2.2
+_CHANNELS = {"packed": 4, "bayer": 1}
+
+
+class Geometry(NamedTuple):
+    """Per-sample choices of the geometric augmentation, applied in this order.
+
+    Attributes
+    ----------
+    hflip, vflip : torch.Tensor
+        (N,) bool: flip left–right (``flip(-1)``), then top–bottom (``flip(-2)``).
+    turns : torch.Tensor or None
+        (N,) integer k in 0..3: then ``rot90`` by k·90° over dims (−2, −1) (from the
+        row axis towards the column axis, counter-clockwise as displayed). None: no
+        rotation (non-square inputs).
+    """
+
+    hflip: torch.Tensor
+    vflip: torch.Tensor
+    turns: torch.Tensor | None
+
+    @classmethod
+    def fixed(
+        cls,
+        n: int,
+        *,
+        hflip: bool = False,
+        vflip: bool = False,
+        turns: int | None = 0,
+        device: torch.device | str | None = None,
+    ) -> Geometry:
+        """The same transform for all ``n`` samples of a batch."""
+        if turns is not None and turns not in range(4):
+            raise ValueError(f"turns must be 0, 1, 2, 3 or None; got {turns!r}")
+        full = torch.full
+        return cls(
+            full((n,), bool(hflip), dtype=torch.bool, device=device),
+            full((n,), bool(vflip), dtype=torch.bool, device=device),
+            None if turns is None else full((n,), turns, dtype=torch.int64, device=device),
+        )
 
 
 def _uniform(n: int, *shape: int, like: torch.Tensor, generator: torch.Generator | None):
     return torch.rand(n, *shape, device=like.device, generator=generator)
+
+
+def draw_geometry(x: torch.Tensor, *, generator: torch.Generator | None = None) -> Geometry:
+    """Draw flips (p = 0.5 each) and, for square ``x``, k uniform in 0..3 per sample.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        (N, C, H, W); only its batch size, shape and device are used.
+    generator : torch.Generator, optional
+        On ``x``'s device. Draws: ``rand(N, 2)`` for the flips, then ``rand(N)`` for the
+        turns when H = W.
+
+    Returns
+    -------
+    Geometry
+        On ``x``'s device; ``turns`` is None when H ≠ W.
+    """
+    _check_batch(x)
+    n = x.shape[0]
+    flips = _uniform(n, 2, like=x, generator=generator) < 0.5
+    turns = None
+    if x.shape[-1] == x.shape[-2]:
+        turns = torch.floor(_uniform(n, like=x, generator=generator) * 4).long()
+    return Geometry(flips[:, 0], flips[:, 1], turns)
+
+
+def geometry(x: torch.Tensor, geo: Geometry) -> torch.Tensor:
+    """Apply the flips and rotations of ``geo`` to each sample of ``x`` as a picture.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        (N, C, H, W), any dtype; H = W when ``geo.turns`` is not None.
+    geo : Geometry
+        Tensors of shape (N,), on ``x``'s device.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype (rotations need H = W, so the shape never changes).
+    """
+    _check_batch(x)
+    _check_geometry(geo, x)
+    x = torch.where(geo.hflip.bool()[:, None, None, None], x.flip(-1), x)
+    x = torch.where(geo.vflip.bool()[:, None, None, None], x.flip(-2), x)
+    if geo.turns is not None:  # selected with torch.where: no host synchronisation
+        turns = geo.turns[:, None, None, None]
+        zero = x.new_zeros(())  # keeps x's dtype (integer site grids too)
+        x = sum(torch.where(turns == k, torch.rot90(x, k, dims=(-2, -1)), zero) for k in range(4))
+    return x
 
 
 def rgb(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -34,17 +196,13 @@ def rgb(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.T
     -------
     torch.Tensor
         Same shape, float in [0, 1]: horizontal and vertical flips (p = 0.5 each), a
-        rotation by k·90° with k uniform in 0..3 when H = W, then brightness (x·b),
-        contrast ((x − mean)·c + mean) and saturation (gray + (x − gray)·s) with b, c, s
-        uniform in [1 − :data:`JITTER`, 1 + :data:`JITTER`], clamped to [0, 1].
+        rotation by k·90° with k uniform in 0..3 when H = W (:func:`draw_geometry`,
+        :func:`geometry`), then brightness (x·b), contrast ((x − mean)·c + mean) and
+        saturation (gray + (x − gray)·s) with b, c, s uniform in
+        [1 − :data:`JITTER`, 1 + :data:`JITTER`], clamped to [0, 1].
     """
     n = x.shape[0]
-    flips = _uniform(n, 2, like=x, generator=generator) < 0.5
-    x = torch.where(flips[:, 0, None, None, None], x.flip(-1), x)
-    x = torch.where(flips[:, 1, None, None, None], x.flip(-2), x)
-    if x.shape[-1] == x.shape[-2]:  # selected with torch.where: no host synchronisation
-        turns = torch.floor(_uniform(n, like=x, generator=generator) * 4)[:, None, None, None]
-        x = sum(torch.where(turns == k, torch.rot90(x, k, dims=(-2, -1)), 0.0) for k in range(4))
+    x = geometry(x, draw_geometry(x, generator=generator))
     factors = 1.0 + JITTER * (2.0 * _uniform(n, 3, like=x, generator=generator) - 1.0)
     brightness, contrast, saturation = (factors[:, i, None, None, None] for i in range(3))
     x = x * brightness
@@ -55,3 +213,248 @@ def rgb(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.T
     gray = gray * contrast + mean * (1 - contrast)
     x = gray + (x - gray) * saturation
     return x.clamp(0.0, 1.0)
+
+
+def transformed_cfa(
+    cfa: Cfa, *, hflip: bool = False, vflip: bool = False, turns: int = 0
+) -> tuple[Cfa, tuple[int, int, int, int]]:
+    """CFA of a transformed mosaic, and where its packed planes are after :func:`raw_geometry`.
+
+    Parameters
+    ----------
+    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
+        CFA of the image before the transform.
+    hflip, vflip, turns
+        One transform, as in :class:`Geometry` (turns in 0..3).
+
+    Returns
+    -------
+    cfa : str
+        The CFA of the transformed full-resolution image (T applied to the 2×2 pattern).
+    order : tuple of int
+        For each site (0,0), (0,1), (1,0), (1,1) of the transformed image, the channel of
+        ``raw_geometry(x, layout="packed")`` that holds it: ``y[:, order]`` are the site
+        planes of the transformed image, to unpack with the returned CFA.
+    """
+    _check_cfa(cfa)
+    if turns not in range(4):
+        raise ValueError(f"turns must be 0, 1, 2 or 3; got {turns!r}")
+    sites = torch.arange(4).reshape(1, 1, 2, 2)
+    moved = geometry(sites, Geometry.fixed(1, hflip=hflip, vflip=vflip, turns=turns))
+    order = tuple(int(k) for k in moved.reshape(4))
+    return "".join(cfa[k] for k in order), order  # type: ignore[return-value]
+
+
+def raw_geometry(
+    x: torch.Tensor, geo: Geometry, *, layout: Literal["packed", "bayer"], cfa: Cfa
+) -> torch.Tensor:
+    """Apply ``geo`` to raw model inputs so that the CFA stays valid (see the module notes).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``packed``: (N, 4, H/2, W/2) site planes in order (0,0), (0,1), (1,0), (1,1) of
+        ``cfa``; ``bayer``: (N, 1, H, W) mosaic of ``cfa``, H and W even. Any dtype.
+    geo : Geometry
+        (N,) tensors on ``x``'s device; ``turns`` only for square inputs.
+    layout : {"packed", "bayer"}
+    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype. ``packed``: each plane transformed as a picture, channel k
+        still of colour ``cfa_channels(cfa).ravel()[k]`` (:func:`transformed_cfa` gives
+        the sites). ``bayer``: a mosaic of ``cfa`` again, the transformed mosaic
+        translated by one pixel up and/or left where the transform changed the CFA.
+    """
+    _check_raw(x, layout, cfa)
+    y = geometry(x, geo)
+    if layout == "packed":
+        return y
+    shift_y, shift_x = _bayer_shifts(geo, cfa, device=x.device)
+    y = torch.where(shift_y[:, None, None, None], _shift_one(y, -2), y)
+    return torch.where(shift_x[:, None, None, None], _shift_one(y, -1), y)
+
+
+def draw_raw_gains(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw the per-sample colour gains of :func:`raw`: e·(w_R, 1, w_B).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        (N, C, H, W); only its batch size and device are used.
+    generator : torch.Generator, optional
+        On ``x``'s device. Draws ``rand(N, 3)``: b, w_R, w_B.
+
+    Returns
+    -------
+    torch.Tensor
+        (N, 3) float32 on ``x``'s device: gains of R, G, B, with e = b^2.2, b uniform in
+        [1 − :data:`RAW_EXPOSURE_JITTER`, 1 + :data:`RAW_EXPOSURE_JITTER`] and w_R, w_B
+        uniform in [1 − :data:`RAW_WB_JITTER`, 1 + :data:`RAW_WB_JITTER`].
+    """
+    _check_batch(x)
+    u = 2.0 * _uniform(x.shape[0], 3, like=x, generator=generator) - 1.0
+    exposure = (1.0 + RAW_EXPOSURE_JITTER * u[:, 0]) ** _GAMMA
+    red, blue = 1.0 + RAW_WB_JITTER * u[:, 1], 1.0 + RAW_WB_JITTER * u[:, 2]
+    return exposure[:, None] * torch.stack([red, torch.ones_like(red), blue], dim=1)
+
+
+def raw_photometric(
+    x: torch.Tensor, gains: torch.Tensor, *, layout: Literal["packed", "bayer"], cfa: Cfa
+) -> torch.Tensor:
+    """Scale every site by the gain of its colour, then clip at the white level (1).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Linear raw values, (v − black) / (white − black), float: ``packed``
+        (N, 4, H/2, W/2) in site order of ``cfa``, or ``bayer`` (N, 1, H, W), H, W even.
+    gains : torch.Tensor
+        (N, 3) positive gains of R, G, B per sample (:func:`draw_raw_gains`).
+    layout : {"packed", "bayer"}
+    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
+        The CFA of ``x``'s sites (unchanged by :func:`raw_geometry`).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, float: x·g[colour of the site], values above 1 set to 1 (the white
+        level; values below 0, if any, are scaled and kept).
+    """
+    _check_raw(x, layout, cfa)
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a float tensor; got {x.dtype}")
+    if gains.shape != (x.shape[0], 3):
+        raise ValueError(
+            f"gains must be ({x.shape[0]}, 3) for x of {tuple(x.shape)}; got {tuple(gains.shape)}"
+        )
+    gains = gains.to(x.dtype)
+    # basic indexing only: no index tensor to copy to the device
+    site = torch.stack([gains[:, c] for c in cfa_channels(cfa).ravel().tolist()], dim=1)
+    n, c, h, w = x.shape
+    if layout == "packed":
+        y = x * site[:, :, None, None]
+    else:
+        y = (x.reshape(n, c, h // 2, 2, w // 2, 2) * site.reshape(n, 1, 1, 2, 1, 2)).reshape(
+            x.shape
+        )
+    return y.clamp(max=1.0)
+
+
+def raw(
+    x: torch.Tensor,
+    *,
+    layout: Literal["packed", "bayer"],
+    cfa: Cfa,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Random flips, rot90, exposure and white-balance jitter of a batch of raw inputs.
+
+    The like-for-like counterpart of :func:`rgb` for ``raw_packed`` and ``raw_bayer``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Float, (v − black) / (white − black) (in [0, 1] for data within the levels):
+        ``packed`` (N, 4, H/2, W/2) site planes in order (0,0), (0,1), (1,0), (1,1) of
+        ``cfa``, or ``bayer`` (N, 1, H, W) mosaic of ``cfa`` with H and W even.
+    layout : {"packed", "bayer"}
+    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
+        The CFA of the cache the inputs come from.
+    generator : torch.Generator, optional
+        On ``x``'s device, for reproducible draws (same generator state, same result).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype: :func:`raw_geometry` with :func:`draw_geometry` (flips
+        p = 0.5 each, rot90 by k uniform in 0..3 when square), then
+        :func:`raw_photometric` with :func:`draw_raw_gains`. Values above 1 are clipped.
+    """
+    _check_raw(x, layout, cfa)
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a float tensor; got {x.dtype}")
+    x = raw_geometry(x, draw_geometry(x, generator=generator), layout=layout, cfa=cfa)
+    return raw_photometric(x, draw_raw_gains(x, generator=generator), layout=layout, cfa=cfa)
+
+
+def _shift_one(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Translate by one pixel towards the start of ``dim``: drop the first row (column),
+    fill the last with the one two pixels in (same CFA colours)."""
+    size = x.shape[dim]
+    return torch.cat([x.narrow(dim, 1, size - 1), x.narrow(dim, size - 2, 1)], dim=dim)
+
+
+def _bayer_shifts(
+    geo: Geometry, cfa: Cfa, *, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,) bool row and column shifts that bring each transformed mosaic back to ``cfa``.
+
+    The 2×2 site grid goes through the same :func:`geometry` for all 16 choices (built on
+    the device, no copy from the host); the red site of the transformed pattern, compared
+    with the red site of ``cfa``, gives the translation (the four Bayer patterns are the
+    four translates of one another, told apart by their red site).
+    """
+    code = torch.arange(16, device=device)
+    table = Geometry((code % 2).bool(), (code // 2 % 2).bool(), code // 4)
+    sites = torch.arange(4, device=device).reshape(1, 1, 2, 2).expand(16, 1, 2, 2)
+    moved = geometry(sites, table).reshape(16, 4)
+    red = int(np.flatnonzero(cfa_channels(cfa).ravel() == 0)[0])
+    new_red = (moved == red).long().argmax(dim=1)  # where the red sites are now
+    shift_y = (new_red // 2) != (red // 2)
+    shift_x = (new_red % 2) != (red % 2)
+    turns = geo.turns if geo.turns is not None else torch.zeros_like(geo.hflip, dtype=torch.long)
+    index = geo.hflip.long() + 2 * geo.vflip.long() + 4 * turns.long()
+    return shift_y[index], shift_x[index]
+
+
+def _check_batch(x: object) -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim != 4:
+        raise ValueError(f"x must be a tensor (N, C, H, W); got {_describe(x)}")
+
+
+def _check_geometry(geo: object, x: torch.Tensor) -> None:
+    if not isinstance(geo, Geometry):
+        raise ValueError(f"geo must be a Geometry; got {type(geo).__name__}")
+    n = x.shape[0]
+    for name in ("hflip", "vflip", "turns"):
+        value = getattr(geo, name)
+        if name == "turns" and value is None:
+            continue
+        if not isinstance(value, torch.Tensor) or value.shape != (n,):
+            raise ValueError(f"geo.{name} must be a tensor of shape ({n},); got {_describe(value)}")
+        if value.device != x.device:
+            raise ValueError(f"geo.{name} must be on x's device {x.device}; got {value.device}")
+    if geo.turns is not None and x.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"x must be square (H = W) for rot90 (geo.turns); got {x.shape[-2]}×{x.shape[-1]}"
+        )
+
+
+def _check_cfa(cfa: object) -> None:
+    if cfa not in CFA_PATTERNS:
+        raise ValueError(f"cfa must be one of {', '.join(CFA_PATTERNS)}; got {cfa!r}")
+
+
+def _check_raw(x: object, layout: object, cfa: object) -> None:
+    _check_batch(x)
+    if layout not in RAW_LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(RAW_LAYOUTS)}; got {layout!r}")
+    _check_cfa(cfa)
+    channels = _CHANNELS[layout]
+    if x.shape[1] != channels:
+        raise ValueError(
+            f"x must have {channels} channel(s) for layout {layout!r}; got {_describe(x)}"
+        )
+    if layout == "bayer" and (x.shape[-1] % 2 or x.shape[-2] % 2 or x.shape[-1] == 0):
+        raise ValueError(
+            f"x must have even, non-zero H and W for layout 'bayer'; got {_describe(x)}"
+        )
+
+
+def _describe(x: object) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"{x.dtype} {tuple(x.shape)}"
+    return type(x).__name__

@@ -16,15 +16,21 @@ Conventions (SPEC §1), all for one image of ``input_size``:
   attention module adds their outputs: (Lq + Lk + Lv)·E + Lq·E per image. Attention
   scores and other matrix products are not counted.
 * ``conv2d`` — the number of ``nn.Conv2d`` modules.
-* ``latency_ms`` — CUDA only: median over ≥ 100 batch-1 fp32 inferences timed with CUDA
-  events after warm-up.
-* ``peak_mem_mb`` — CUDA only: ``torch.cuda.max_memory_allocated`` (MiB) during one
-  batch-1 inference after ``reset_peak_memory_stats``; includes the weights.
+* ``latency_ms`` (median), ``latency_mean_ms``, ``latency_sd_ms`` — CUDA only: ≥ 100
+  batch-1 inferences after warm-up, each timed with CUDA events, in true fp32: TF32 off
+  for convolutions and matrix products (``torch.backends.cudnn.allow_tf32`` and
+  ``torch.backends.cuda.matmul.allow_tf32`` False), ``cudnn.benchmark`` on and
+  deterministic algorithms off while timing (the process's settings are restored
+  afterwards).
+* ``peak_mem_mb`` — CUDA only: the peak of ``torch.cuda.max_memory_allocated`` during one
+  batch-1 inference minus what was allocated before it (MiB): the activations and
+  workspace of the inference, not the weights or anything else the process holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -44,7 +50,7 @@ class CostReport:
     ----------
     params_m, gmacs, activations_m : float
     conv2d : int
-    latency_ms, peak_mem_mb : float or None
+    latency_ms, latency_mean_ms, latency_sd_ms, peak_mem_mb : float or None
         None unless the model was profiled on CUDA.
     input_size : tuple of int
         (C, H, W).
@@ -59,6 +65,8 @@ class CostReport:
     peak_mem_mb: float | None
     input_size: tuple[int, int, int]
     device: str
+    latency_mean_ms: float | None = None
+    latency_sd_ms: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dictionary."""
@@ -95,6 +103,7 @@ def profile(
         latency = memory = None
         if device.type == "cuda":
             latency, memory = _cuda_timing(model, x, latency_runs, warmup_runs)
+        times = latency if latency is not None else np.full(1, np.nan)
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     finally:
         model.train(was_training)
@@ -103,10 +112,12 @@ def profile(
         gmacs=gmacs,
         activations_m=activations / 1e6,
         conv2d=conv2d,
-        latency_ms=latency,
+        latency_ms=None if latency is None else float(np.median(times)),
         peak_mem_mb=memory,
         input_size=shape,
         device=name,
+        latency_mean_ms=None if latency is None else float(np.mean(times)),
+        latency_sd_ms=None if latency is None else float(np.std(times, ddof=1)),
     )
 
 
@@ -150,8 +161,35 @@ def _activations(model: nn.Module, x: torch.Tensor) -> int:
     return total
 
 
-def _cuda_timing(model: nn.Module, x: torch.Tensor, runs: int, warmup: int) -> tuple[float, float]:
-    with torch.inference_mode():
+@contextlib.contextmanager
+def _true_fp32_timing() -> Iterator[None]:
+    """TF32 off, cuDNN autotuning on, deterministic algorithms off; restored afterwards."""
+    saved = (
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.benchmark,
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+    torch.use_deterministic_algorithms(False)
+    try:
+        yield
+    finally:
+        cudnn_tf32, matmul_tf32, benchmark, deterministic, warn_only = saved
+        torch.backends.cudnn.allow_tf32 = cudnn_tf32
+        torch.backends.cuda.matmul.allow_tf32 = matmul_tf32
+        torch.backends.cudnn.benchmark = benchmark
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def _cuda_timing(
+    model: nn.Module, x: torch.Tensor, runs: int, warmup: int
+) -> tuple[np.ndarray, float]:
+    """Milliseconds of each timed batch-1 inference, and the inference's memory in MiB."""
+    with _true_fp32_timing(), torch.inference_mode():
         for _ in range(warmup):
             model(x)
         torch.cuda.synchronize(x.device)
@@ -166,8 +204,9 @@ def _cuda_timing(model: nn.Module, x: torch.Tensor, runs: int, warmup: int) -> t
             times.append(start.elapsed_time(end))
         torch.cuda.synchronize(x.device)
         torch.cuda.empty_cache()
+        before = torch.cuda.memory_allocated(x.device)
         torch.cuda.reset_peak_memory_stats(x.device)
         model(x)
         torch.cuda.synchronize(x.device)
-        peak = torch.cuda.max_memory_allocated(x.device) / 2**20
-    return float(np.median(times)), float(peak)
+        peak = torch.cuda.max_memory_allocated(x.device) - before
+    return np.asarray(times), float(peak / 2**20)

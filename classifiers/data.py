@@ -6,8 +6,9 @@ either :class:`ResidentSamples` — every requested sample converted once
 (:meth:`classifiers.spaces.Space.to_stored`) and kept on the device as uint8/int16, so
 that a batch is one gather and loading never starves the model — or, when they do not
 fit, :class:`StreamedSamples`, a ``DataLoader`` whose workers each open the cache
-lazily. Both yield (stored (B, C, h, w) uint8/int16, labels (B,) int64) on the device;
-:class:`classifiers.spaces.InputPipeline` turns the first into the model input.
+lazily. Both turn a sequence of batches, each an array of cache rows (see
+:func:`batch_rows`), into (stored (B, C, h, w) uint8/int16, labels (B,) int64) on the
+device; :class:`classifiers.spaces.InputPipeline` turns the first into the model input.
 
 Rows are rows of the whole cache (``reader.rows`` of its views), in any order.
 """
@@ -15,7 +16,7 @@ Rows are rows of the whole cache (``reader.rows`` of its views), in any order.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from rawspace.cache import CacheReader
 
 from .spaces import RawFormat, Space
 
-__all__ = ["ResidentSamples", "StreamedSamples", "fits_in_memory", "load"]
+__all__ = ["ResidentSamples", "StreamedSamples", "batch_rows", "fits_in_memory", "load"]
 
 _MEMORY_SHARE = 0.5
 _CHUNK = 256
@@ -57,6 +58,10 @@ class ResidentSamples:
     device : torch.device
     input_size : int or None
         See :meth:`classifiers.spaces.Space.to_stored`.
+    read : callable, optional
+        ``read(rows) -> array``: the cache rows of the space's source dataset; default
+        ``reader.read(space.source, rows)``. Lets a caller substitute other raw data
+        (for instance the test images unprocessed with an unseen camera).
     """
 
     resident = True
@@ -69,6 +74,7 @@ class ResidentSamples:
         rows: np.ndarray,
         device: torch.device,
         input_size: int | None,
+        read: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         wanted = np.unique(np.asarray(rows, dtype=np.int64))
         self._position = np.full(len(reader), -1, dtype=np.int64)
@@ -78,7 +84,8 @@ class ResidentSamples:
         fmt = RawFormat.of(reader)
         parts = []
         for start in range(0, wanted.size, _CHUNK):
-            array = reader.read(space.source, wanted[start : start + _CHUNK])
+            chunk_rows = wanted[start : start + _CHUNK]
+            array = reader.read(space.source, chunk_rows) if read is None else read(chunk_rows)
             chunk = space.from_cache(array).to(device)
             parts.append(space.to_stored(chunk, fmt=fmt, input_size=input_size))
         shape = space.stored_shape(height=reader.size, width=reader.size, input_size=input_size)
@@ -90,29 +97,19 @@ class ResidentSamples:
         """Bytes held on the device."""
         return self.stored.numel() * self.stored.element_size()
 
-    def batches(
-        self,
-        rows: np.ndarray,
-        *,
-        batch_size: int,
-        shuffle: bool = False,
-        seed: int = 0,
-        drop_last: bool = False,
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield (stored (B, C, h, w), labels (B,) int64) on the device.
-
-        ``shuffle`` permutes ``rows`` with ``numpy.random.default_rng(seed)``;
-        ``drop_last`` drops a last incomplete batch.
-        """
-        order = _order(rows, shuffle=shuffle, seed=seed)
-        positions = self._position[order]
-        if (positions < 0).any():
-            raise ValueError("batches() asked for samples that were not loaded")
-        positions_t = torch.as_tensor(positions, device=self.device)
-        labels = self.labels[torch.as_tensor(order, device=self.device)]
-        for start in _starts(len(order), batch_size, drop_last):
-            sel = positions_t[start : start + batch_size]
-            yield self.stored.index_select(0, sel), labels[start : start + batch_size]
+    def batches(self, batches: Sequence[np.ndarray]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield (stored (B, C, h, w), labels (B,) int64) on the device for each array of
+        cache rows in ``batches`` (e.g. from :func:`batch_rows`)."""
+        for rows in batches:
+            rows = np.array(rows, dtype=np.int64)  # writable: torch refuses read-only arrays
+            positions = self._position[rows]
+            if (positions < 0).any():
+                raise ValueError("batches() asked for samples that were not loaded")
+            selected = torch.as_tensor(positions, device=self.device)
+            yield (
+                self.stored.index_select(0, selected),
+                self.labels[torch.as_tensor(rows, device=self.device)],
+            )
 
 
 class _CacheRows(Dataset):
@@ -153,23 +150,13 @@ class StreamedSamples:
         self.workers = workers
         self._rows = _CacheRows(reader, space, input_size)
 
-    def batches(
-        self,
-        rows: np.ndarray,
-        *,
-        batch_size: int,
-        shuffle: bool = False,
-        seed: int = 0,
-        drop_last: bool = False,
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """As :meth:`ResidentSamples.batches`."""
+    def batches(self, batches: Sequence[np.ndarray]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """As :meth:`ResidentSamples.batches`; the workers read ahead."""
         loader = DataLoader(
             self._rows,
-            batch_size=batch_size,
-            sampler=_order(rows, shuffle=shuffle, seed=seed).tolist(),
+            batch_sampler=[np.asarray(rows, dtype=np.int64).tolist() for rows in batches],
             num_workers=self.workers,
             pin_memory=self.device.type == "cuda",
-            drop_last=drop_last,
         )
         for stored, labels in loader:
             yield (
@@ -210,13 +197,25 @@ def load(
     return StreamedSamples(reader, space, device=device, input_size=input_size, workers=workers)
 
 
-def _order(rows: np.ndarray, *, shuffle: bool, seed: int) -> np.ndarray:
-    order = np.array(rows, dtype=np.int64)  # a writable copy: torch refuses read-only arrays
-    return np.random.default_rng(seed).permutation(order) if shuffle else order
+def batch_rows(
+    rows: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    drop_last: bool = False,
+) -> list[np.ndarray]:
+    """Cut ``rows`` into batches of ``batch_size`` (the last may be shorter).
 
-
-def _starts(n: int, batch_size: int, drop_last: bool) -> range:
+    ``shuffle`` permutes ``rows`` first with ``numpy.random.default_rng(seed)``;
+    ``drop_last`` drops a last incomplete batch (unless it is the only one).
+    """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-    stop = n - n % batch_size if drop_last else n
-    return range(0, stop, batch_size)
+    order = np.array(rows, dtype=np.int64)  # a writable copy: torch refuses read-only arrays
+    if shuffle:
+        order = np.random.default_rng(seed).permutation(order)
+    stop = len(order) - len(order) % batch_size if drop_last else len(order)
+    if stop == 0:
+        stop = len(order)
+    return [order[start : start + batch_size] for start in range(0, stop, batch_size)]

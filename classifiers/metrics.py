@@ -1,10 +1,17 @@
-"""Classification metrics of the study: accuracy, support-weighted precision, sensitivity,
-F1 and one-vs-rest ROC-AUC, per-class report, confusion matrix, mean ± std over folds.
+"""Classification metrics: the study's weighted ones, their macro counterparts, per-class
+reports and the confusion matrix (all from scikit-learn), mean ± std over runs.
 
-"Weighted" means averaged over classes with weights proportional to each class's
+Weighted (the study's): averaged over classes with weights proportional to each class's
 support (number of true samples), as scikit-learn's ``average="weighted"``; a class
-absent from the true labels has weight 0. Precision (or F1) of a class that is never
-predicted is 0 (scikit-learn's ``zero_division=0``).
+absent from the true labels has weight 0. Weighted sensitivity equals accuracy by
+construction.
+
+Macro: the unweighted mean over the classes present in the true labels, so a rare class
+counts as much as a common one. Balanced accuracy is the macro sensitivity (as
+scikit-learn's ``balanced_accuracy_score`` defines it).
+
+Precision (or F1) of a class that is never predicted is 0 (scikit-learn's
+``zero_division=0``). ROC-AUCs are one-vs-rest on the softmax probabilities.
 """
 
 from __future__ import annotations
@@ -16,26 +23,54 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 __all__ = [
+    "LABELS",
     "METRICS",
     "ClassReport",
     "Scores",
     "evaluate",
     "summarize",
-    "weighted_auc",
 ]
 
-METRICS = ("accuracy", "precision", "sensitivity", "f1", "wauc")
+METRICS = (
+    "accuracy",
+    "precision",
+    "sensitivity",
+    "f1",
+    "wauc",
+    "balanced_accuracy",
+    "macro_precision",
+    "macro_sensitivity",
+    "macro_f1",
+    "macro_auc",
+)
+#: Short column headers of the metrics and what they stand for.
+LABELS = {
+    "accuracy": ("Acc %", "accuracy, %"),
+    "precision": ("wP", "precision, weighted by class support"),
+    "sensitivity": ("wS", "sensitivity (recall), weighted by class support (= accuracy)"),
+    "f1": ("wF1", "F1, weighted by class support"),
+    "wauc": ("wAUC", "one-vs-rest ROC-AUC, weighted by class support"),
+    "balanced_accuracy": ("bAcc %", "balanced accuracy (= macro sensitivity), %"),
+    "macro_precision": ("mP", "precision, unweighted mean over classes"),
+    "macro_sensitivity": ("mS", "sensitivity, unweighted mean over classes"),
+    "macro_f1": ("mF1", "F1, unweighted mean over classes"),
+    "macro_auc": ("mAUC", "one-vs-rest ROC-AUC, unweighted mean over classes"),
+}
 
 
 @dataclass(frozen=True)
 class ClassReport:
-    """Precision, sensitivity (recall), F1 and support of one class."""
+    """Precision, sensitivity (recall), F1, one-vs-rest ROC-AUC and support of one class.
+
+    ``auc`` is NaN for a class without true samples (or when it is the only class).
+    """
 
     name: str
     precision: float
     sensitivity: float
     f1: float
     support: int
+    auc: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -45,12 +80,15 @@ class Scores:
     Attributes
     ----------
     accuracy, precision, sensitivity, f1, wauc : float
-        Fractions in [0, 1]; ``wauc`` is NaN when fewer than two classes are present.
-    confusion : ndarray
+        The study's metrics (weighted), fractions in [0, 1].
+    balanced_accuracy, macro_precision, macro_sensitivity, macro_f1, macro_auc : float
+        Macro averages over the classes present, fractions in [0, 1].
+        The AUCs are NaN when fewer than two classes are present.
+    confusion : numpy.ndarray
         (K, K) int64, rows the true class, columns the predicted class.
     per_class : tuple of ClassReport
     absent_classes : tuple of str
-        Classes without any true sample (weight 0 in every weighted metric).
+        Classes without any true sample (weight 0 in every average).
     """
 
     accuracy: float
@@ -58,6 +96,11 @@ class Scores:
     sensitivity: float
     f1: float
     wauc: float
+    balanced_accuracy: float
+    macro_precision: float
+    macro_sensitivity: float
+    macro_f1: float
+    macro_auc: float
     confusion: np.ndarray
     per_class: tuple[ClassReport, ...]
     absent_classes: tuple[str, ...]
@@ -82,26 +125,15 @@ class Scores:
         )
 
 
-def weighted_auc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
-    """Support-weighted one-vs-rest ROC-AUC of ``probabilities`` (n, K), rows summing to 1.
-
-    Each class present in ``y_true`` contributes the binary ROC-AUC of its own column
-    (``roc_auc_score(y_true == k, probabilities[:, k])``) with the weight of its support;
-    classes absent from ``y_true`` have weight 0. With every class present and K > 2 this
-    is ``roc_auc_score(..., multi_class="ovr", average="weighted")``; with two classes it
-    is the binary AUC. NaN when fewer than two classes are present (AUC undefined).
-    """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    if probabilities.ndim != 2:
-        raise ValueError(f"probabilities must be (n, K); got shape {probabilities.shape}")
-    num_classes = probabilities.shape[1]
-    y_true = _labels(y_true, num_classes)
-    support = np.bincount(y_true, minlength=num_classes)
-    present = np.flatnonzero(support)
-    if present.size < 2:
-        return float("nan")
-    aucs = [roc_auc_score(y_true == k, probabilities[:, k]) for k in present]
-    return float(np.average(aucs, weights=support[present]))
+def _class_aucs(y_true: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """One-vs-rest ROC-AUC of each class's own column; NaN for classes not present (or when
+    only one class is present, where no AUC is defined)."""
+    present = np.bincount(y_true, minlength=probabilities.shape[1]) > 0
+    aucs = np.full(probabilities.shape[1], np.nan)
+    if present.sum() >= 2:
+        for k in np.flatnonzero(present):
+            aucs[k] = roc_auc_score(y_true == k, probabilities[:, k])
+    return aucs
 
 
 def evaluate(
@@ -111,9 +143,9 @@ def evaluate(
 
     Parameters
     ----------
-    y_true : ndarray
+    y_true : numpy.ndarray
         (n,) integer class indices in 0..K−1.
-    probabilities : ndarray
+    probabilities : numpy.ndarray
         (n, K) class probabilities (softmax), rows summing to 1.
     class_names : sequence of str
         K names.
@@ -132,24 +164,33 @@ def evaluate(
         )
     y_pred = probabilities.argmax(axis=1)
     labels = np.arange(num_classes)
+    support = np.bincount(y_true, minlength=num_classes)
+    present = np.flatnonzero(support)
     confusion = confusion_matrix(y_true, y_pred, labels=labels).astype(np.int64)
-    precision, sensitivity, f1, support = precision_recall_fscore_support(
+    precision, sensitivity, f1, _ = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
-    weighted = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average="weighted", zero_division=0
-    )
+    aucs = _class_aucs(y_true, probabilities)
+    weights = support / support.sum()
+    macro_sensitivity = float(sensitivity[present].mean())
     return Scores(
         accuracy=float(np.trace(confusion) / y_true.size),
-        precision=float(weighted[0]),
-        sensitivity=float(weighted[1]),
-        f1=float(weighted[2]),
-        wauc=weighted_auc(y_true, probabilities),
+        precision=float(weights @ precision),
+        sensitivity=float(weights @ sensitivity),
+        f1=float(weights @ f1),
+        wauc=float(np.average(aucs[present], weights=support[present]))
+        if present.size >= 2
+        else float("nan"),
+        balanced_accuracy=macro_sensitivity,
+        macro_precision=float(precision[present].mean()),
+        macro_sensitivity=macro_sensitivity,
+        macro_f1=float(f1[present].mean()),
+        macro_auc=float(aucs[present].mean()) if present.size >= 2 else float("nan"),
         confusion=confusion,
         per_class=tuple(
-            ClassReport(name, float(p), float(s), float(f), int(n))
-            for name, p, s, f, n in zip(
-                class_names, precision, sensitivity, f1, support, strict=True
+            ClassReport(name, float(p), float(s), float(f), int(n), float(a))
+            for name, p, s, f, n, a in zip(
+                class_names, precision, sensitivity, f1, support, aucs, strict=True
             )
         ),
         absent_classes=tuple(n for n, k in zip(class_names, support, strict=True) if k == 0),

@@ -1,7 +1,7 @@
 """Input spaces: the tensor a classifier sees, built from the arrays of an HDF5 cache.
 
-Five spaces (:data:`SPACES`); ``S`` is ``input_size`` (default 224, even) and ``H×W`` the
-cache's image size. Every model input is float32 of shape (N, C, S, S) (bfloat16 under
+Seven spaces (:data:`SPACES`); ``S`` is ``input_size`` (default 224, even) and ``H×W``
+the cache's image size. Every model input is float32 of shape (N, C, S, S) (bfloat16 under
 CUDA autocast), normalised per channel with the mean and standard deviation of the
 training samples of the run (:func:`fit_normalization`).
 
@@ -19,10 +19,23 @@ space          C    built from
                     Gb, B for RGGB), (v − black) / (white − black), resized H/2 → S
 ``raw_linear`` 3    the cache's linear camera RGB, (v − black) / (white − black),
                     resized H×W → S×S (needs a cache with layout ``linear``)
+``raw_bayer_   1,   as ``raw_bayer`` and ``raw_packed``; training batches get the same
+aug``,         4    random flips and rot90 as ``rgb_aug``, kept CFA-valid, and an
+``raw_packed_       exposure and white-balance jitter of the linear values, clipped at
+aug``               the white level (:func:`classifiers.augment.raw`)
+``raw_bayer_   1,   the cache's ``rgb`` unprocessed on the training device
+cam``,         4    (:mod:`classifiers.unprocess`) into a Bayer mosaic (S×S) or packed
+``raw_packed_       planes (from 2S×2S RGB): training batches with a fresh random camera
+cam``               per sample and epoch and the geometric part of the ``*_aug``
+                    augmentation; evaluation with one fixed camera (the cache's own,
+                    when it has one camera; an unseen one for the camera-shift test)
 =============  ===  ==================================================================
 
 A space is a :class:`Space` object: :func:`get` resolves a name once, and everything
-downstream receives the object. Resizing is bilinear with antialiasing
+downstream receives the object. The camera spaces store the RGB image and become raw
+only in :class:`InputPipeline`, with the cameras of a :class:`classifiers.unprocess.
+CameraSchedule`; their stored tensor (3, 2S, 2S) or (3, S, S) differs from their model
+input (:meth:`Space.input_shape`). Resizing is bilinear with antialiasing
 (``torch.nn.functional.interpolate``) and happens once, when samples are loaded: they
 are kept as "stored" tensors of shape (C, S, S), uint8 for RGB and, for raw, int16
 holding v − 32768 (the cache's uint16 raw values, rounded to integers after resizing;
@@ -46,7 +59,7 @@ from rawspace.cache import CacheReader
 from rawspace.cfa import cfa_channels
 from rawspace.hints import CFA_PATTERNS, LAYOUTS, Cfa, Layout
 
-from . import augment
+from . import augment, unprocess
 
 __all__ = [
     "SPACES",
@@ -58,7 +71,17 @@ __all__ = [
     "get",
 ]
 
-SPACES = ("rgb", "rgb_aug", "raw_bayer", "raw_packed", "raw_linear")
+SPACES = (
+    "rgb",
+    "rgb_aug",
+    "raw_bayer",
+    "raw_packed",
+    "raw_linear",
+    "raw_bayer_aug",
+    "raw_packed_aug",
+    "raw_bayer_cam",
+    "raw_packed_cam",
+)
 #: Packed site order: (row, column) of each plane in the 2×2 block.
 _SITES = ((0, 0), (0, 1), (1, 0), (1, 1))
 _RAW_OFFSET = 32768
@@ -113,9 +136,14 @@ class Space:
     source : {"rgb", "raw"}
         The cache dataset it is built from.
     augment : bool
-        Whether training batches are augmented (:func:`classifiers.augment.rgb`).
+        Whether training batches are augmented (:func:`classifiers.augment.rgb` for RGB,
+        :func:`classifiers.augment.raw` for raw spaces, its geometric part for camera
+        spaces).
     description : str
         One sentence for reports.
+    camera : bool
+        Whether the raw input is unprocessed from the cache's RGB on the training device
+        with a :class:`classifiers.unprocess.CameraSchedule`.
     """
 
     name: str
@@ -123,6 +151,19 @@ class Space:
     source: Literal["rgb", "raw"]
     augment: bool
     description: str
+    camera: bool = False
+
+    @property
+    def layout(self) -> Literal["rgb", "bayer", "packed", "linear"]:
+        """What the model input holds: sRGB, a mosaic, site planes or camera RGB."""
+        if self.source == "rgb" and not self.camera:
+            return "rgb"
+        return "bayer" if self.channels == 1 else "packed" if self.channels == 4 else "linear"
+
+    @property
+    def raw(self) -> bool:
+        """Whether the model sees raw data (from the cache or unprocessed on the fly)."""
+        return self.layout != "rgb"
 
     @property
     def stored_dtype(self) -> torch.dtype:
@@ -135,7 +176,7 @@ class Space:
             raise ValueError(
                 f"space {self.name!r} needs the cache's rgb dataset (built with --no-rgb)"
             )
-        if self.name == "raw_linear" and layout != "linear":
+        if self.layout == "linear" and layout != "linear":
             raise ValueError(
                 f"space 'raw_linear' needs a cache with layout 'linear'; got {layout!r}"
             )
@@ -146,20 +187,31 @@ class Space:
         ``(0, 1, 2)`` for the RGB-like spaces, the colours of the four CFA sites for
         ``raw_packed`` (``(0, 1, 1, 2)`` for RGGB), None for ``raw_bayer`` (one channel).
         """
-        if self.name == "raw_packed":
+        if self.layout == "packed":
             return tuple(cfa_channels(cfa).ravel().tolist())
         return None if self.channels == 1 else (0, 1, 2)
+
+    def input_shape(
+        self, *, height: int, width: int, input_size: int | None
+    ) -> tuple[int, int, int]:
+        """(C, h, w) of the model input for cache images of ``height×width``."""
+        _check_size(input_size)
+        if input_size is not None:
+            return (self.channels, input_size, input_size)
+        if self.layout == "packed":
+            return (4, height // 2, width // 2)
+        return (self.channels, height, width)
 
     def stored_shape(
         self, *, height: int, width: int, input_size: int | None
     ) -> tuple[int, int, int]:
-        """(C, h, w) of a stored (and model input) tensor for cache images of ``height×width``."""
-        _check_size(input_size)
-        if input_size is not None:
-            return (self.channels, input_size, input_size)
-        if self.name == "raw_packed":
-            return (4, height // 2, width // 2)
-        return (self.channels, height, width)
+        """(C, h, w) of a stored tensor: the model input's, but for the camera spaces, which
+        store the RGB image that becomes the input (twice the side for packed planes)."""
+        c, h, w = self.input_shape(height=height, width=width, input_size=input_size)
+        if not self.camera:
+            return (c, h, w)
+        scale = 2 if self.layout == "packed" else 1
+        return (3, scale * h, scale * w)
 
     def from_cache(self, array: np.ndarray) -> torch.Tensor:
         """Rows of the cache dataset :attr:`source` → a CPU tensor in the stored encoding.
@@ -208,20 +260,26 @@ class Space:
         if self.source == "rgb":
             if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != torch.uint8:
                 raise ValueError(f"rgb rows must be uint8 (n, H, W, 3); got {_describe(array)}")
-            return _resize(array.permute(0, 3, 1, 2), input_size)
+            height, width = array.shape[1:3]
+            side = self.stored_shape(height=height, width=width, input_size=input_size)[1]
+            return _resize(array.permute(0, 3, 1, 2), None if input_size is None else side)
         if array.dtype != torch.int16:
             raise ValueError(f"raw rows must be int16 from from_cache(); got {_describe(array)}")
         self.check_available(layout=fmt.layout, has_rgb=True)
-        if self.name == "raw_linear":
+        if self.layout == "linear":
             return _resize(_planar(array), input_size)
         packed = _packed(array, fmt)
-        if self.name == "raw_packed":
+        if self.layout == "packed":
             return _resize(packed, input_size)
         half = None if input_size is None else input_size // 2
         return _unpack(_resize(packed, half))
 
     def to_unit(self, stored: torch.Tensor, *, fmt: RawFormat) -> torch.Tensor:
-        """Stored tensor (N, C, h, w) → float32 in [0, 1]: RGB / 255, raw (v − b) / (w − b)."""
+        """Stored tensor (N, C, h, w) → float32 in [0, 1]: RGB / 255, raw (v − b) / (w − b).
+
+        Camera spaces need cameras: use :meth:`InputPipeline.unit`."""
+        if self.camera:
+            raise ValueError(f"space {self.name!r} becomes raw with cameras: use InputPipeline")
         if self.source == "rgb":
             return stored.float() / 255.0
         scale = 1.0 / (fmt.white_level - fmt.black_level)
@@ -255,6 +313,43 @@ _SPACES = {
             "CFA planes at sites (0,0),(0,1),(1,0),(1,1), (v − black)/(white − black)",
         ),
         Space("raw_linear", 3, "raw", False, "linear camera RGB, (v − black)/(white − black)"),
+        Space(
+            "raw_bayer_aug",
+            1,
+            "raw",
+            True,
+            "as raw_bayer; training batches get rgb_aug's random flips and rot90 (each "
+            "followed by a one-pixel shift that keeps the CFA), exposure ×b^2.2 and R, B "
+            "white balance ×w with b, w uniform in [0.9, 1.1], clipped at the white level",
+        ),
+        Space(
+            "raw_packed_aug",
+            4,
+            "raw",
+            True,
+            "as raw_packed; training batches get rgb_aug's random flips and rot90 of the "
+            "site planes (each plane keeps its colour), exposure ×b^2.2 and R, B white "
+            "balance ×w with b, w uniform in [0.9, 1.1], clipped at the white level",
+        ),
+        Space(
+            "raw_bayer_cam",
+            1,
+            "rgb",
+            True,
+            "cache rgb unprocessed on the device into a Bayer mosaic; training batches with "
+            "a fresh random camera per sample and epoch and raw_bayer_aug's flips and rot90",
+            camera=True,
+        ),
+        Space(
+            "raw_packed_cam",
+            4,
+            "rgb",
+            True,
+            "cache rgb (2S×2S) unprocessed on the device into packed planes; training batches "
+            "with a fresh random camera per sample and epoch and raw_packed_aug's flips and "
+            "rot90",
+            camera=True,
+        ),
     )
 }
 
@@ -273,6 +368,11 @@ class Normalization:
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
+    @classmethod
+    def identity(cls, channels: int) -> Normalization:
+        """Mean 0 and std 1 for each of ``channels`` channels."""
+        return cls((0.0,) * channels, (1.0,) * channels)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Standardise (N, C, H, W) float ``x``; returns float32 of the same shape."""
         mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype)[None, :, None, None]
@@ -280,19 +380,17 @@ class Normalization:
         return (x - mean) / std
 
 
-def fit_normalization(
-    space: Space, batches: Iterable[torch.Tensor], *, fmt: RawFormat
-) -> Normalization:
-    """Per-channel mean and standard deviation of :meth:`Space.to_unit` values of ``batches``.
+def fit_normalization(batches: Iterable[torch.Tensor]) -> Normalization:
+    """Per-channel mean and standard deviation of ``batches``.
 
-    ``batches`` yields stored tensors (N, C, h, w) of the training samples only (not
-    augmented); sums are accumulated in float64. A standard deviation below 1e-6 is
-    raised to 1e-6.
+    ``batches`` yields model inputs before normalisation (N, C, h, w) — e.g.
+    :meth:`InputPipeline.unit` of the training samples, not augmented; sums are
+    accumulated in float64. A standard deviation below 1e-6 is raised to 1e-6.
     """
     total = squares = None
     count = 0
-    for stored in batches:
-        x = space.to_unit(stored, fmt=fmt).double()
+    for unit in batches:
+        x = unit.double()
         s, q = x.sum(dim=(0, 2, 3)), (x * x).sum(dim=(0, 2, 3))
         total = s if total is None else total + s
         squares = q if squares is None else squares + q
@@ -307,20 +405,74 @@ def fit_normalization(
 
 @dataclass(frozen=True)
 class InputPipeline:
-    """Stored batch → model input: :meth:`Space.to_unit`, augmentation (training batches of
-    augmenting spaces only), then :class:`Normalization`."""
+    """Stored batch → model input: values in [0, 1] (:meth:`unit`), augmentation (training
+    batches of augmenting spaces only), then :class:`Normalization`.
+
+    Attributes
+    ----------
+    space : Space
+    fmt : RawFormat
+    normalization : Normalization
+        Identity (:meth:`Normalization.identity`) until fitted.
+    cameras : classifiers.unprocess.CameraSchedule or None
+        Needed by the camera spaces, ignored by the others.
+    """
 
     space: Space
     fmt: RawFormat
     normalization: Normalization
+    cameras: unprocess.CameraSchedule | None = None
+
+    def __post_init__(self) -> None:
+        if self.space.camera and self.cameras is None:
+            raise ValueError(f"space {self.space.name!r} needs a CameraSchedule (cameras=...)")
+
+    def unit(
+        self,
+        stored: torch.Tensor,
+        *,
+        rows: np.ndarray | None = None,
+        train: bool = False,
+        epoch: int = 0,
+    ) -> torch.Tensor:
+        """Stored (N, C, h, w) → float32 in [0, 1], not augmented.
+
+        Camera spaces unprocess the stored RGB with the training cameras of ``rows`` in
+        ``epoch`` (``train=True``) or the evaluation camera.
+        """
+        if not self.space.camera:
+            return self.space.to_unit(stored, fmt=self.fmt)
+        if train:
+            if rows is None:
+                raise ValueError("camera spaces need the rows of a training batch")
+            cameras = self.cameras.training(rows, epoch)
+        else:
+            cameras = self.cameras.evaluation
+        return unprocess.invert(stored, cameras, layout=self.space.layout, check_range=False)
 
     def __call__(
-        self, stored: torch.Tensor, *, train: bool, generator: torch.Generator | None = None
+        self,
+        stored: torch.Tensor,
+        *,
+        train: bool,
+        generator: torch.Generator | None = None,
+        rows: np.ndarray | None = None,
+        epoch: int = 0,
     ) -> torch.Tensor:
-        """Stored (N, C, h, w) uint8/int16 → (N, C, h, w) float32, normalised."""
-        x = self.space.to_unit(stored, fmt=self.fmt)
+        """Stored (N, C, h, w) uint8/int16 → (N, C', h', w') float32, normalised.
+
+        ``rows`` (the batch's cache rows) and ``epoch`` choose the cameras of training
+        batches of the camera spaces.
+        """
+        x = self.unit(stored, rows=rows, train=train, epoch=epoch)
         if train and self.space.augment:
-            x = augment.rgb(x, generator=generator)
+            if self.space.layout == "rgb":
+                x = augment.rgb(x, generator=generator)
+            elif self.space.camera:
+                geometry = augment.draw_geometry(x, generator=generator)
+                x = augment.raw_geometry(x, geometry, layout=self.space.layout, cfa=self.fmt.cfa)
+            else:
+                x = augment.raw(x, layout=self.space.layout, cfa=self.fmt.cfa, generator=generator)
         return self.normalization(x)
 
     def describe(self, shape: Sequence[int]) -> dict[str, object]:
@@ -328,18 +480,21 @@ class InputPipeline:
         space = self.space
         raw = space.source == "raw"
         fmt = self.fmt
+        if space.camera:
+            source, scaling = "cache rgb (uint8), unprocessed on the device", "camera raw in [0, 1]"
+        elif raw:
+            source = f"cache raw ({fmt.layout}, uint16)"
+            scaling = f"(v − {fmt.black_level:g}) / ({fmt.white_level:g} − {fmt.black_level:g})"
+        else:
+            source, scaling = "cache rgb (uint8)", "v / 255"
         return {
             "space": space.name,
             "shape": [int(s) for s in shape],
             "dtype": "float32 (bfloat16 under CUDA autocast)",
-            "source": f"cache raw ({fmt.layout}, uint16)" if raw else "cache rgb (uint8)",
-            "scaling": (
-                f"(v − {fmt.black_level:g}) / ({fmt.white_level:g} − {fmt.black_level:g})"
-                if raw
-                else "v / 255"
-            ),
+            "source": source,
+            "scaling": scaling,
             "description": space.description,
-            "cfa": fmt.cfa if raw else None,
+            "cfa": fmt.cfa if space.raw else None,
             "mean": list(self.normalization.mean),
             "std": list(self.normalization.std),
         }

@@ -7,12 +7,14 @@ import importlib.util
 import json
 import urllib.error
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
+import rawspace  # noqa: E402
 from classifiers import compare as grid  # noqa: E402
 from rawspace.cli import compare  # noqa: E402
 
@@ -42,7 +44,7 @@ def test_compare_writes_every_output_and_resumes(make_cache, tmp_path, monkeypat
     argv = [str(cache), "--models", "resnet50", "--spaces", "rgb,raw_packed", "--folds", "2"]
     assert _run([*argv, *FAST, "--out", str(out)]) == 0
 
-    keys = [f"tiny__resnet50__{s}__fold{f}" for s in ("rgb", "raw_packed") for f in (0, 1)]
+    keys = [f"tiny__resnet50__{s}__fold{f}__seed0" for s in ("rgb", "raw_packed") for f in (0, 1)]
     for key in keys:
         assert (out / "cells" / f"{key}.json").is_file() and (
             out / "cells" / f"{key}.npz"
@@ -64,8 +66,9 @@ def test_compare_writes_every_output_and_resumes(make_cache, tmp_path, monkeypat
     assert len(cell["train"]["history"]) == 1 and cell["train"]["history"][0]["model_s"] > 0
     markdown = (out / "results.md").read_text()
     for heading in (
+        "## Splits",
         "## Classification",
-        "## RGB vs raw",
+        "## Paired comparisons of input spaces",
         "## Cost",
         "## Input tensors",
         "## Training speed",
@@ -114,7 +117,9 @@ def test_named_caches_are_rows_of_one_comparison(make_cache, tmp_path, monkeypat
         ("per_image", "raw_packed"),
         ("per_image", "raw_bayer"),
     ]
-    cell = json.loads((out / "cells" / "dataset__resnet50__raw_bayer__fold0.json").read_text())
+    cell = json.loads(
+        (out / "cells" / "dataset__resnet50__raw_bayer__fold0__seed0.json").read_text()
+    )
     assert (cell["n_train"], cell["n_val"], cell["n_test"]) == (15, 3, 6)
     markdown = (out / "results.md").read_text()
     assert "| per_image | resnet50 | raw_packed | full | 1 |" in markdown
@@ -136,6 +141,10 @@ def test_every_space_runs_through_the_data_loader(make_cache, tmp_path, monkeypa
         "raw_bayer": [1, 32, 32],
         "raw_packed": [4, 16, 16],
         "raw_linear": [3, 32, 32],
+        "raw_bayer_aug": [1, 32, 32],
+        "raw_packed_aug": [4, 16, 16],
+        "raw_bayer_cam": [1, 32, 32],
+        "raw_packed_cam": [4, 16, 16],
     }
     assert not any(r["timing"]["resident"] for r in results["rows"])
     assert "samples streamed (DataLoader)" in (out / "log.txt").read_text()
@@ -232,3 +241,112 @@ def test_rawspace_does_not_import_torch_at_import_time() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_paired_statistics_equal_an_independent_computation(
+    make_cache, tmp_path, monkeypatch
+) -> None:
+    """Five runs (folds) of rgb and raw_packed, and raw_packed_aug with the augmentation
+    switched off (so it trains exactly as raw_packed: identical predictions)."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    from classifiers import augment, stats
+
+    monkeypatch.setattr(grid.models, "create", _tiny_create)
+    monkeypatch.setattr(augment, "raw", lambda x, **options: x)
+    cache = make_cache("five.h5", per_class=12, folds=5, test_per_class=3)
+    out = tmp_path / "out"
+    argv = [str(cache), "--spaces", "rgb,raw_packed,raw_packed_aug", "--folds", "5"]
+    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    found = {(c["baseline"], c["other"]): c for c in results["comparisons"]}
+    assert set(found) == {
+        ("rgb", "raw_packed"),
+        ("raw_packed", "raw_packed_aug"),
+        ("rgb", "raw_packed_aug"),
+    }
+
+    def load(space):
+        parts = [np.load(out / "cells" / f"five__resnet50__{space}__fold{f}__seed0.npz")
+                 for f in range(5)]  # fmt: skip
+        labels = parts[0]["labels"]
+        correct = np.stack([p["probabilities"].argmax(1) == labels for p in parts])
+        return labels, correct
+
+    labels, rgb = load("rgb")
+    _, raw = load("raw_packed")
+    c = found["rgb", "raw_packed"]
+    b_runs, c_runs = (rgb & ~raw).sum(1), (~rgb & raw).sum(1)
+    b, c_ = int(b_runs.sum()), int(c_runs.sum())
+    assert (c["pooled_b"], c["pooled_c"]) == (b, c_)
+    expected_p = 1.0 if b + c_ == 0 else scipy_stats.binomtest(min(b, c_), b + c_, 0.5).pvalue
+    assert c["pooled_p"] == pytest.approx(expected_p)
+    accuracy = rgb.mean(1), raw.mean(1)
+    assert c["mean_delta_accuracy"] == pytest.approx(np.mean(accuracy[1] - accuracy[0]))
+    if np.any(accuracy[1] != accuracy[0]):
+        assert c["ttest_p"] == pytest.approx(scipy_stats.ttest_rel(*accuracy[::-1]).pvalue)
+    # the bootstrap: the same resample of test images for both spaces and every run
+    indices = stats.bootstrap_indices(len(labels), n_resamples=10_000, seed=0)
+    deltas = np.array([(raw[:, i].mean(1) - rgb[:, i].mean(1)).mean() for i in indices])
+    low, high = np.percentile(deltas, [2.5, 97.5])
+    assert c["accuracy_ci"] == pytest.approx([low, high])
+
+    same = found["raw_packed", "raw_packed_aug"]
+    assert same["mean_delta_accuracy"] == 0 and same["accuracy_ci"] == [0.0, 0.0]
+    assert same["pooled_p"] == 1.0 and same["ttest_p"] == 1.0 and same["wilcoxon_p"] == 1.0
+    markdown = (out / "results.md").read_text()
+    assert "raw_packed_aug − raw_packed: 0.00 points" in markdown
+    assert "no evidence of a difference at α = 0.05" in markdown
+    assert "best raw" not in markdown  # nothing is selected on test data
+
+
+def test_a_rebuilt_cache_retrains_every_cell(make_cache, tmp_path, monkeypatch) -> None:
+    """Same path, same size, another seed: the content fingerprint differs, so nothing of
+    the old comparison is reused."""
+    monkeypatch.setattr(grid.models, "create", _tiny_create)
+    cache = make_cache("same.h5", seed=0)
+    out = tmp_path / "out"
+    argv = [str(cache), "--spaces", "rgb,raw_packed", "--seeds", "2", *FAST, "--out", str(out)]
+    assert _run(argv) == 0
+    keys = sorted(p.name for p in (out / "cells").glob("same__*.json"))
+    assert keys == [
+        f"same__resnet50__{s}__fold0__seed{k}.json" for s in ("raw_packed", "rgb") for k in (0, 1)
+    ]
+    size = cache.stat().st_size
+    cache.unlink()
+    make_cache("same.h5", seed=5)  # rebuilt at the same path with another seed
+    assert cache.stat().st_size == size
+    (out / "log.txt").unlink()
+    assert _run(argv) == 0
+    log = (out / "log.txt").read_text()
+    assert log.count("retrained: the stored result was made with other the cache's contents") == 4
+    assert "not retrained" not in log
+    results = json.loads((out / "results.json").read_text())
+    assert [r["runs"] for r in results["rows"]] == [2, 2]
+
+
+def test_camera_augmentation_and_the_camera_shift_table(make_cache, tmp_path, monkeypatch) -> None:
+    """raw_packed_cam trains on the cache's rgb unprocessed with a random camera per sample;
+    every raw model is also tested with two unseen cameras and a camera JSON file."""
+    monkeypatch.setattr(grid.models, "create", _tiny_create)
+    camera_file = tmp_path / "camera.json"
+    camera_file.write_text(rawspace.CameraParams.sample(77, cfa="BGGR").to_json())
+    cache = make_cache("cam.h5")
+    out = tmp_path / "out"
+    argv = [str(cache), "--spaces", "rgb,raw_packed,raw_packed_cam", "--test-cameras", "2"]
+    argv += ["--test-camera", str(camera_file)]
+    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    shift = results["camera_shift"]
+    assert shift["cameras"] == ["sampled 1", "sampled 2", "camera.json"]
+    rows = {e["space"]: e for e in shift["rows"]}
+    assert rows["rgb"]["unseen"] is None
+    for space in ("raw_packed", "raw_packed_cam"):
+        unseen = rows[space]["unseen"]
+        assert len(unseen["per_camera"]) == 3 and unseen["worst"] == min(unseen["per_camera"])
+        stored = np.load(out / "cells" / f"cam__resnet50__{space}__fold0__seed0.npz")
+        assert stored["camera_probabilities"].shape == (3, 6, 3)
+    pairs = {(c["baseline"], c["other"]) for c in shift["comparisons"]}
+    assert ("rgb", "raw_packed") in pairs and ("raw_packed", "raw_packed_cam") in pairs
+    markdown = (out / "results.md").read_text()
+    assert "## Camera shift: unseen cameras at test time" in markdown
+    assert "| cam | resnet50 | rgb |" in markdown and "(input unchanged)" in markdown

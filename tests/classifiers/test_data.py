@@ -45,15 +45,9 @@ def test_resident_and_streamed_batches_agree(make_cache, space: str) -> None:
     assert (
         resident.nbytes == rows.size * resident.stored[0].numel() * resident.stored.element_size()
     )
-    options = {"batch_size": 5, "shuffle": True, "seed": 7, "drop_last": True}
     train = reader.train.rows
-    pairs = list(
-        zip(
-            resident.batches(train, **options),
-            streamed.batches(train, **options),
-            strict=True,
-        )
-    )
+    batches = data.batch_rows(train, batch_size=5, shuffle=True, seed=7, drop_last=True)
+    pairs = list(zip(resident.batches(batches), streamed.batches(batches), strict=True))
     assert len(pairs) == 18 // 5
     for (x1, y1), (x2, y2) in pairs:
         assert torch.equal(x1, x2) and torch.equal(y1, y2)
@@ -79,6 +73,17 @@ def test_memory_check_and_bad_requests(make_cache) -> None:
         data.load(reader, spaces.get("rgb"), rows=train, device=CPU, input_size=None)
     samples = data.load(reader, spaces.get("raw_bayer"), rows=train, device=CPU, input_size=None)
     with pytest.raises(ValueError, match="not loaded"):
-        next(samples.batches(test, batch_size=2))
+        next(samples.batches([test[:2]]))
     with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
-        next(samples.batches(train, batch_size=0))
+        data.batch_rows(train, batch_size=0)
+
+
+def test_batch_rows() -> None:
+    rows = np.arange(10, 21)
+    assert [b.tolist() for b in data.batch_rows(rows, batch_size=4)] == [
+        [10, 11, 12, 13], [14, 15, 16, 17], [18, 19, 20]
+    ]  # fmt: skip
+    assert len(data.batch_rows(rows, batch_size=4, drop_last=True)) == 2
+    assert len(data.batch_rows(rows[:3], batch_size=4, drop_last=True)) == 1  # the only batch
+    shuffled = np.concatenate(data.batch_rows(rows, batch_size=4, shuffle=True, seed=3))
+    np.testing.assert_array_equal(shuffled, np.random.default_rng(3).permutation(rows))

@@ -63,12 +63,42 @@ def test_scores_equal_scikit_learn() -> None:
     assert scores.wauc == pytest.approx(expected)
 
 
-def test_weighted_auc_by_counting_pairs() -> None:
+def test_aucs_by_counting_pairs() -> None:
     p = np.repeat(((1 - SCORE) / 2)[:, None], 3, axis=1)
     p[np.arange(10), Y_TRUE] = SCORE
     support = np.bincount(Y_TRUE)
-    hand = sum(support[k] * _pairs_auc(Y_TRUE == k, p[:, k]) for k in range(3)) / 10
-    assert metrics.weighted_auc(Y_TRUE, p) == pytest.approx(hand)
+    per_class = [_pairs_auc(Y_TRUE == k, p[:, k]) for k in range(3)]
+    scores = metrics.evaluate(Y_TRUE, p, class_names=NAMES)
+    assert scores.wauc == pytest.approx(sum(support * per_class) / 10)
+    assert scores.macro_auc == pytest.approx(np.mean(per_class))
+    assert [c.auc for c in scores.per_class] == pytest.approx(per_class)
+
+
+def test_macro_metrics_and_balanced_accuracy_equal_scikit_learn() -> None:
+    scores = metrics.evaluate(Y_TRUE, _probabilities(), class_names=NAMES)
+    p, r, f, _ = sklearn_metrics.precision_recall_fscore_support(
+        Y_TRUE, Y_PRED, average="macro", zero_division=0
+    )
+    assert (scores.macro_precision, scores.macro_sensitivity, scores.macro_f1) == pytest.approx(
+        (p, r, f)
+    )
+    # recalls 3/4, 2/3, 1/3: every class counts the same, whatever its support
+    assert scores.balanced_accuracy == pytest.approx((3 / 4 + 2 / 3 + 1 / 3) / 3)
+    assert scores.balanced_accuracy == pytest.approx(scores.macro_sensitivity)
+    assert scores.balanced_accuracy == pytest.approx(
+        sklearn_metrics.balanced_accuracy_score(Y_TRUE, Y_PRED)
+    )
+
+
+def test_two_classes() -> None:
+    """A two-class test set: the (n, 2) probabilities give the binary AUC (this crashed)."""
+    y = np.array([0, 0, 0, 1, 1, 1, 1])
+    p1 = np.array([0.1, 0.6, 0.3, 0.8, 0.4, 0.9, 0.7])
+    probabilities = np.stack([1 - p1, p1], axis=1)
+    scores = metrics.evaluate(y, probabilities, class_names=("neg", "pos"))
+    binary = sklearn_metrics.roc_auc_score(y, p1)
+    assert scores.wauc == pytest.approx(binary) and scores.macro_auc == pytest.approx(binary)
+    assert scores.accuracy == pytest.approx(5 / 7)
 
 
 def test_absent_classes_have_weight_zero() -> None:
@@ -84,7 +114,9 @@ def test_absent_classes_have_weight_zero() -> None:
         sum(support[k] * sklearn_metrics.roc_auc_score(Y_TRUE == k, p[:, k]) for k in range(3)) / 10
     )
     assert scores.wauc == pytest.approx(expected)
-    assert math.isnan(metrics.weighted_auc(np.zeros(4, dtype=int), np.full((4, 2), 0.5)))
+    assert scores.macro_f1 == pytest.approx(three.macro_f1)  # the absent class is left out
+    one_class = metrics.evaluate(np.zeros(4, dtype=int), np.full((4, 2), 0.5), class_names="ab")
+    assert math.isnan(one_class.wauc) and math.isnan(one_class.macro_auc)
 
 
 def test_summary_is_mean_and_sample_std() -> None:

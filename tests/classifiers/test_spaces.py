@@ -93,7 +93,10 @@ def test_normalisation_uses_the_given_training_samples_only(make_cache) -> None:
     path = make_cache(layout="bayer")
     stored = _stored("raw_packed", path, "bayer", None)
     train = stored[:10]
-    norm = spaces.fit_normalization(S("raw_packed"), [train[:4], train[4:]], fmt=FMT["bayer"])
+    unit = S("raw_packed").to_unit
+    norm = spaces.fit_normalization(
+        [unit(part, fmt=FMT["bayer"]) for part in (train[:4], train[4:])]
+    )
     unit = S("raw_packed").to_unit(train, fmt=FMT["bayer"]).double()
     np.testing.assert_allclose(norm.mean, unit.mean(dim=(0, 2, 3)).numpy(), rtol=1e-9)
     np.testing.assert_allclose(norm.std, unit.std(dim=(0, 2, 3), unbiased=False).numpy(), rtol=1e-9)
@@ -111,7 +114,7 @@ def test_normalisation_uses_the_given_training_samples_only(make_cache) -> None:
 def test_augmentation_only_on_training_batches_of_rgb_aug(make_cache) -> None:
     path = make_cache()
     stored = _stored("rgb", path, "bayer", None)
-    norm = spaces.fit_normalization(S("rgb"), [stored], fmt=FMT["bayer"])
+    norm = spaces.fit_normalization([S("rgb").to_unit(stored, fmt=FMT["bayer"])])
     plain = spaces.InputPipeline(S("rgb"), FMT["bayer"], norm)
     augmented = spaces.InputPipeline(S("rgb_aug"), FMT["bayer"], norm)
     assert torch.equal(plain(stored, train=True), plain(stored, train=False))
@@ -123,6 +126,25 @@ def test_augmentation_only_on_training_batches_of_rgb_aug(make_cache) -> None:
     x = S("rgb").to_unit(stored, fmt=FMT["bayer"])
     y = augment.rgb(x, generator=torch.Generator().manual_seed(2))
     assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("space", "twin"), [("raw_packed_aug", "raw_packed"), ("raw_bayer_aug", "raw_bayer")]
+)
+def test_raw_augmentation_only_on_training_batches(make_cache, space, twin) -> None:
+    stored = _stored(twin, make_cache(), "bayer", None)
+    norm = spaces.fit_normalization([S(twin).to_unit(stored, fmt=FMT["bayer"])])
+    plain = spaces.InputPipeline(S(twin), FMT["bayer"], norm)
+    augmented = spaces.InputPipeline(S(space), FMT["bayer"], norm)
+    assert torch.equal(augmented(stored, train=False), plain(stored, train=False))
+    first = augmented(stored, train=True, generator=torch.Generator().manual_seed(4))
+    again = augmented(stored, train=True, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(first, again) and first.shape == stored.shape
+    unit = S(twin).to_unit(stored, fmt=FMT["bayer"])
+    expected = augment.raw(
+        unit, layout=S(space).layout, cfa="RGGB", generator=torch.Generator().manual_seed(4)
+    )
+    assert torch.equal(first, norm(expected))
 
 
 def test_augmentation_geometry_without_jitter_is_a_flip_or_rotation(monkeypatch) -> None:

@@ -33,9 +33,8 @@ def setup(make_cache):
     samples = data.load(reader, space, rows=reader.rows, device=CPU, input_size=None)
     training, validation = reader.fold(1)  # trains on fold 0, validates on fold 1
     train_idx, val_idx = training.rows, validation.rows
-    norm = spaces.fit_normalization(
-        space, (s for s, _ in samples.batches(train_idx, batch_size=8)), fmt=fmt
-    )
+    batches = data.batch_rows(train_idx, batch_size=8)
+    norm = spaces.fit_normalization(space.to_unit(s, fmt=fmt) for s, _ in samples.batches(batches))
     return reader, samples, spaces.InputPipeline(space, fmt, norm), train_idx, val_idx
 
 
@@ -60,14 +59,14 @@ def test_fit_records_epochs_and_keeps_the_best_weights(setup) -> None:
         model,
         samples,
         pipeline,
-        train_indices=train_idx,
-        val_indices=val_idx,
+        train_rows=train_idx,
+        val_rows=val_idx,
         config=config,
         device=CPU,
         log=lines.append,
     )
     assert [r.epoch for r in result.history] == [1, 2, 3, 4] and not result.stopped_early
-    assert lines == []  # quiet
+    assert len(lines) == 4 and lines[0].startswith("epoch 1/4 ")  # one line per epoch
     for record in result.history:
         assert (
             record.epoch_s > 0
@@ -102,8 +101,8 @@ def test_fit_is_deterministic_and_stops_early(setup) -> None:
                 model,
                 samples,
                 pipeline,
-                train_indices=train_idx,
-                val_indices=val_idx,
+                train_rows=train_idx,
+                val_rows=val_idx,
                 config=config,
                 device=CPU,
                 log=lines.append,
@@ -126,8 +125,116 @@ def test_bad_configuration(setup) -> None:
             _tiny(4, 3),
             samples,
             pipeline,
-            train_indices=train_idx,
-            val_indices=train_idx[:0],
+            train_rows=train_idx,
+            val_rows=train_idx[:0],
             config=train.TrainConfig(),
             device=CPU,
         )
+
+
+def _bn_net(channels: int, classes: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(channels, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, classes),
+    )
+
+
+def test_precise_batchnorm_makes_eval_agree_with_train_mode(setup) -> None:
+    """Stale running statistics (here: never updated) give eval-mode outputs far from the
+    train-mode ones; after the recompute over the training batches they agree."""
+    _, samples, pipeline, train_idx, _ = setup
+    torch.manual_seed(1)
+    model = _bn_net(4, 3)
+    with torch.no_grad():
+        model[0].weight.mul_(40.0)  # activations far from the initial statistics (0, 1)
+    (stored, _), *_ = samples.batches([train_idx])  # the whole training set: one batch
+    x = pipeline(stored, train=False)
+    with torch.no_grad():
+        model.train()
+        reference = model(x)
+        model[1].reset_running_stats()
+        model.eval()
+        stale = model(x)
+        assert not torch.allclose(stale, reference, atol=1e-2)
+        count = train.recompute_batchnorm(
+            model, samples, pipeline, train_idx, batch_size=len(train_idx)
+        )
+        model.eval()
+        precise = model(x)
+    assert count == 1
+    # one batch: the running mean is the batch mean; the running variance is unbiased
+    # (n / (n − 1) times the batch variance), hence a tolerance
+    torch.testing.assert_close(precise, reference, atol=0.05, rtol=0.05)
+    assert (precise.argmax(1) == reference.argmax(1)).all()
+
+
+def test_frozen_batchnorm_is_left_alone(setup) -> None:
+    _, samples, pipeline, train_idx, _ = setup
+    model = _bn_net(4, 3)
+    model[1].eval()  # as a frozen backbone in mode="linear"
+    model[1].train = lambda mode=True: model[1]  # stays in eval mode
+    before = model[1].running_mean.clone()
+    assert train.recompute_batchnorm(model, samples, pipeline, train_idx, batch_size=4) == 0
+    assert torch.equal(model[1].running_mean, before)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"precision": "bf16"},
+        {"channels_last": True},
+        {"fused": True},
+        {"precision": "bf16", "channels_last": True, "fused": True},
+    ],
+)
+def test_cuda_branches_run_on_the_cpu(setup, options) -> None:
+    """bf16 autocast, channels_last and the fused AdamW — CUDA's defaults — forced on the
+    CPU; evaluation stays float32."""
+    _, samples, pipeline, train_idx, val_idx = setup
+    torch.manual_seed(0)
+    model = _bn_net(4, 3)
+    config = train.TrainConfig(epochs=2, batch_size=4, quiet=True, timing_batches=1, **options)
+    result = train.fit(
+        model,
+        samples,
+        pipeline,
+        train_rows=train_idx,
+        val_rows=val_idx,
+        config=config,
+        device=CPU,
+    )
+    assert result.precision == ("bf16" if options.get("precision") == "bf16" else "fp32")
+    assert all(np.isfinite(r.loss) for r in result.history)
+    if options.get("channels_last"):
+        assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    probabilities, _ = train.predict(
+        model, samples, pipeline, val_idx, device=CPU, batch_size=4
+    )
+    (stored, _), *_ = samples.batches([val_idx])
+    model.eval()
+    with torch.no_grad():
+        fp32 = torch.softmax(model(pipeline(stored, train=False)).double(), dim=1)
+    np.testing.assert_allclose(probabilities, fp32.numpy(), atol=1e-6)
+
+
+def test_the_model_is_timed_once_per_run(setup, monkeypatch) -> None:
+    _, samples, pipeline, train_idx, val_idx = setup
+    calls = []
+    timed = train._time_model
+    monkeypatch.setattr(train, "_time_model", lambda *a, **k: calls.append(1) or timed(*a, **k))
+    config = train.TrainConfig(epochs=3, batch_size=4, quiet=True, timing_batches=2)
+    result = train.fit(
+        _tiny(4, 3),
+        samples,
+        pipeline,
+        train_rows=train_idx,
+        val_rows=val_idx,
+        config=config,
+        device=CPU,
+    )
+    assert calls == [1] and len(result.history) == 3
+    assert len({r.model_s for r in result.history}) == 1  # the same model time every epoch

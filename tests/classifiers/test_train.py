@@ -211,9 +211,7 @@ def test_cuda_branches_run_on_the_cpu(setup, options) -> None:
     assert all(np.isfinite(r.loss) for r in result.history)
     if options.get("channels_last"):
         assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
-    probabilities, _ = train.predict(
-        model, samples, pipeline, val_idx, device=CPU, batch_size=4
-    )
+    probabilities, _ = train.predict(model, samples, pipeline, val_idx, device=CPU, batch_size=4)
     (stored, _), *_ = samples.batches([val_idx])
     model.eval()
     with torch.no_grad():

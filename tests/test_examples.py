@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,44 @@ def test_compare_spaces_on_a_miniature_matek19(tmp_path):
     )  # fmt: skip
     assert "$ rawspace build" in stdout and "$ rawspace compare" in stdout
     assert (tmp_path / "out" / "results" / "results.md").exists()
+
+
+def slurm(script: str, environment: dict[str, str], *, task: int | None = None) -> None:
+    """Run an sbatch script as SLURM would, as array task ``task`` of 2."""
+    env = {**os.environ, **environment}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # `rawspace`
+    if task is not None:
+        env |= {"SLURM_ARRAY_TASK_ID": str(task), "SLURM_ARRAY_TASK_MIN": "1",
+                "SLURM_ARRAY_TASK_COUNT": "2"}  # fmt: skip
+    subprocess.run(
+        ["bash", str(EXAMPLES / "slurm" / script)], env=env, check=True, timeout=900,
+        capture_output=True,
+    )  # fmt: skip
+
+
+def test_slurm_scripts_build_merge_compare_and_report(tmp_path):
+    """The array jobs of examples/slurm, each task run in turn with SLURM's variables."""
+    pytest.importorskip("torch")
+    root = matek_root(tmp_path / "AML-Cytomorphology_LMU")
+    work = tmp_path / "work"
+    environment = {
+        "SOURCE": str(root),
+        "WORK": str(work),
+        "BUILD_OPTIONS": "--size 32 --test-fraction 0.2 --folds 2",
+        "COMPARE_OPTIONS": "--models mobilenet_v3_small --spaces rgb,raw_packed --folds 2 "
+        "--epochs 1 --batch-size 8 --input-size 32",
+        "DEVICE": "cpu",
+    }
+    for task in (1, 2):
+        slurm("build.sbatch", environment, task=task)
+    slurm("merge.sbatch", environment)
+    assert (work / "cache.h5").exists() and len(list((work / "shards").glob("*.h5"))) == 2
+    for task in (1, 2):
+        slurm("compare.sbatch", environment, task=task)
+    assert len(list((work / "compare" / "cells").glob("cache__*.json"))) == 4
+    slurm("report.sbatch", environment)
+    results = (work / "compare" / "results.md").read_text()
+    assert "## Paired comparisons of input spaces" in results and "Missing cells" not in results
+    text = (EXAMPLES / "slurm" / "submit.sh").read_text()
+    for script in ("build", "merge", "compare", "report"):
+        assert f"{script}.sbatch" in text

@@ -27,7 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -169,13 +169,13 @@ def assemble(
     }
 
 
-def _comparisons(
-    out: Path,
+def _paired_runs(
     rows: Sequence[Mapping[str, object]],
     groups: Mapping[tuple[str, str, str], Sequence[Mapping[str, object]]],
-) -> list[dict[str, object]]:
-    """Paired comparisons of the spaces of each (cache, model), over their common runs."""
-    found = []
+) -> Iterator[tuple[str, str, str, str, list[tuple[Mapping, Mapping]]]]:
+    """``(cache, model, baseline, other, pairs)`` for every compared pair of spaces of each
+    (cache, model): the (baseline cell, other cell) of their common runs — the same fold,
+    seed and test images — in run order."""
     for cache, model in dict.fromkeys((r["cache"], r["model"]) for r in rows):
         present = [r["space"] for r in rows if (r["cache"], r["model"]) == (cache, model)]
         for baseline, other in comparisons(present):
@@ -183,31 +183,44 @@ def _comparisons(
                 space: {(c["fold"], c["seed"]): c for c in groups[cache, model, space]}
                 for space in (baseline, other)
             }
-            common = sorted(
-                key
-                for key in set(runs[baseline]) & set(runs[other])
+            pairs = [
+                (runs[baseline][key], runs[other][key])
+                for key in sorted(set(runs[baseline]) & set(runs[other]))
                 if runs[baseline][key]["test_rows"] == runs[other][key]["test_rows"]
-            )
-            if not common:
-                continue
-            loaded = {
-                space: [np.load(out / "cells" / f"{runs[space][k]['key']}.npz") for k in common]
-                for space in (baseline, other)
-            }
-            result = compare_paired(
-                loaded[baseline][0]["labels"],
-                [part["probabilities"] for part in loaded[baseline]],
-                [part["probabilities"] for part in loaded[other]],
-                names=(baseline, other),
-                run_names=[f"fold {f} seed {s}" for f, s in common],
-            )
-            found.append({"cache": cache, "model": model, **result.to_dict()})
-    return found
+            ]
+            if pairs:
+                yield cache, model, baseline, other, pairs
+
+
+def _run_name(cell: Mapping[str, object]) -> str:
+    return f"fold {cell['fold']} seed {cell['seed']}"
 
 
 def _predictions(out: Path, cell: Mapping[str, object]) -> dict[str, np.ndarray]:
+    """The arrays stored with a cell: ``labels``, ``probabilities`` and, when it was
+    tested on unseen cameras, ``camera_probabilities`` (C, n, K)."""
     with np.load(out / "cells" / f"{cell['key']}.npz") as stored:
         return {name: stored[name] for name in stored.files}
+
+
+def _comparisons(
+    out: Path,
+    rows: Sequence[Mapping[str, object]],
+    groups: Mapping[tuple[str, str, str], Sequence[Mapping[str, object]]],
+) -> list[dict[str, object]]:
+    """Paired comparisons of the spaces of each (cache, model), over their common runs."""
+    found = []
+    for cache, model, baseline, other, pairs in _paired_runs(rows, groups):
+        loaded = [(_predictions(out, a), _predictions(out, b)) for a, b in pairs]
+        result = compare_paired(
+            loaded[0][0]["labels"],
+            [a["probabilities"] for a, _ in loaded],
+            [b["probabilities"] for _, b in loaded],
+            names=(baseline, other),
+            run_names=[_run_name(a) for a, _ in pairs],
+        )
+        found.append({"cache": cache, "model": model, **result.to_dict()})
+    return found
 
 
 def _camera_shift(
@@ -221,10 +234,13 @@ def _camera_shift(
     if not tested:
         return None
     cameras = tested[0]["test_cameras"]
-    table, found = [], []
+    table = []
     for r in rows:
-        members = groups[r["cache"], r["model"], r["space"]]
-        shifted = [c for c in members if c.get("test_cameras") == cameras]
+        shifted = [
+            c
+            for c in groups[r["cache"], r["model"], r["space"]]
+            if c.get("test_cameras") == cameras
+        ]
         entry = {
             "cache": r["cache"],
             "model": r["model"],
@@ -246,39 +262,31 @@ def _camera_shift(
                 "worst_camera": cameras[int(per_camera.argmin())],
             }
         table.append(entry)
-    for cache, model in dict.fromkeys((r["cache"], r["model"]) for r in rows):
-        present = [r["space"] for r in rows if (r["cache"], r["model"]) == (cache, model)]
-        for baseline, other in comparisons(present):
-            runs = {
-                space: {(c["fold"], c["seed"]): c for c in groups[cache, model, space]}
-                for space in (baseline, other)
-            }
-            common = sorted(
-                key
-                for key in set(runs[baseline]) & set(runs[other])
-                if runs[other][key].get("test_cameras") == cameras
-                and (
-                    runs[baseline][key].get("test_cameras") == cameras
-                    or not baseline.startswith("raw_")
+    found = []
+    for cache, model, baseline, other, pairs in _paired_runs(rows, groups):
+        shifted_pairs = [
+            (a, b)
+            for a, b in pairs
+            if b.get("test_cameras") == cameras
+            and (a.get("test_cameras") == cameras or not baseline.startswith("raw_"))
+        ]
+        if not shifted_pairs:
+            continue
+        base_runs, other_runs, names = [], [], []
+        for a, b in shifted_pairs:
+            base, shifted_other = _predictions(out, a), _predictions(out, b)
+            for k, camera in enumerate(cameras):
+                # an RGB baseline's input does not change with the camera
+                unchanged = "camera_probabilities" not in base
+                base_runs.append(
+                    base["probabilities"] if unchanged else base["camera_probabilities"][k]
                 )
-            )
-            if not common:
-                continue
-            pairs, names = ([], []), []
-            for key in common:
-                base, oth = (_predictions(out, runs[s][key]) for s in (baseline, other))
-                for k, camera in enumerate(cameras):
-                    pairs[0].append(
-                        base["camera_probabilities"][k]
-                        if "camera_probabilities" in base
-                        else base["probabilities"]
-                    )
-                    pairs[1].append(oth["camera_probabilities"][k])
-                    names.append(f"fold {key[0]} seed {key[1]} {camera}")
-            result = compare_paired(
-                base["labels"], pairs[0], pairs[1], names=(baseline, other), run_names=names
-            )
-            found.append({"cache": cache, "model": model, **result.to_dict()})
+                other_runs.append(shifted_other["camera_probabilities"][k])
+                names.append(f"{_run_name(a)} {camera}")
+        result = compare_paired(
+            base["labels"], base_runs, other_runs, names=(baseline, other), run_names=names
+        )
+        found.append({"cache": cache, "model": model, **result.to_dict()})
     return {"cameras": cameras, "rows": table, "comparisons": found}
 
 

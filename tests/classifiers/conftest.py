@@ -87,3 +87,40 @@ def make_cache(tmp_path: Path) -> Callable[..., Path]:
         return write_cache(tmp_path / name, **options)
 
     return make
+
+
+def _tiny_create(name: str, *, num_classes: int, in_channels: int = 3, **options: object):
+    """A four-filter network in place of any model of ``classifiers.models.create``."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, num_classes),
+    )
+
+
+@pytest.fixture
+def tiny_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``rawspace compare`` (in this process) train a tiny network for every model."""
+    from classifiers import compare
+
+    monkeypatch.setattr(compare.models, "create", _tiny_create)
+
+
+@pytest.fixture
+def run_compare() -> Callable[[list[str]], int]:
+    """``run_compare(argv)`` runs ``rawspace compare ARGV`` in this process; its exit status."""
+    import argparse
+
+    from rawspace.cli import compare
+
+    def run(argv: list[str]) -> int:
+        parser = argparse.ArgumentParser()
+        compare.register(parser.add_subparsers())
+        args = parser.parse_args(["compare", *argv])
+        return args.func(args)
+
+    return run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import urllib.error
@@ -12,37 +11,20 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch import nn  # noqa: E402
 
 import rawspace  # noqa: E402
 from classifiers import compare as grid  # noqa: E402
-from rawspace.cli import compare  # noqa: E402
 
 FAST = ["--batch-size", "8", "--input-size", "32", "--device", "cpu", "-q", "--epochs", "1"]
 
 
-def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    compare.register(parser.add_subparsers())
-    args = parser.parse_args(["compare", *argv])
-    return args.func(args)
-
-
-def _tiny_create(name, *, num_classes, in_channels=3, **options):
-    return nn.Sequential(
-        nn.Conv2d(in_channels, 4, 3, padding=1),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(4, num_classes),
-    )
-
-
-def test_compare_writes_every_output_and_resumes(make_cache, tmp_path, monkeypatch) -> None:
+def test_compare_writes_every_output_and_resumes(
+    make_cache, tmp_path, monkeypatch, run_compare
+) -> None:
     cache = make_cache("tiny.h5", layout="bayer")
     out = tmp_path / "out"
     argv = [str(cache), "--models", "resnet50", "--spaces", "rgb,raw_packed", "--folds", "2"]
-    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    assert run_compare([*argv, *FAST, "--out", str(out)]) == 0
 
     keys = [f"tiny__resnet50__{s}__fold{f}__seed0" for s in ("rgb", "raw_packed") for f in (0, 1)]
     for key in keys:
@@ -88,14 +70,15 @@ def test_compare_writes_every_output_and_resumes(make_cache, tmp_path, monkeypat
 
     monkeypatch.setattr(grid, "fit", no_training)
     stamps = {k: (out / "cells" / f"{k}.json").stat().st_mtime_ns for k in keys}
-    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    assert run_compare([*argv, *FAST, "--out", str(out)]) == 0
     assert stamps == {k: (out / "cells" / f"{k}.json").stat().st_mtime_ns for k in keys}
     assert "finished earlier, not retrained" in (out / "log.txt").read_text()
     assert json.loads((out / "results.json").read_text())["rows"] == results["rows"]
 
 
-def test_named_caches_are_rows_of_one_comparison(make_cache, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(grid.models, "create", _tiny_create)
+def test_named_caches_are_rows_of_one_comparison(
+    make_cache, tmp_path, monkeypatch, run_compare, tiny_models
+) -> None:
     a = make_cache("a.h5", layout="packed", seed=1)
     b = make_cache("b.h5", layout="bayer", seed=2)
     out = tmp_path / "out"
@@ -109,7 +92,7 @@ def test_named_caches_are_rows_of_one_comparison(make_cache, tmp_path, monkeypat
         "--folds",
         "0",
     ]
-    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    assert run_compare([*argv, *FAST, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert [(r["cache"], r["space"]) for r in results["rows"]] == [
         ("dataset", "raw_packed"),
@@ -126,13 +109,14 @@ def test_named_caches_are_rows_of_one_comparison(make_cache, tmp_path, monkeypat
     assert grid.parse_caches(tmp_path) == (("a", a), ("b", b))
 
 
-def test_every_space_runs_through_the_data_loader(make_cache, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(grid.models, "create", _tiny_create)
+def test_every_space_runs_through_the_data_loader(
+    make_cache, tmp_path, monkeypatch, run_compare, tiny_models
+) -> None:
     monkeypatch.setattr(grid.data, "fits_in_memory", lambda nbytes, device: False)
     cache = make_cache("linear.h5", layout="linear")
     out = tmp_path / "out"
     argv = [str(cache), "--spaces", ",".join(grid.spaces.SPACES), "--workers", "0"]
-    assert _run([*argv, *FAST, "--input-size", "0", "--out", str(out)]) == 0
+    assert run_compare([*argv, *FAST, "--input-size", "0", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     shapes = {r["space"]: r["input"]["shape"] for r in results["rows"]}
     assert shapes == {
@@ -165,36 +149,38 @@ def test_every_space_runs_through_the_data_loader(make_cache, tmp_path, monkeypa
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    make_cache, tmp_path, capsys, options, argv, message
+    make_cache, tmp_path, capsys, options, argv, message, run_compare
 ) -> None:
     cache = make_cache(**options)
-    assert _run([str(cache), *FAST, *argv, "--out", str(tmp_path / "out")]) == 2
+    assert run_compare([str(cache), *FAST, *argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and err.startswith("rawspace compare: error:")
     assert not (tmp_path / "out" / "cells").exists()
 
 
-def test_missing_cache_and_bad_cache_names(tmp_path, capsys) -> None:
-    assert _run([str(tmp_path / "nope.h5"), *FAST, "--out", str(tmp_path / "out")]) == 2
+def test_missing_cache_and_bad_cache_names(tmp_path, capsys, run_compare) -> None:
+    assert run_compare([str(tmp_path / "nope.h5"), *FAST, "--out", str(tmp_path / "out")]) == 2
     assert "cache not found" in capsys.readouterr().err
-    assert _run(["--cache", "a b=x.h5", *FAST, "--out", str(tmp_path / "out")]) == 2
+    assert run_compare(["--cache", "a b=x.h5", *FAST, "--out", str(tmp_path / "out")]) == 2
     assert "cache name must use letters" in capsys.readouterr().err
-    assert _run(["--cache", "x.h5", *FAST, "--out", str(tmp_path / "out")]) == 2
+    assert run_compare(["--cache", "x.h5", *FAST, "--out", str(tmp_path / "out")]) == 2
     assert "--cache needs NAME=PATH; got 'x.h5'" in capsys.readouterr().err
-    assert _run([*FAST, "--out", str(tmp_path / "out")]) == 2
+    assert run_compare([*FAST, "--out", str(tmp_path / "out")]) == 2
     assert "no cache given" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
-def test_cuda_without_gpu(make_cache, tmp_path, capsys) -> None:
+def test_cuda_without_gpu(make_cache, tmp_path, capsys, run_compare) -> None:
     argv = [str(make_cache()), *FAST, "--device", "cuda", "--out", str(tmp_path / "out")]
-    assert _run(argv) == 2
+    assert run_compare(argv) == 2
     assert capsys.readouterr().err == (
         "rawspace compare: error: device 'cuda' requested but no CUDA GPU is available\n"
     )
 
 
-def test_unavailable_imagenet_weights_exit_1(make_cache, tmp_path, capsys, monkeypatch) -> None:
+def test_unavailable_imagenet_weights_exit_1(
+    make_cache, tmp_path, capsys, monkeypatch, run_compare
+) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
 
     def offline(url, dst, *args, **kwargs):
@@ -202,17 +188,19 @@ def test_unavailable_imagenet_weights_exit_1(make_cache, tmp_path, capsys, monke
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     argv = [str(make_cache()), *FAST, "--weights", "imagenet", "--out", str(tmp_path / "out")]
-    assert _run(argv) == 1
+    assert run_compare(argv) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "checkpoints/resnet50-11ad3fa6.pth" in err
 
 
-def test_without_torch_the_command_explains_the_extra(tmp_path, capsys, monkeypatch) -> None:
+def test_without_torch_the_command_explains_the_extra(
+    tmp_path, capsys, monkeypatch, run_compare
+) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
     )
-    assert _run(["cache.h5", "--out", str(tmp_path)]) == 2
+    assert run_compare(["cache.h5", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
         "rawspace compare needs the classify extra: pip install 'rawspace[classify]'\n"
     )
@@ -244,19 +232,18 @@ def test_rawspace_does_not_import_torch_at_import_time() -> None:
 
 
 def test_paired_statistics_equal_an_independent_computation(
-    make_cache, tmp_path, monkeypatch
+    make_cache, tmp_path, monkeypatch, run_compare, tiny_models
 ) -> None:
     """Five runs (folds) of rgb and raw_packed, and raw_packed_aug with the augmentation
     switched off (so it trains exactly as raw_packed: identical predictions)."""
     scipy_stats = pytest.importorskip("scipy.stats")
     from classifiers import augment, stats
 
-    monkeypatch.setattr(grid.models, "create", _tiny_create)
     monkeypatch.setattr(augment, "raw", lambda x, **options: x)
     cache = make_cache("five.h5", per_class=12, folds=5, test_per_class=3)
     out = tmp_path / "out"
     argv = [str(cache), "--spaces", "rgb,raw_packed,raw_packed_aug", "--folds", "5"]
-    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    assert run_compare([*argv, *FAST, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     found = {(c["baseline"], c["other"]): c for c in results["comparisons"]}
     assert set(found) == {
@@ -299,14 +286,15 @@ def test_paired_statistics_equal_an_independent_computation(
     assert "best raw" not in markdown  # nothing is selected on test data
 
 
-def test_a_rebuilt_cache_retrains_every_cell(make_cache, tmp_path, monkeypatch) -> None:
+def test_a_rebuilt_cache_retrains_every_cell(
+    make_cache, tmp_path, monkeypatch, run_compare, tiny_models
+) -> None:
     """Same path, same size, another seed: the content fingerprint differs, so nothing of
     the old comparison is reused."""
-    monkeypatch.setattr(grid.models, "create", _tiny_create)
     cache = make_cache("same.h5", seed=0)
     out = tmp_path / "out"
     argv = [str(cache), "--spaces", "rgb,raw_packed", "--seeds", "2", *FAST, "--out", str(out)]
-    assert _run(argv) == 0
+    assert run_compare(argv) == 0
     keys = sorted(p.name for p in (out / "cells").glob("same__*.json"))
     assert keys == [
         f"same__resnet50__{s}__fold0__seed{k}.json" for s in ("raw_packed", "rgb") for k in (0, 1)
@@ -316,7 +304,7 @@ def test_a_rebuilt_cache_retrains_every_cell(make_cache, tmp_path, monkeypatch) 
     make_cache("same.h5", seed=5)  # rebuilt at the same path with another seed
     assert cache.stat().st_size == size
     (out / "log.txt").unlink()
-    assert _run(argv) == 0
+    assert run_compare(argv) == 0
     log = (out / "log.txt").read_text()
     assert log.count("retrained: the stored result was made with other the cache's contents") == 4
     assert "not retrained" not in log
@@ -324,17 +312,18 @@ def test_a_rebuilt_cache_retrains_every_cell(make_cache, tmp_path, monkeypatch) 
     assert [r["runs"] for r in results["rows"]] == [2, 2]
 
 
-def test_camera_augmentation_and_the_camera_shift_table(make_cache, tmp_path, monkeypatch) -> None:
+def test_camera_augmentation_and_the_camera_shift_table(
+    make_cache, tmp_path, monkeypatch, run_compare, tiny_models
+) -> None:
     """raw_packed_cam trains on the cache's rgb unprocessed with a random camera per sample;
     every raw model is also tested with two unseen cameras and a camera JSON file."""
-    monkeypatch.setattr(grid.models, "create", _tiny_create)
     camera_file = tmp_path / "camera.json"
     camera_file.write_text(rawspace.CameraParams.sample(77, cfa="BGGR").to_json())
     cache = make_cache("cam.h5")
     out = tmp_path / "out"
     argv = [str(cache), "--spaces", "rgb,raw_packed,raw_packed_cam", "--test-cameras", "2"]
     argv += ["--test-camera", str(camera_file)]
-    assert _run([*argv, *FAST, "--out", str(out)]) == 0
+    assert run_compare([*argv, *FAST, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     shift = results["camera_shift"]
     assert shift["cameras"] == ["sampled 1", "sampled 2", "camera.json"]

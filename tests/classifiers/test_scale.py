@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
@@ -16,31 +15,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch import nn  # noqa: E402
 
 from classifiers import claims  # noqa: E402
 from classifiers import compare as grid  # noqa: E402
-from rawspace.cli import compare  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--batch-size", "8", "--input-size", "32", "--device", "cpu", "-q", "--epochs", "1"]
-
-
-def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    compare.register(parser.add_subparsers())
-    args = parser.parse_args(["compare", *argv])
-    return args.func(args)
-
-
-def _tiny_create(name, *, num_classes, in_channels=3, **options):
-    return nn.Sequential(
-        nn.Conv2d(in_channels, 4, 3, padding=1),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(4, num_classes),
-    )
 
 
 def _cli(argv: list[str], **options) -> subprocess.Popen:
@@ -96,29 +76,31 @@ def test_parse_shard(text, environ, expected) -> None:
     ],
 )
 def test_bad_shards_are_one_line_and_exit_2(
-    make_cache, tmp_path, capsys, monkeypatch, shard, message
+    make_cache, tmp_path, capsys, monkeypatch, shard, message, run_compare
 ):
     for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT"):
         monkeypatch.delenv(name, raising=False)
     argv = [str(make_cache()), *FAST, "--shard", shard, "--out", str(tmp_path / "out")]
-    assert _run(argv) == 2
+    assert run_compare(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
 
 
-def test_two_shards_at_once_train_every_cell_once_and_report_like_one_run(make_cache, tmp_path):
+def test_two_shards_at_once_train_every_cell_once_and_report_like_one_run(
+    make_cache, tmp_path, run_compare
+):
     cache = make_cache("grid.h5")
     argv = [str(cache), "--models", "mobilenet_v3_small", "--spaces", "rgb,raw_packed"]
     argv += ["--folds", "2", *FAST]
     single, sharded = tmp_path / "single", tmp_path / "sharded"
-    assert _run([*argv, "--out", str(single)]) == 0
+    assert run_compare([*argv, "--out", str(single)]) == 0
     shards = [_cli([*argv, "--shard", f"{k}/2", "--out", str(sharded)]) for k in (1, 2)]
     for process in shards:
         _, err = process.communicate(timeout=600)
         assert process.returncode == 0, err
     assert not (sharded / "results.json").exists()  # shards leave the report to --report
-    assert _run(["--report", str(sharded), "-q"]) == 0
+    assert run_compare(["--report", str(sharded), "-q"]) == 0
 
     log = (sharded / "log.txt").read_text()
     keys = [f"grid__mobilenet_v3_small__{s}__fold{f}__seed0" for s in ("rgb", "raw_packed")
@@ -138,10 +120,11 @@ def test_two_shards_at_once_train_every_cell_once_and_report_like_one_run(make_c
         np.testing.assert_allclose(found[key], expected[key], atol=1e-5)
 
 
-def test_claims_of_dead_and_live_processes(make_cache, tmp_path, monkeypatch) -> None:
+def test_claims_of_dead_and_live_processes(
+    make_cache, tmp_path, monkeypatch, run_compare, tiny_models
+) -> None:
     """A claim left by a killed process is taken over by a rerun; a live one is respected,
     unless --reclaim says its holder is gone."""
-    monkeypatch.setattr(grid.models, "create", _tiny_create)
     cache = make_cache("claims.h5")
     out = tmp_path / "out"
     (out / "cells").mkdir(parents=True)
@@ -151,7 +134,7 @@ def test_claims_of_dead_and_live_processes(make_cache, tmp_path, monkeypatch) ->
     record = {"host": socket.gethostname(), "pid": int(dead.stdout), "started": "earlier"}
     (out / "cells" / f"{key}.claim").write_text(json.dumps(record))
     argv = [str(cache), "--spaces", "rgb", *FAST, "--out", str(out)]
-    assert _run(argv) == 0
+    assert run_compare(argv) == 0
     assert f"{key}: training on" in (out / "log.txt").read_text()
     assert not (out / "cells" / f"{key}.claim").exists()
 
@@ -160,16 +143,16 @@ def test_claims_of_dead_and_live_processes(make_cache, tmp_path, monkeypatch) ->
     live = {"host": socket.gethostname(), "pid": os.getpid(), "started": "now"}
     (other / "cells" / f"{key}.claim").write_text(json.dumps(live))
     argv = [str(cache), "--spaces", "rgb", *FAST, "--out", str(other)]
-    assert _run([*argv, "--shard", "1/1"]) == 0
+    assert run_compare([*argv, "--shard", "1/1"]) == 0
     assert (
         f"{key}: claimed by {socket.gethostname()}:{os.getpid()}" in (other / "log.txt").read_text()
     )
     assert not (other / "cells" / f"{key}.json").exists()
-    assert _run([*argv, "--reclaim"]) == 0
+    assert run_compare([*argv, "--reclaim"]) == 0
     assert (other / "cells" / f"{key}.json").exists()
 
 
-def test_a_killed_shard_is_finished_by_a_rerun(make_cache, tmp_path) -> None:
+def test_a_killed_shard_is_finished_by_a_rerun(make_cache, tmp_path, run_compare) -> None:
     cache = make_cache("killed.h5")
     out = tmp_path / "out"
     argv = [str(cache), "--models", "mobilenet_v3_small", "--spaces", "rgb", "--folds", "2"]
@@ -183,7 +166,7 @@ def test_a_killed_shard_is_finished_by_a_rerun(make_cache, tmp_path) -> None:
     process.communicate()
     assert claimed.exists()  # left behind by the killed process
     rerun = [*argv[: argv.index("--epochs")], "--epochs", "1", "--out", str(out)]
-    assert _run(rerun) == 0
+    assert run_compare(rerun) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["rows"][0]["runs"] == 2 and not claimed.exists()
 
@@ -203,7 +186,7 @@ def test_a_claim_is_exclusive(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_torchrun_with_two_processes_equals_one(make_cache, tmp_path) -> None:
+def test_torchrun_with_two_processes_equals_one(make_cache, tmp_path, run_compare) -> None:
     """One cell over two gloo processes: each takes half of every global batch of 8;
     DistributedDataParallel averages the two halves' gradients, which is the gradient of
     the whole batch up to the order of floating-point sums. ViT-B/32 has no BatchNorm, so
@@ -211,7 +194,7 @@ def test_torchrun_with_two_processes_equals_one(make_cache, tmp_path) -> None:
     cache = make_cache("ddp.h5")
     argv = [str(cache), "--models", "vit_b_32", "--spaces", "rgb", "--folds", "0", *FAST]
     single, parallel = tmp_path / "single", tmp_path / "parallel"
-    assert _run([*argv, "--out", str(single)]) == 0
+    assert run_compare([*argv, "--out", str(single)]) == 0
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
     command = [*launcher, "-m", "rawspace", "compare", *argv, "--out", str(parallel)]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -324,9 +324,9 @@ def fit(
     )
     # Augmentation draws: per rank (a rank augments only its part of each batch).
     generator = torch.Generator(device=device).manual_seed(config.seed * 1009 + group.rank)
-    bn_rows = np.sort(
-        np.random.default_rng(config.seed).permutation(train_rows)[: config.precise_bn]
-    )
+    # A fixed, shuffled subset: batches that mix classes, as in training (class-sorted
+    # batches would each see one class and underestimate every variance).
+    bn_rows = np.random.default_rng(config.seed).permutation(train_rows)[: config.precise_bn]
     show = not config.quiet and sys.stderr.isatty() and group.is_main
     result = TrainResult(
         device=device_name(device),

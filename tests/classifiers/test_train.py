@@ -236,3 +236,26 @@ def test_the_model_is_timed_once_per_run(setup, monkeypatch) -> None:
     )
     assert calls == [1] and len(result.history) == 3
     assert len({r.model_s for r in result.history}) == 1  # the same model time every epoch
+
+
+def test_batchnorm_is_recomputed_over_shuffled_training_samples(setup, monkeypatch) -> None:
+    """The training rows of a cache come class by class; batches of consecutive rows would
+    each hold one class and underestimate every variance (eval-mode accuracy on the
+    training set fell to 78 % for a model at 100 % in training mode)."""
+    reader, samples, pipeline, train_idx, val_idx = setup
+    seen = []
+    recompute = train.recompute_batchnorm
+    monkeypatch.setattr(
+        train,
+        "recompute_batchnorm",
+        lambda m, s, p, rows, **k: seen.append(rows) or recompute(m, s, p, rows, **k),
+    )
+    config = train.TrainConfig(epochs=1, batch_size=4, quiet=True, timing_batches=1, precise_bn=8)
+    train.fit(
+        _bn_net(4, 3), samples, pipeline, train_rows=train_idx, val_rows=val_idx, config=config,
+        device=CPU,
+    )  # fmt: skip
+    (rows,) = seen
+    assert len(rows) == 8 and set(rows) <= set(train_idx.tolist())
+    labels = reader.labels[rows]
+    assert np.any(np.diff(labels) < 0)  # not class by class

@@ -45,7 +45,7 @@ import os
 import platform
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 import rawspace.cache
-from rawspace import CameraParams
+from rawspace import CameraParams, shards
 from rawspace.cache import CacheReader
 from rawspace.cameras import load_camera, stable_seed
 from rawspace.files import write_text
@@ -234,34 +234,13 @@ def parse_weights(text: str, model_names: Sequence[str]) -> tuple[tuple[str, str
     return tuple((m, pairs.get(m)) for m in model_names)
 
 
-def parse_shard(text: str, environ: dict[str, str] | None = None) -> tuple[int, int]:
-    """``"K/N"`` (1 ≤ K ≤ N) or ``"auto"`` → (K, N). Raises :class:`CompareError`.
-
-    ``auto`` reads SLURM's array variables: K = ``SLURM_ARRAY_TASK_ID`` −
-    ``SLURM_ARRAY_TASK_MIN`` + 1 and N = ``SLURM_ARRAY_TASK_COUNT``.
-    """
-    environ = os.environ if environ is None else environ
-    if text == "auto":
-        names = ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT")
-        missing = [name for name in names if name not in environ]
-        if missing:
-            raise CompareError(
-                f"--shard auto needs a SLURM array job; {', '.join(missing)} not set "
-                "(use --shard K/N outside SLURM)"
-            )
-        try:
-            task, first, count = (int(environ[name]) for name in names)
-        except ValueError:
-            raise CompareError("--shard auto: SLURM's array variables are not integers") from None
-        k, n = task - first + 1, count
-    else:
-        match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
-        if not match:
-            raise CompareError(f"--shard must be K/N (e.g. 2/8) or auto; got {text!r}")
-        k, n = int(match[1]), int(match[2])
-    if not 1 <= k <= n:
-        raise CompareError(f"--shard K/N needs 1 ≤ K ≤ N; got {k}/{n}")
-    return k, n
+def parse_shard(text: str, environ: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """``"K/N"`` or ``"auto"`` (in a SLURM array job) → (K, N), as
+    :func:`rawspace.shards.parse_shard` reads it. Raises :class:`CompareError`."""
+    try:
+        return shards.parse_shard(text, environ)
+    except ValueError as error:
+        raise CompareError(str(error)) from None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_choice
+from .files import name_bytes
 from .hints import (
     CAMERA_POLICIES,
     CFA_PATTERNS,
@@ -53,8 +54,10 @@ def stable_seed(seed: int, *parts: str) -> int:
     """A 63-bit seed derived from a global seed and some names, stable everywhere.
 
     The BLAKE2b hash of the seed and each part (length-prefixed UTF-8, so
-    ``("ab", "c")`` and ``("a", "bc")`` differ); unlike :func:`hash` it is the same
-    in every process, on every machine and Python version.
+    ``("ab", "c")`` and ``("a", "bc")`` differ; the bytes of a file name that are
+    not UTF-8 are hashed as they are, see :func:`rawspace.files.name_bytes`);
+    unlike :func:`hash` it is the same in every process, on every machine and
+    Python version.
 
     Parameters
     ----------
@@ -75,7 +78,7 @@ def stable_seed(seed: int, *parts: str) -> int:
     for part in parts:
         if not isinstance(part, str):
             raise TypeError(f"seed parts must be str, got {type(part).__name__}: {part!r}")
-        encoded = part.encode("utf-8")
+        encoded = name_bytes(part)
         digest.update(len(encoded).to_bytes(8, "little"))
         digest.update(encoded)
     return int.from_bytes(digest.digest(), "little") >> (64 - _SEED_BITS)
@@ -116,7 +119,8 @@ def load_camera(path: str | os.PathLike[str]) -> CameraParams:
     if path.suffix.lower() != ".json":
         return read_camera(path)
     try:
-        values = json.loads(path.read_text(encoding="utf-8"))
+        # A convert sidecar holds the bytes of a name that is not UTF-8 as they are.
+        values = json.loads(path.read_text(encoding="utf-8", errors="surrogateescape"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"camera file {path} is not valid JSON: {exc}") from None
     if isinstance(values, dict) and isinstance(values.get("params"), dict):
@@ -136,7 +140,8 @@ class CameraAssigner:
     policy : {"dataset", "group", "image"}, default "dataset"
         One camera for the whole dataset, one per group, or one per image.
     seed : int, default 0
-        Global seed; every draw derives from it with :func:`stable_seed`.
+        Global seed, a non-negative integer; every draw derives from it with
+        :func:`stable_seed`.
     camera : CameraParams, optional
         A fixed camera for every image (only with ``policy="dataset"``). When None,
         cameras are drawn with :meth:`CameraParams.sample`.
@@ -174,6 +179,8 @@ class CameraAssigner:
         check_choice("policy", self.policy, CAMERA_POLICIES)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
             raise TypeError(f"seed must be an int, got {type(self.seed).__name__}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
         object.__setattr__(self, "seed", int(self.seed))
         if self.noise is not None:
             check_choice("noise", self.noise, NOISE_MODELS)

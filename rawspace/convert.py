@@ -17,8 +17,16 @@ Guarantees
   A rerun skips outputs whose data and JSON both exist (unless ``overwrite``),
   and reports those whose JSON records other options (seed, cameras, layout,
   format, ...) as failures rather than mixing two conversions in one folder.
-- Inputs are only read. Every failure is listed in ``OUTPUT/failures.csv``
-  (columns ``path,reason``); a run without failures removes a stale one.
+- Inputs are only read, and never written over: no output may be an input or
+  lie inside an input folder (:func:`rawspace.files.check_outputs`). Every
+  failure (an image that cannot be read or converted, a folder that cannot be
+  listed) is listed in ``OUTPUT/failures.csv`` (columns ``path,reason``); a run
+  without failures removes a stale one.
+- A write that fails (a full disk, no permission) stops the conversion with a
+  :class:`rawspace.files.WriteError`: it is not a bad input. The outputs
+  written before it are complete, and a rerun skips them.
+- File names that are not UTF-8 are kept (see :mod:`rawspace.files`): sidecars
+  and ``failures.csv`` hold their bytes as they are.
 
 Relative paths and groups
 -------------------------
@@ -28,7 +36,7 @@ all entries; for a single file it is the file name. The *group* of an image (for
 ``camera_per="group"`` and ``noise_per="group"``) is the first folder of its
 relative path (for example the class folder), or ``"."`` for images at the top.
 Folders are searched with :func:`rawspace.files.find_images`: hidden names
-(starting with ``"."``) are skipped, links are followed, and no folder is visited
+(starting with ``"."``) are skipped, links are followed, and no folder is searched
 twice.
 """
 
@@ -52,7 +60,16 @@ from tqdm import tqdm
 from ._checks import check_choice
 from ._version import __version__
 from .cameras import CameraAssigner, load_camera
-from .files import IMAGE_SUFFIXES, atomic_path, find_images, write_text
+from .files import (
+    IMAGE_SUFFIXES,
+    WriteError,
+    atomic_path,
+    check_outputs,
+    find_images,
+    make_folder,
+    printable,
+    write_text,
+)
 from .hints import (
     CAMERA_POLICIES,
     FILE_FORMATS,
@@ -77,6 +94,7 @@ __all__ = [
     "TOP_GROUP",
     "ConvertItem",
     "ConvertReport",
+    "Inputs",
     "convert",
     "find_inputs",
 ]
@@ -99,6 +117,21 @@ class ConvertItem:
 
 
 @dataclass
+class Inputs:
+    """What :func:`find_inputs` found: the images, and the folders that could not be listed.
+
+    Attributes
+    ----------
+    items : list of ConvertItem
+    unreadable : list of (pathlib.Path, str)
+        Folders that could not be listed, with the reason.
+    """
+
+    items: list[ConvertItem]
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+
+
+@dataclass
 class ConvertReport:
     """What :func:`convert` did (or, for a dry run, would do).
 
@@ -111,7 +144,8 @@ class ConvertReport:
     skipped : int
         Images whose outputs existed with the same options.
     failures : list of (str, str)
-        ``(source path, reason)`` of every input that failed, sorted by path.
+        ``(source path, reason)`` of every input that failed (an image, or a folder
+        that could not be listed), sorted by path.
     planned : list of (str, str)
         ``(source path, data file)`` of every image attempted (for a dry run: to be
         attempted); skipped images and clashing outputs are not in it.
@@ -158,12 +192,13 @@ def _group_of(relpath: str) -> str:
     return parts[0] if len(parts) > 1 else TOP_GROUP
 
 
-def _search_folder(folder: Path) -> list[ConvertItem]:
+def _search_folder(folder: Path) -> Inputs:
+    listing = find_images(folder)
     items = []
-    for path in find_images(folder).files:
+    for path in listing.files:
         relpath = path.relative_to(folder).as_posix()
         items.append(ConvertItem(path, relpath, _group_of(relpath)))
-    return items
+    return Inputs(items, listing.unreadable)
 
 
 def _read_list(list_file: Path) -> list[Path]:
@@ -198,7 +233,7 @@ def _items_from_paths(paths: Sequence[Path]) -> list[ConvertItem]:
 
 def find_inputs(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-) -> list[ConvertItem]:
+) -> Inputs:
     """The images named by ``inputs``, with relative paths and groups.
 
     Parameters
@@ -211,9 +246,10 @@ def find_inputs(
 
     Returns
     -------
-    list of ConvertItem
-        Listed paths are not checked for existence here: missing ones fail later,
-        with the other unreadable files.
+    Inputs
+        The items, and the folders that could not be listed. Listed paths are not
+        checked for existence here: missing ones fail later, with the other
+        unreadable files.
 
     Raises
     ------
@@ -223,15 +259,15 @@ def find_inputs(
         ``inputs`` is a file that is neither an image nor a text list.
     """
     if not isinstance(inputs, (str, os.PathLike)):
-        return _items_from_paths([Path(p) for p in inputs])
+        return Inputs(_items_from_paths([Path(p) for p in inputs]))
     path = Path(inputs)
     if path.is_dir():
         return _search_folder(path)
     if not path.is_file():
         raise FileNotFoundError(f"INPUT not found: {path}")
     if path.name.lower().endswith(IMAGE_SUFFIXES):
-        return [ConvertItem(path, path.name, TOP_GROUP)]
-    return _items_from_paths(_read_list(path))
+        return Inputs([ConvertItem(path, path.name, TOP_GROUP)])
+    return Inputs(_items_from_paths(_read_list(path)))
 
 
 # ------------------------------------------------------------------------ writing
@@ -249,7 +285,7 @@ def _write_failures(output: Path, failures: list[tuple[str, str]]) -> None:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "reason"])
     writer.writerows(failures)
-    output.mkdir(parents=True, exist_ok=True)
+    make_folder(output)
     write_text(path, buffer.getvalue())
 
 
@@ -301,11 +337,14 @@ def _sidecar(settings: _Settings, task: _Task, rgb: np.ndarray, raw: RawImage) -
         "noise": list(raw.noise) if raw.noise is not None else None,
         "noise_seed": raw.seed,
     }
-    return json.dumps(record, indent=2) + "\n"
+    return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
 
 def _convert_one(settings: _Settings, task: _Task) -> str | None:
-    """Convert one image; return None on success, else the reason it failed."""
+    """Convert one image; return None on success, else the reason it failed.
+
+    A failed write is not the image's fault: it raises :class:`WriteError`.
+    """
     item = task.item
     try:
         rgb = read_image(item.source)
@@ -316,8 +355,11 @@ def _convert_one(settings: _Settings, task: _Task) -> str | None:
         if settings.file_format == "npy":
             _write_npy(task.data_path, raw.data)
         else:
-            write_dng(raw, task.data_path, description=f"rawspace convert of {item.relpath}")
+            description = f"rawspace convert of {printable(item.relpath)}"  # text, not bytes
+            write_dng(raw, task.data_path, description=description)
         write_text(task.json_path, _sidecar(settings, task, rgb, raw))
+    except WriteError:
+        raise
     except ImageError as exc:
         return exc.reason
     except FileNotFoundError:
@@ -376,14 +418,17 @@ def _check_options(
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
 
 
-def _check_output(inputs: Any, output: Path) -> None:
+def _check_outputs(
+    inputs: Any, camera: Path | None, items: list[ConvertItem], output: Path, tasks: list[_Task]
+) -> None:
+    """Refuse an OUTPUT that is not a folder, or outputs onto, into or over an input."""
     if output.exists() and not output.is_dir():
         raise ValueError(f"OUTPUT {output} exists and is not a folder")
-    if isinstance(inputs, (str, os.PathLike)) and Path(inputs).is_dir():
-        source = Path(inputs).resolve()
-        target = output.resolve()
-        if target == source or target.is_relative_to(source):
-            raise ValueError(f"OUTPUT {output} must not be inside INPUT {inputs}")
+    given = [inputs] if isinstance(inputs, (str, os.PathLike)) else []
+    check_outputs(
+        [output, output / FAILURES_NAME, *(p for t in tasks for p in (t.data_path, t.json_path))],
+        [*given, *([camera] if camera is not None else []), *(item.source for item in items)],
+    )
 
 
 def _plan(
@@ -425,8 +470,8 @@ def _recorded_options(json_path: Path) -> dict[str, Any] | None:
     """Options recorded in a sidecar; None when there is none or it cannot be read (then
     the output is made again)."""
     try:
-        record = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        record = json.loads(json_path.read_text(encoding="utf-8", errors="surrogateescape"))
+    except (OSError, json.JSONDecodeError):
         return None
     options = record.get("options") if isinstance(record, dict) else None
     return options if isinstance(options, dict) else None
@@ -458,7 +503,8 @@ def convert(
     inputs : path or sequence of paths
         An image, a folder or a list file (see :func:`find_inputs`).
     output : path
-        Output folder (created). Must not lie inside an input folder.
+        Output folder (created). No output may be an input (an image, the list file,
+        the camera file) or lie inside an input folder.
     layout : {"bayer", "packed", "linear"}
         Raw layout (see :func:`rawspace.invert`); ``"linear"`` is npy only.
     file_format : {"npy", "dng"}
@@ -500,7 +546,12 @@ def convert(
     FileNotFoundError
         ``inputs`` or the camera file does not exist.
     ValueError
-        An option is invalid, ``output`` lies inside ``inputs``, or no image was found.
+        An option is invalid, or no image was found.
+    rawspace.files.OutputError
+        An output would be written onto, into or over an input (a ValueError).
+    rawspace.files.WriteError
+        An output cannot be written (a full disk, no permission). The outputs
+        written before are complete; a rerun skips them.
     """
     try:
         dtype = np.dtype(dtype).name
@@ -509,23 +560,27 @@ def convert(
     _check_options(
         layout=layout, file_format=file_format, dtype=dtype, size=size, fit=fit, jobs=jobs
     )
+    camera_file = None
     if camera is not None and not isinstance(camera, CameraParams):
+        camera_file = Path(camera)
         camera = load_camera(camera)
     check_choice("camera_per", camera_per, CAMERA_POLICIES)
     assigner = CameraAssigner(
         camera_per, seed=seed, camera=camera, noise=noise, noise_per=noise_per
     )
     output = Path(output)
-    _check_output(inputs, output)
-    items = find_inputs(inputs)
-    if not items:
+    found = find_inputs(inputs)
+    items = found.items
+    if not items and not found.unreadable:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in INPUT {inputs}")
     settings = _Settings(assigner, layout, dtype, file_format, size, fit)
 
     start = time.perf_counter()
     tasks, skipped, failures = _plan(items, output, settings, overwrite=overwrite)
+    _check_outputs(inputs, camera_file, items, output, tasks)
+    failures += [(str(path), f"folder cannot be read: {why}") for path, why in found.unreadable]
     for source, reason in failures:
-        _log.info("failed %s: %s", source, reason)
+        _log.info("failed %s: %s", printable(source), reason)
     report = ConvertReport(output=output, skipped=skipped, dry_run=dry_run)
     report.planned = [(str(t.item.source), str(t.data_path)) for t in tasks]
     if dry_run:
@@ -533,19 +588,20 @@ def convert(
         return report
 
     for folder in sorted({task.data_path.parent for task in tasks}):
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
     with tqdm(
         total=len(tasks), disable=not progress, file=sys.stderr, unit="img", desc="convert"
     ) as bar:
         for task, reason in _run_tasks(settings, tasks, jobs, bar):
             if reason is None:
                 report.converted += 1
-                _log.info("converted %s -> %s", task.item.source, task.data_path)
+                _log.info(
+                    "converted %s -> %s", printable(task.item.source), printable(task.data_path)
+                )
             else:
                 failures.append((str(task.item.source), reason))
-                _log.info("failed %s: %s", task.item.source, reason)
+                _log.info("failed %s: %s", printable(task.item.source), printable(reason))
     report.failures = sorted(failures)
     report.seconds = time.perf_counter() - start
-    output.mkdir(parents=True, exist_ok=True)
     _write_failures(output, report.failures)
     return report

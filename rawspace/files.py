@@ -1,39 +1,136 @@
-"""Files and folders: the one folder walker and atomic writes.
+"""Files and folders: the one folder walker, output safety, locks, atomic writes, file names.
 
 :func:`find_images` is how every command searches a folder for images, with one
-rule for links: links to files are followed, links to folders too, but a folder
-is never visited twice (folders are told apart by device and inode), so a link
-loop such as ``loop -> ..`` cannot list an image twice. Hidden names (starting
-with ``"."``) are skipped. A folder that cannot be listed is reported, not
-skipped silently.
+rule for links: links to files and to folders are followed, but a folder is
+never searched twice (folders are told apart by device and inode). The search
+is breadth-first, so a folder reached in several ways (through links) is
+searched once, under the shortest path to it (the first in sorted order among
+equally short ones); a link loop such as ``loop -> ..`` lists nothing twice.
+Hidden names (starting with ``"."``) are skipped. A folder that cannot be
+listed is reported, not skipped silently.
+
+:func:`check_outputs` is the one output-safety check of every command that
+writes: no output may be an input or lie inside an input folder, whatever
+``overwrite`` says.
+
+:func:`exclusive_lock` keeps a second writer away from an output that is being
+written; :func:`lock_holder` tells whether one is.
 
 :func:`atomic_path` and :func:`write_text` write a file through a temporary
 file in the same folder that is renamed over the target when complete, so a
 reader never sees a half-written file and a failed write leaves nothing behind.
+A failed write raises :class:`WriteError`, which names the file and the reason.
+
+File names
+----------
+On Linux a file name is bytes, not necessarily UTF-8. Python keeps the bytes
+that are not UTF-8 as lone surrogates (``surrogateescape``); rawspace keeps
+names that way in memory and writes them out as the bytes they stand for
+(:func:`name_bytes`): in CSV and JSON files and in the cache's HDF5 strings a
+name that is not UTF-8 appears as its original bytes, and reading it back with
+``errors="surrogateescape"`` gives the same name. Valid UTF-8 names are
+unaffected. Messages show such bytes as ``\\xNN`` (:func:`printable`).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import stat
+import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "ImageListing",
+    "LockedError",
+    "OutputError",
+    "WriteError",
     "atomic_path",
+    "check_outputs",
+    "exclusive_lock",
     "find_images",
     "is_image_name",
+    "lock_holder",
+    "make_folder",
+    "name_bytes",
+    "printable",
+    "write_error",
     "write_text",
 ]
 
 #: File suffixes (lower case) that folder searches treat as images.
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
+#: Seconds :func:`exclusive_lock` waits for a lock held only for a moment (by a probe).
+_LOCK_PATIENCE = 0.5
 
+
+# --------------------------------------------------------------------------- names
+def name_bytes(name: str) -> bytes:
+    """The bytes a file name (or text holding one) stands for.
+
+    UTF-8, with the bytes that Python keeps as lone surrogates restored
+    (``surrogateescape``); ``data.decode("utf-8", "surrogateescape")`` gives
+    ``name`` back.
+    """
+    return name.encode("utf-8", "surrogateescape")
+
+
+def printable(text: str | os.PathLike[str]) -> str:
+    """``text`` (a file name, or a message holding one) safe to print anywhere.
+
+    The bytes of a file name that are not UTF-8 are shown as ``\\xNN``.
+    """
+    text = os.fspath(text)
+    try:
+        return name_bytes(text).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is not from a file name
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# -------------------------------------------------------------------------- errors
+class OutputError(ValueError):
+    """An output that would be written onto, into or over an input; the message names both."""
+
+
+class WriteError(OSError):
+    """An output that could not be written: disk full, no permission, read-only file system.
+
+    Fatal, unlike a bad input: the command stops. ``filename`` is the output and
+    ``strerror`` the reason; what was written before stays usable (see each command).
+    """
+
+    def __str__(self) -> str:
+        return f"cannot write {printable(self.filename)}: {self.strerror}"
+
+
+class LockedError(OSError):
+    """The lock of an output is held by another process (``pid``: its id, 0 if unknown)."""
+
+    def __init__(self, path: str | os.PathLike[str], pid: int):
+        super().__init__(errno.EWOULDBLOCK, f"locked by process {pid or '?'}", os.fspath(path))
+        self.pid = pid
+
+
+def write_error(path: str | os.PathLike[str], exc: OSError) -> WriteError:
+    """The :class:`WriteError` of a failure ``exc`` to write ``path`` (``exc`` if it is one)."""
+    if isinstance(exc, WriteError):
+        return exc
+    if exc.errno:
+        reason = os.strerror(exc.errno)
+    else:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return WriteError(exc.errno, reason, os.fspath(path))
+
+
+# ------------------------------------------------------------------- folder search
 def is_image_name(name: str) -> bool:
     """Whether a file name is searched for: not hidden, with one of :data:`IMAGE_SUFFIXES`."""
     return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
@@ -48,20 +145,20 @@ class ImageListing:
     files : list of pathlib.Path
         Image files (or links to them, or broken links with an image name), as
         paths below the folder searched, sorted by their path relative to it.
+    folders : list of pathlib.Path
+        Every folder reached, each once, breadth-first (the folder searched first),
+        including those that could not be listed.
     unreadable : list of (pathlib.Path, str)
         Folders that could not be listed, with the reason.
     """
 
     files: list[Path] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def _folder_key(path: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def find_images(folder: str | os.PathLike[str]) -> ImageListing:
@@ -75,40 +172,176 @@ def find_images(folder: str | os.PathLike[str]) -> ImageListing:
     Returns
     -------
     ImageListing
-        The image files and the folders that could not be listed. ``folder``
-        itself being unreadable is one such folder.
+        The image files, the folders reached and those that could not be listed
+        (``folder`` itself among them when it cannot be).
     """
     root = Path(folder)
     listing = ImageListing()
-    visited: set[tuple[int, int]] = set()
-    pending = [root]
+    try:
+        info = os.stat(root)
+    except OSError as exc:
+        listing.unreadable.append((root, _reason(exc)))
+        return listing
+    visited = {(info.st_dev, info.st_ino)}
+    pending = deque([root])
     while pending:
-        current = pending.pop()
-        key = _folder_key(current)
-        if key is None or key in visited:
-            continue
-        visited.add(key)
+        current = pending.popleft()
+        listing.folders.append(current)
         try:
             with os.scandir(current) as entries:
-                found = list(entries)
+                found = sorted(entries, key=lambda entry: entry.name)
         except OSError as exc:
-            listing.unreadable.append((current, exc.strerror or type(exc).__name__))
+            listing.unreadable.append((current, _reason(exc)))
             continue
-        folders = []
         for entry in found:
             if entry.name.startswith("."):
                 continue
             try:
-                is_folder = entry.is_dir()  # follows links
-            except OSError:
-                is_folder = False
-            if is_folder:
-                folders.append(Path(entry.path))
+                info = entry.stat()  # follows links
+            except OSError:  # a broken link, or one into a folder that cannot be read
+                info = None
+            if info is not None and stat.S_ISDIR(info.st_mode):
+                key = (info.st_dev, info.st_ino)
+                if key not in visited:
+                    visited.add(key)
+                    pending.append(Path(entry.path))
             elif is_image_name(entry.name):
                 listing.files.append(Path(entry.path))
-        pending.extend(sorted(folders, reverse=True))
     listing.files.sort(key=lambda path: path.relative_to(root).as_posix())
     return listing
+
+
+# ------------------------------------------------------------------- output safety
+def check_outputs(
+    outputs: Iterable[str | os.PathLike[str]], inputs: Iterable[str | os.PathLike[str]]
+) -> None:
+    """Refuse to write onto, into or over an input, whatever ``overwrite`` says.
+
+    Parameters
+    ----------
+    outputs : paths
+        Every file or folder a command may create, replace or remove.
+    inputs : paths
+        Every file or folder it reads (missing ones are ignored: they cannot be
+        overwritten).
+
+    Raises
+    ------
+    OutputError
+        An output is an input (the same file or folder after following links, told
+        apart by device and inode, so that other spellings and hard links count), or
+        lies inside an input folder (after resolving links).
+    """
+    identities: dict[tuple[int, int], Path] = {}
+    folders: dict[str, Path] = {}
+    for path in inputs:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        identities.setdefault((info.st_dev, info.st_ino), Path(path))
+        if stat.S_ISDIR(info.st_mode):
+            folders.setdefault(os.path.realpath(path), Path(path))
+    for output in outputs:
+        try:
+            info = os.stat(output)
+        except OSError:
+            info = None
+        if info is not None and (info.st_dev, info.st_ino) in identities:
+            source = identities[(info.st_dev, info.st_ino)]
+            raise OutputError(f"{output} is the input {source}: refusing to write over it")
+        if folders:
+            resolved = Path(os.path.realpath(output))
+            for folder in (resolved, *resolved.parents):
+                if str(folder) in folders:
+                    raise OutputError(
+                        f"{output} lies inside the input folder {folders[str(folder)]}: "
+                        "refusing to write into it"
+                    )
+
+
+# --------------------------------------------------------------------------- locks
+def _is_file_of(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    mine = os.fstat(fd)
+    return (info.st_dev, info.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+@contextmanager
+def exclusive_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` for the duration of the block.
+
+    The file is created with this process's id in it, locked with ``flock``, and
+    removed on leaving; a lock left by a killed process is free again, since the
+    system releases it with the process.
+
+    Raises
+    ------
+    LockedError
+        Another process holds the lock (a lock held for less than half a second,
+        as :func:`lock_holder` holds one, is waited for).
+    WriteError
+        The lock file cannot be created.
+    """
+    path = Path(path)
+    deadline = time.monotonic() + _LOCK_PATIENCE
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise write_error(path, exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() > deadline:
+                raise LockedError(path, lock_holder(path) or 0) from None
+            time.sleep(0.05)
+            continue
+        if _is_file_of(fd, path):
+            break
+        os.close(fd)  # its holder removed it before we locked it: lock the new one
+    try:
+        with suppress(OSError):  # the id is for messages only
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def lock_holder(path: str | os.PathLike[str]) -> int | None:
+    """The process holding :func:`exclusive_lock` on ``path`` (0 if its id cannot be
+    read), or None when no process does."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 32).decode("ascii", "replace").strip()
+            return int(text) if text.isdigit() else 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+# -------------------------------------------------------------------------- writing
+def make_folder(path: str | os.PathLike[str]) -> Path:
+    """Create the folder ``path`` and its parents if missing; :class:`WriteError` if it cannot."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from None
+    return folder
 
 
 def _temporary_name(path: Path) -> Path:
@@ -122,13 +355,16 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     The temporary file lies in the folder of ``path`` (which must exist), is named
     ``.NAME.PID-RANDOM.tmpSUFFIX`` (the suffix kept, for writers that choose a format
     by it) and is removed when the block raises, so ``path`` is either untouched or
-    completely written.
+    completely written. An ``OSError`` in the block or in the rename is raised as a
+    :class:`WriteError` naming ``path``.
     """
     target = Path(path)
     temporary = _temporary_name(target)
     try:
         yield temporary
         os.replace(temporary, target)
+    except OSError as exc:
+        raise write_error(target, exc) from exc
     finally:
         if temporary.exists() or temporary.is_symlink():
             temporary.unlink()

@@ -10,7 +10,6 @@ and its black and white levels, plus the tone curve and gamma that its
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 from .hints import CFA_PATTERNS, GAMMAS, TONES, Cfa, Gamma, Tone
 
 __all__ = [
+    "GAIN_RANGE",
     "HIGHLIGHT_START",
     "RGB2XYZ",
     "XYZ2CAM_PRESETS",
@@ -50,6 +50,15 @@ XYZ2CAM_PRESETS.setflags(write=False)
 #: Gray level above which Brooks' inverse gains blend towards 1 to keep highlights.
 HIGHLIGHT_START = 0.9
 
+#: Smallest and largest gain a camera may apply (each gain, and each channel's
+#: effective gain ``rgb_gain * red_gain``, ``rgb_gain``, ``rgb_gain * blue_gain``).
+#: The kernels multiply values in [0, 1] by these gains and by their inverses in
+#: float64; within this range every product stays finite and far from overflow, and
+#: the range is 10**5 times wider on each side than any real camera needs (white
+#: balance gains of 1 to 4, digital gains of 0.25 to 4). Beyond it a 16-bit raw
+#: image would be all black or all white anyway.
+GAIN_RANGE = (1e-6, 1e6)
+
 _ROW_SUM_TOL = 1e-6
 _MAX_CONDITION = 1e8
 
@@ -65,6 +74,14 @@ def as_rng(seed_or_rng: int | np.random.Generator | None) -> np.random.Generator
     raise TypeError(
         f"seed must be an int, a numpy.random.Generator or None, got {type(seed_or_rng).__name__}"
     )
+
+
+def _check_gain(name: str, value: float, detail: str = "") -> float:
+    """``value`` if it lies in :data:`GAIN_RANGE`, else a ValueError naming ``name``."""
+    low, high = GAIN_RANGE
+    if not low <= value <= high:  # NaN fails too
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}{detail}")
+    return value
 
 
 def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
@@ -84,9 +101,11 @@ class CameraParams:
         Linear sRGB → camera RGB matrix, applied per pixel as ``cam = rgb2cam @ rgb``.
         Each row sums to 1, so white stays white before white balance.
     rgb_gain : float
-        Digital (exposure) gain, > 0. The inverse pipeline divides by it.
+        Digital (exposure) gain. The inverse pipeline divides by it.
     red_gain, blue_gain : float
-        White-balance gains of the red and blue channels (green is 1), > 0.
+        White-balance gains of the red and blue channels (green is 1). Every gain,
+        and the effective gains ``rgb_gain * red_gain`` and ``rgb_gain * blue_gain``,
+        must lie in :data:`GAIN_RANGE` (1e-6 to 1e6).
     cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
         Bayer pattern, named by the top-left 2×2 block read row by row.
     black_level : int, default 0
@@ -148,10 +167,16 @@ class CameraParams:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
                 raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-            value = float(value)
-            if not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite positive number, got {value!r}")
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, name, _check_gain(name, float(value)))
+        for name in ("red_gain", "blue_gain"):
+            # The kernels apply these products and their inverses: check them, not only
+            # their factors.
+            value = getattr(self, name)
+            _check_gain(
+                f"rgb_gain * {name}",
+                self.rgb_gain * value,
+                f" (rgb_gain={self.rgb_gain!r}, {name}={value!r})",
+            )
 
         if self.cfa not in CFA_PATTERNS:
             raise ValueError(f"cfa must be one of {CFA_PATTERNS}, got {self.cfa!r}")
@@ -167,7 +192,9 @@ class CameraParams:
 
         for name in ("black_level", "white_level"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not float(value).is_integer():
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+            if not float(value).is_integer():
                 raise ValueError(f"{name} must be an integer, got {value!r}")
             object.__setattr__(self, name, int(value))
         if not 0 <= self.black_level < self.white_level <= 65535:

@@ -7,10 +7,12 @@ kinds of ``SOURCE``, recognised from what it is:
     A folder with one subfolder per class (for instance the PBC data set:
     ``basophil/BA_100102.jpg``). Class names are the subfolder names, sorted;
     images are the files below each class folder whose suffix is one of
-    :data:`rawspace.files.IMAGE_SUFFIXES`, found by
-    :func:`rawspace.files.find_images` (recursively, hidden names skipped, no
-    folder visited twice). Items are ordered by class, then by relative path.
-    No groups.
+    :data:`rawspace.files.IMAGE_SUFFIXES`, found by one search of the whole
+    folder with :func:`rawspace.files.find_images` (recursively, hidden names
+    skipped, links followed, no folder searched twice: a link in one class to
+    another class, or a loop such as ``loop -> ..``, lists no image twice).
+    Items are ordered by class, then by relative path. Folders that cannot be
+    listed are in :attr:`Source.unreadable`. No groups.
 ``"matek19"``
     A Matek-19 root (a folder holding ``annotations.dat`` and the class folders
     ``CLASS/CLASS_NNNN.tiff``), or the ``annotations.dat`` file itself. Its lines
@@ -43,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from .files import IMAGE_SUFFIXES, find_images
+from .files import IMAGE_SUFFIXES, find_images, name_bytes
 from .hints import LABEL_MODES, UNC_MODES, LabelMode, UncMode
 
 __all__ = [
@@ -108,6 +110,9 @@ class Source:
         The Matek-19 label mode and UNC handling used (None for other formats).
     n_dropped : int
         Matek-19 images left out because they are labelled UNC.
+    unreadable : tuple of (str, str)
+        Folders of a class-folder source that could not be listed: their path
+        relative to :attr:`root` and the reason. Their images are missing.
     """
 
     location: Path
@@ -119,22 +124,27 @@ class Source:
     labels: LabelMode | None = None
     unc: UncMode | None = None
     n_dropped: int = 0
+    unreadable: tuple[tuple[str, str], ...] = ()
 
     def __len__(self) -> int:
         return len(self.items)
 
     def fingerprint(self) -> str:
-        """SHA-256 (hex) of the listing: class names, then every relative path, label and group.
+        """SHA-256 (hex) of the listing: class names, every relative path, label and group,
+        then every folder that could not be listed.
 
         Two listings with the same fingerprint list the same images in the same order
-        with the same labels and groups.
+        with the same labels and groups. Names are hashed as the bytes they stand for
+        (:func:`rawspace.files.name_bytes`).
         """
         digest = hashlib.sha256()
         for name in self.class_names:
-            digest.update(b"class\0" + name.encode("utf-8") + b"\0")
+            digest.update(b"class\0" + name_bytes(name) + b"\0")
         for item in self.items:
-            group = b"\1" if item.group is None else b"\0" + item.group.encode("utf-8")
-            digest.update(item.relpath.encode("utf-8") + b"\0%d" % item.label + group + b"\n")
+            group = b"\1" if item.group is None else b"\0" + name_bytes(item.group)
+            digest.update(name_bytes(item.relpath) + b"\0%d" % item.label + group + b"\n")
+        for folder, _ in self.unreadable:
+            digest.update(b"unreadable\0" + name_bytes(folder) + b"\n")
         return digest.hexdigest()
 
 
@@ -153,26 +163,32 @@ def _sorted_names(names: set[str]) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------- formats
 def _read_folders(folder: Path) -> Source:
-    class_dirs = sorted(
-        entry.name for entry in os.scandir(folder) if entry.is_dir() and entry.name[0] != "."
+    listing = find_images(folder)
+    unreadable = tuple(
+        (path.relative_to(folder).as_posix(), reason) for path, reason in listing.unreadable
     )
+    if unreadable and unreadable[0][0] == ".":
+        raise SourceError(f"SOURCE {folder} cannot be read: {unreadable[0][1]}")
+    class_dirs = sorted(path.name for path in listing.folders if path.parent == folder)
     if not class_dirs:
         raise SourceError(
             f"SOURCE {folder} has no class folders: expected one subfolder per class, "
             f"a Matek-19 root with {MATEK_ANNOTATIONS}, or a CSV file"
         )
+    index = {name: label for label, name in enumerate(class_dirs)}
     items = []
-    for label, name in enumerate(class_dirs):
-        listing = find_images(folder / name)
-        items.extend(
-            SourceItem(path.relative_to(folder).as_posix(), label) for path in listing.files
-        )
+    for path in listing.files:
+        relpath = PurePosixPath(path.relative_to(folder).as_posix())
+        if len(relpath.parts) > 1:  # files at the top belong to no class
+            items.append(SourceItem(str(relpath), index[relpath.parts[0]]))
+    items.sort(key=lambda item: item.label)  # by class, then (stable) by relative path
     if not items:
+        unread = "".join(f"; {path} cannot be read: {reason}" for path, reason in unreadable)
         raise SourceError(
             f"SOURCE {folder} has class folders ({', '.join(class_dirs)}) but no images "
-            f"({', '.join(IMAGE_SUFFIXES)}) in them"
+            f"({', '.join(IMAGE_SUFFIXES)}) in them{unread}"
         )
-    return Source(folder, folder, "folders", tuple(items), tuple(class_dirs))
+    return Source(folder, folder, "folders", tuple(items), tuple(class_dirs), unreadable=unreadable)
 
 
 def _read_matek(annotations: Path, labels: LabelMode, unc: UncMode) -> Source:

@@ -71,6 +71,8 @@ def _check_options(test_fraction: float, folds: int, seed: int) -> None:
         raise ValueError(f"folds must be 0 (no folds) or between 2 and {MAX_FOLDS}, got {folds}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
 
 
 def _stratified(
@@ -170,7 +172,8 @@ def assign_splits(
         Number of cross-validation folds over the training samples: 0 for none, or
         2 to :data:`MAX_FOLDS`.
     seed : int, default 0
-        Global seed; the splits use the stream ``stable_seed(seed, "splits")``.
+        Global seed, a non-negative integer; the splits use the stream
+        ``stable_seed(seed, "splits")``.
 
     Returns
     -------

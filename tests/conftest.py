@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -39,3 +40,56 @@ def sample_images() -> dict[str, np.ndarray]:
     for image in images.values():
         image.setflags(write=False)
     return images
+
+
+@pytest.fixture
+def make_unreadable(monkeypatch: pytest.MonkeyPatch):
+    """``make_unreadable(folder)``: listing ``folder`` fails with EACCES from now on.
+
+    By ``chmod 0``; as root (who lists any folder) by a patched ``os.scandir`` that
+    refuses it, as the system does for other users.
+    """
+    changed: list[Path] = []
+
+    def make(folder: Path) -> None:
+        if os.geteuid() != 0:
+            folder.chmod(0)
+            changed.append(folder)
+            return
+        target = os.path.realpath(folder)
+        scandir = os.scandir
+
+        def refusing(path=".", *args, **kwargs):
+            if os.path.realpath(path) == target:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+            return scandir(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "scandir", refusing)
+
+    yield make
+    for folder in changed:
+        folder.chmod(0o755)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path):
+    """A folder in which no file can be created: ``chmod 555``, or as root (who writes
+    anywhere) a sysfs folder, where not even root can create files."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    folder = Path("/sys/kernel")
+    probe = folder / "rawspace-probe"
+    try:
+        probe.touch()
+    except PermissionError:
+        yield folder
+        return
+    except OSError:
+        pytest.skip("no folder that root cannot write to")
+    probe.unlink()
+    pytest.skip("no folder that root cannot write to")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
 import pickle
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -16,8 +20,10 @@ import tifffile
 
 import rawspace
 import rawspace.cache
+import rawspace.cli
 from rawspace.cache import CacheError, workers
 from rawspace.cache import write as cache_write
+from rawspace.files import OutputError, WriteError
 from rawspace.images import ImageError, fit_image, read_image
 from rawspace.sources import SourceError, read_source
 
@@ -270,6 +276,19 @@ def test_fixed_camera_from_a_file(good_tree: Path, tmp_path: Path):
     assert reader.records["camera_seed"].tolist() == [-1] * len(reader)
     raw = reader[5].raw
     assert raw.min() >= 64 and raw.max() <= 4095
+
+
+def test_a_real_cameras_plain_white_balance_is_kept(good_tree: Path, tmp_path: Path):
+    """A camera read from a raw file has highlight_blend=False; the cache must record it,
+    or its samples cannot be re-created."""
+    camera = dataclasses.replace(rawspace.CameraParams.sample(5), highlight_blend=False)
+    cache = tmp_path / "plain.h5"
+    rawspace.cache.build(good_tree, cache, size=SIZE, camera=camera)
+    reader = rawspace.cache.open(cache)
+    assert reader.attrs["highlight_blend"] is False and reader.params(0) == camera
+    for i in range(3):
+        again = rawspace.invert(reader[i].rgb, **reader.invert_args(i))
+        np.testing.assert_array_equal(again.data, reader[i].raw)
 
 
 # ------------------------------------------------------------------- bad inputs
@@ -550,6 +569,22 @@ def shards(bad_tree: dict, tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
+def test_shard_auto_reads_the_slurm_array(shards, bad_tree, tmp_path, monkeypatch):
+    environ = {
+        "SLURM_ARRAY_TASK_ID": "8",
+        "SLURM_ARRAY_TASK_MIN": "7",
+        "SLURM_ARRAY_TASK_COUNT": "2",
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    options = {"size": SIZE, "seed": 5, "camera_per": "image", "test_fraction": 0.3, "folds": 2}
+    auto = tmp_path / "auto.h5"
+    rawspace.cache.build(bad_tree["root"], auto, shard="auto", **options)
+    one, two = rawspace.cache.open(auto), rawspace.cache.open(shards[2])
+    assert one.attrs["shard"] == "2/2" and one.paths == two.paths
+    np.testing.assert_array_equal(one.read("raw"), two.read("raw"))
+
+
 def test_shards_are_disjoint_and_split_like_the_full_build(shards: dict[str, Path]):
     full = rawspace.cache.open(shards["full"])
     one, two = rawspace.cache.open(shards[1]), rawspace.cache.open(shards[2])
@@ -730,3 +765,178 @@ def test_pbc_subset(shared_dir: Path, tmp_path: Path):
         np.testing.assert_array_equal(
             rawspace.invert(reader[i].rgb, **reader.invert_args(i)).data, reader[i].raw
         )
+
+
+# ------------------------------------------------------------------- reliability
+def test_folder_links_list_each_image_once_in_one_class(good_tree, tmp_path):
+    """A class folder holding ``loop -> ..`` (and a link to another class) used to list
+    the whole tree again under that class: images twice, in two classes, in both splits."""
+    root = tmp_path / "src"
+    for c in CLASSES:
+        for i in range(3):
+            (root / c).mkdir(parents=True, exist_ok=True)
+            (root / c / f"{i}.png").symlink_to(good_tree / c / f"{c}_{i:02d}.png")
+    (root / "alpha" / "loop").symlink_to("..")
+    (root / "beta" / "to_gamma").symlink_to("../gamma")
+    source = read_source(root)
+    assert len(source) == 9 and len({item.relpath for item in source.items}) == 9
+    report = rawspace.cache.build(root, tmp_path / "c.h5", size=SIZE, test_fraction=0.3, folds=0)
+    assert report.built == 9 and report.failed == 0
+    reader = rawspace.cache.open(tmp_path / "c.h5")
+    targets = [os.path.realpath(root / path) for path in reader.paths]
+    assert len(set(targets)) == 9  # no image twice, so none in two classes or two splits
+    for path, label in zip(reader.paths, reader.labels, strict=True):
+        assert path.split("/")[0] == CLASSES[label]
+
+
+@pytest.mark.parametrize("victim", ["csv", "image", "camera", "inside"])
+def test_build_never_writes_onto_or_into_an_input(group_csv, tmp_path, victim):
+    folder = group_csv.parent
+    camera = tmp_path / "camera.json"
+    camera.write_text(rawspace.CameraParams.sample(3).to_json())
+    cache = {
+        "csv": group_csv,
+        "image": folder / "images/p0/img_00.png",
+        "camera": camera,
+        "inside": None,
+    }[victim]
+    source = group_csv
+    if victim == "inside":  # a class-folder source: its folder is an input
+        source, cache = folder / "images", folder / "images" / "c.h5"
+    before = {p: p.read_bytes() for p in (group_csv, camera, folder / "images/p0/img_00.png")}
+    with pytest.raises(OutputError, match=r"is the input|inside the input folder"):
+        rawspace.cache.build(source, cache, size=SIZE, camera=camera, overwrite=True)
+    assert {p: p.read_bytes() for p in before} == before
+    assert not Path(f"{cache}.partial").exists() and not Path(f"{cache}.lock").exists()
+
+
+def test_a_second_build_of_one_cache_is_refused(good_tree, tmp_path, monkeypatch):
+    reference = tmp_path / "reference.h5"
+    rawspace.cache.build(good_tree, reference, size=SIZE)
+    cache = tmp_path / "cache.h5"
+    partial = Path(f"{cache}.partial")
+    convert = workers.Converter.convert
+    seen = {}
+
+    def meanwhile(self, task):
+        if task[0] == 5:  # the first build is halfway: start others
+            for overwrite in (False, True):
+                with pytest.raises(CacheError, match=r"in progress .*not starting another"):
+                    rawspace.cache.build(good_tree, cache, size=SIZE, overwrite=overwrite)
+            with pytest.raises(CacheError, match="in progress"):
+                rawspace.cache.merge(cache, [reference], overwrite=True)
+            seen["other process"] = subprocess.run(
+                [sys.executable, "-m", "rawspace", "build", str(good_tree), str(cache),
+                 "--size", str(SIZE), "--overwrite", "-q"],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            for path in (cache, partial):
+                with pytest.raises(CacheError, match=r"a build of .*cache\.h5 is in progress"):
+                    rawspace.cache.open(path)
+            assert partial.exists()
+        return convert(self, task)
+
+    monkeypatch.setattr(workers.Converter, "convert", meanwhile)
+    rawspace.cache.build(good_tree, cache, size=SIZE)
+    other = seen["other process"]
+    assert other.returncode == 2 and "in progress" in other.stderr, other.stderr
+    assert_same_cache(reference, cache)  # the first build's own, complete file
+    assert not partial.exists() and not Path(f"{cache}.lock").exists()
+
+
+def test_names_that_are_not_utf8_are_stored_as_their_bytes(good_tree, tmp_path):
+    root = tmp_path / "src"
+    names = [b"alpha/caf\xe9.png", b"b\xeata/\xff\xfe.png", b"b\xeata/ok.png"]
+    try:
+        for name in names:
+            target = root / os.fsdecode(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(good_tree / "alpha" / "alpha_00.png")
+    except OSError:
+        pytest.skip("the file system refuses names that are not UTF-8")
+    (root / os.fsdecode(b"b\xeata/bad\xff.png")).write_text("not an image")
+    for shard in (None, "1/2", "2/2"):
+        out = tmp_path / f"c{shard or ''}.h5".replace("/", "of")
+        rawspace.cache.build(root, out, size=SIZE, shard=shard, folds=0, test_fraction=0.3)
+    reader = rawspace.cache.open(tmp_path / "c.h5")
+    assert sorted(os.fsencode(p) for p in reader.paths) == sorted(names)
+    assert all((root / path).exists() for path in reader.paths)
+    assert reader.class_names == ("alpha", os.fsdecode(b"b\xeata"))
+    assert reader.fingerprint()
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        assert b"caf\xe9.png" in b"".join(f["path"][:])
+        assert f["failures"]["path"][0] == b"b\xeata/bad\xff.png"
+    listed = (tmp_path / "c.h5.failures.csv").read_bytes()
+    assert b"b\xeata/bad\xff.png,b\xeata,not an image" in listed
+    merged = rawspace.cache.merge(tmp_path / "m.h5", [tmp_path / "c1of2.h5", tmp_path / "c2of2.h5"])
+    assert sorted(rawspace.cache.open(merged.cache).paths) == sorted(reader.paths)
+    assert "alpha" in rawspace.cache.summary(tmp_path / "m.h5")
+
+
+_DISK_FULL = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2)
+from rawspace.cache import write
+write.CHECKPOINT_EVERY, write.RESERVE_BYTES = 4, 16384
+from rawspace.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file-size limits here")
+@pytest.mark.parametrize("compression", ["none", "lzf"])
+def test_a_full_disk_stops_the_build_and_resume_finishes_it(good_tree, tmp_path, compression):
+    options = ["--size", str(SIZE), "--camera-per", "image", "--compression", compression, "-q"]
+    reference = tmp_path / "reference.h5"
+    rawspace.cli.main(["build", str(good_tree), str(reference), *options])
+    cache = tmp_path / "cache.h5"
+    limit = reference.stat().st_size // 2
+    argv = [sys.executable, "-c", _DISK_FULL, str(limit), "build", str(good_tree), str(cache)]
+    full = subprocess.run([*argv, *options], capture_output=True, text=True, timeout=300)
+    assert full.returncode == 3, full.stderr
+    assert full.stderr.count("\n") == 1 and "Traceback" not in full.stderr
+    assert "cannot write" in full.stderr and "File too large" in full.stderr
+    assert "--resume" in full.stderr
+    with h5py.File(f"{cache}.partial", "r") as f:  # not lost: readable, with progress
+        assert 0 < f.attrs["n_processed"] < 18
+    assert rawspace.cli.main(["build", str(good_tree), str(cache), *options, "--resume"]) == 0
+    assert_same_cache(reference, cache)
+
+
+def test_unreadable_class_folders_are_listed_failures(good_tree, tmp_path, make_unreadable):
+    root = tmp_path / "src"
+    for c in CLASSES:
+        (root / c / "sub").mkdir(parents=True)
+        for i in range(3):
+            (root / c / f"{i}.png").symlink_to(good_tree / c / f"{c}_{i:02d}.png")
+        (root / c / "sub" / "x.png").symlink_to(good_tree / c / f"{c}_04.png")
+    make_unreadable(root / "beta")
+    make_unreadable(root / "gamma" / "sub")
+    source = read_source(root)
+    assert source.unreadable == (("beta", "Permission denied"), ("gamma/sub", "Permission denied"))
+    assert source.class_names == CLASSES and len(source) == 7
+    expected = [
+        ("beta", "beta", "folder cannot be read: Permission denied"),
+        ("gamma/sub", "gamma", "folder cannot be read: Permission denied"),
+    ]
+    report = rawspace.cache.build(root, tmp_path / "c.h5", size=SIZE, folds=0)
+    assert report.built == 7 and report.failures == expected
+    assert "beta,beta,folder cannot be read" in (tmp_path / "c.h5.failures.csv").read_text()
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        assert f.attrs["n_failed"] == 2 and list(f["failures"]["source_index"]) == [-1, -1]
+    for k in (1, 2):  # every shard lists them; the merge keeps each once
+        rawspace.cache.build(root, tmp_path / f"s{k}.h5", size=SIZE, folds=0, shard=f"{k}/2")
+    merged = rawspace.cache.merge(tmp_path / "m.h5", [tmp_path / "s1.h5", tmp_path / "s2.h5"])
+    assert merged.failures == expected
+
+
+def test_build_into_a_read_only_folder_is_a_write_error(good_tree, read_only_folder):
+    with pytest.raises(WriteError, match=r"cannot write .*c\.h5\.lock: Permission denied"):
+        rawspace.cache.build(good_tree, read_only_folder / "c.h5", size=SIZE)
+
+
+def test_negative_seed_is_refused(good_tree, tmp_path):
+    with pytest.raises(CacheError, match="seed must be a non-negative integer, got -5"):
+        rawspace.cache.build(good_tree, tmp_path / "c.h5", size=SIZE, seed=-5)
+    assert not list(tmp_path.iterdir())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from pathlib import Path
 
 import cv2
@@ -12,10 +14,12 @@ import pytest
 import tifffile
 
 import rawspace.cache
+from rawspace import CameraParams
 from rawspace.cache import workers
 from rawspace.cli import build as build_cli
 from rawspace.cli import main
 from rawspace.cli import merge as merge_cli
+from rawspace.images import read_image
 
 SIZE = "32"
 
@@ -191,3 +195,78 @@ def test_matek19_options(tmp_path: Path, sample_images, capsys):
     assert run(["build", root, cache, "--size", "16", "--labels", "reannotation", "--unc",
                 "keep", "--overwrite", "-q"]) == 0  # fmt: skip
     assert rawspace.cache.open(cache).class_names == ("MON", "MYO", "UNC")
+
+
+# ------------------------------------------------------------------------ reliability
+def test_a_camera_whose_gains_overflow_is_a_usage_error(tree, tmp_path, capsys):
+    values = CameraParams.sample(2).to_dict()
+    camera = tmp_path / "cam.json"
+    camera.write_text(json.dumps({**values, "rgb_gain": 1e300, "red_gain": 1e10}))
+    assert run(["build", tree, tmp_path / "c.h5", "--size", SIZE, "--camera", camera]) == 2
+    assert "rgb_gain must be in [1e-06, 1e+06], got 1e+300" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.json"]
+
+
+def test_overwrite_never_replaces_the_source(tmp_path, sample_images, capsys):
+    listing = tmp_path / "cells.csv"
+    for i in range(4):
+        _write_png(tmp_path / f"{i}.png", sample_images["coffee"][:20, 20 * i : 20 * i + 20])
+    listing.write_text("path,label\n" + "".join(f"{i}.png,{i % 2}\n" for i in range(4)))
+    before = listing.read_bytes()
+    for cache in (listing, tmp_path / "0.png"):
+        assert run(["build", listing, cache, "--size", "16", "--overwrite", "-q"]) == 2
+        assert "refusing to write over it" in capsys.readouterr().err
+    assert listing.read_bytes() == before and read_image(tmp_path / "0.png").shape[:2] == (20, 20)
+
+
+def test_info_says_a_build_is_in_progress(tree, tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "c.h5"
+    convert = workers.Converter.convert
+    said = []
+
+    def meanwhile(self, task):
+        if task[0] == 3:
+            for path in (cache, Path(f"{cache}.partial")):
+                said.append((main(["info", str(path)]), capsys.readouterr().err))
+        return convert(self, task)
+
+    monkeypatch.setattr(workers.Converter, "convert", meanwhile)
+    assert run(["build", tree, cache, "--size", SIZE, "-q"]) == 1
+    for code, err in said:
+        assert code == 1 and err.count("\n") == 1 and "Errno" not in err
+        assert f"a build of {cache} is in progress (process {os.getpid()})" in err
+
+
+def test_a_name_that_is_not_utf8_is_listed_printably(tmp_path, sample_images, capsys):
+    root = tmp_path / "src"
+    _write_png(root / "a" / "ok.png", sample_images["coffee"][:20, :20])
+    bad = root / os.fsdecode(b"b\xff") / os.fsdecode(b"x\xfe.png")
+    try:
+        bad.parent.mkdir(parents=True)
+        bad.write_text("not a png")
+    except OSError:
+        pytest.skip("the file system refuses names that are not UTF-8")
+    assert run(["build", root, tmp_path / "c.h5", "--size", "16", "--folds", "0"]) == 1
+    assert "b\\xff/x\\xfe.png (b\\xff): not an image" in capsys.readouterr().err
+
+
+def test_an_unreadable_class_folder_fails_the_build(tree, tmp_path, make_unreadable, capsys):
+    make_unreadable(tree / "cat")
+    assert run(["build", tree, tmp_path / "c.h5", "--size", SIZE, "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "2 image(s) failed" in err and "cat (cat): folder cannot be read" in err
+    assert len(rawspace.cache.open(tmp_path / "c.h5")) == 4
+
+
+def test_build_into_a_read_only_folder_exits_3(tree, read_only_folder, capsys):
+    assert run(["build", tree, read_only_folder / "c.h5", "--size", SIZE, "-q"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("rawspace build: cannot write") and "Permission denied" in err
+
+
+def test_negative_seed_is_a_usage_error(tree, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        run(["build", tree, tmp_path / "c.h5", "--seed", "-5"])
+    assert info.value.code == 2
+    assert "--seed: must be a non-negative integer" in capsys.readouterr().err

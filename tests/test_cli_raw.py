@@ -91,6 +91,14 @@ def test_develop_into_missing_folder_exits_1(dng, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ["cells.dng"]
 
 
+def test_develop_never_writes_over_its_input(dng, tmp_path, capsys):
+    raw = dng.rename(tmp_path / "cells.png")  # a DNG, whatever its name says
+    before = raw.read_bytes()
+    assert run_cli(["develop", str(raw), str(raw)]) == 2
+    assert "refusing to write over it" in capsys.readouterr().err
+    assert raw.read_bytes() == before
+
+
 def test_develop_refuses_a_non_png_output_as_a_usage_error(dng, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         run_cli(["develop", str(dng), str(tmp_path / "out.jpg")])

@@ -20,6 +20,7 @@ import rawspace
 from rawspace.cli import convert as convert_cli
 from rawspace.cli import main as cli_main
 from rawspace.convert import FAILURES_NAME, convert, find_inputs
+from rawspace.files import OutputError
 from rawspace.images import fit_image, read_image
 from rawspace.params import CameraParams
 
@@ -307,7 +308,7 @@ def test_list_file(tree: Path, tmp_path: Path) -> None:
         "input/A/missing.png\n"
         "input/A/a1.png\n"
     )
-    items = find_inputs(listing)
+    items = find_inputs(listing).items
     assert [i.relpath for i in items] == ["A/a1.png", "B/sub/b1.tif", "A/missing.png"]
     assert [i.group for i in items] == ["A", "B", "A"]
     report = convert(listing, tmp_path / "out", size=32)
@@ -317,7 +318,7 @@ def test_list_file(tree: Path, tmp_path: Path) -> None:
 
 
 def test_sequence_of_paths_and_single_file(tree: Path, tmp_path: Path) -> None:
-    items = find_inputs([tree / "A/a1.png", tree / "top.bmp"])
+    items = find_inputs([tree / "A/a1.png", tree / "top.bmp"]).items
     assert [(i.relpath, i.group) for i in items] == [("A/a1.png", "A"), ("top.bmp", ".")]
     report = convert(tree / "B/sub/b1.tif", tmp_path / "out", size=32)
     assert report.converted == 1
@@ -325,7 +326,7 @@ def test_sequence_of_paths_and_single_file(tree: Path, tmp_path: Path) -> None:
 
 
 def test_folder_search_is_sorted_case_insensitive_and_skips_hidden(tree: Path) -> None:
-    assert [i.relpath for i in find_inputs(tree)] == sorted([*GOOD, *BAD])
+    assert [i.relpath for i in find_inputs(tree).items] == sorted([*GOOD, *BAD])
 
 
 # ---------------------------------------------------------------------------- usage errors
@@ -351,9 +352,9 @@ def test_bad_options_raise_before_any_work(
 
 
 def test_output_inside_input_refused(tree: Path) -> None:
-    with pytest.raises(ValueError, match="must not be inside INPUT"):
+    with pytest.raises(OutputError, match="inside the input folder"):
         convert(tree, tree / "A" / "out")
-    with pytest.raises(ValueError, match="must not be inside INPUT"):
+    with pytest.raises(OutputError, match="is the input"):
         convert(tree, tree)
     assert not (tree / "A" / "out").exists()
 
@@ -457,3 +458,127 @@ def test_python_dash_m_with_workers(tree: Path, tmp_path: Path) -> None:
     reference = convert(tree, tmp_path / "ref", size=32, noise="brooks")
     assert reference.converted == 5
     assert _files(out) == _files(tmp_path / "ref")
+
+
+# ------------------------------------------------------------------------ reliability
+def _small_tree(root: Path, names: list[str]) -> Path:
+    image = np.zeros((20, 24, 3), np.uint8)
+    image[:, :12] = (200, 90, 40)
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(cv2.imencode(".png", image)[1].tobytes())
+    return root
+
+
+def test_cli_camera_with_an_overflowing_gain_is_a_usage_error(tree, tmp_path, capsys) -> None:
+    values = CameraParams.sample(1).to_dict()
+    (tmp_path / "cam.json").write_text(json.dumps({**values, "rgb_gain": 1e5, "red_gain": 1e5}))
+    argv = ["convert", str(tree), str(tmp_path / "out"), "--camera", str(tmp_path / "cam.json")]
+    assert _run_cli(argv) == 2
+    assert "rgb_gain * red_gain must be in [1e-06, 1e+06]" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_folder_links_convert_each_image_once(tmp_path: Path) -> None:
+    root = _small_tree(tmp_path / "in", ["A/a.png", "A/sub/b.png", "B/c.png"])
+    (root / "A" / "loop").symlink_to("..")
+    (root / "A" / "sub" / "to_b").symlink_to("../../B")
+    report = convert(root, tmp_path / "out", size=20)
+    assert report.converted == 3 and report.failed == 0
+    assert sorted(_files(tmp_path / "out")) == [
+        "A/a.json", "A/a.npy", "A/sub/b.json", "A/sub/b.npy", "B/c.json", "B/c.npy",
+    ]  # fmt: skip
+
+
+def test_an_output_never_overwrites_an_input(tmp_path: Path) -> None:
+    root = _small_tree(tmp_path / "in", ["a.png"])
+    out = tmp_path / "out"
+    out.mkdir()
+    listing = out / "a.json"  # the sidecar of a.png would replace the list itself
+    listing.write_text(f"{root / 'a.png'}\n")
+    for overwrite in (False, True):
+        with pytest.raises(OutputError, match=r"a\.json is the input"):
+            convert(listing, out, size=20, overwrite=overwrite)
+    assert listing.read_text() == f"{root / 'a.png'}\n" and sorted(_files(out)) == ["a.json"]
+    assert _run_cli(["convert", str(listing), str(out), "--overwrite"]) == 2
+
+
+def _non_utf8(root: Path, name: bytes) -> Path:
+    path = root / os.fsdecode(name)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        pytest.skip("the file system refuses names that are not UTF-8")
+    return path
+
+
+def test_names_that_are_not_utf8_round_trip(tmp_path: Path, capsys) -> None:
+    root = _small_tree(tmp_path / "in", ["A/ok.png"])
+    good = _non_utf8(root, b"A/caf\xe9.png")
+    good.write_bytes((root / "A/ok.png").read_bytes())
+    bad = _non_utf8(root, b"B\xff/bad\xfe.png")
+    bad.write_text("not an image")
+    out = tmp_path / "out"
+    assert _run_cli(["convert", str(root), str(out), "--size", "20", "-q"]) == 1
+    sidecar = out / "A" / os.fsdecode(b"caf\xe9.json")
+    assert b'"relpath": "A/caf\xe9.png"' in sidecar.read_bytes()  # the name's own bytes
+    record = json.loads(sidecar.read_text(encoding="utf-8", errors="surrogateescape"))
+    assert Path(record["source"]) == good and record["relpath"] == "A/caf\udce9.png"
+    assert bytes(bad) in (out / FAILURES_NAME).read_bytes()
+    assert "failed 1" in capsys.readouterr().err
+    assert _run_cli(["convert", str(root), str(tmp_path / "dry"), "--dry-run"]) == 0
+    printed = capsys.readouterr().out  # printable on any terminal
+    assert "in/A/caf\\xe9.png -> " in printed and "in/B\\xff/bad\\xfe.png -> " in printed
+    assert convert(root, out, size=20).skipped == 2  # the sidecars are read back
+
+
+def test_a_write_failure_is_fatal_not_a_bad_image(tmp_path, monkeypatch, capsys) -> None:
+    root = _small_tree(tmp_path / "in", [f"A/{i}.png" for i in range(5)])
+    out = tmp_path / "out"
+    save = np.save
+    calls = {"n": 0}
+
+    def disk_full_at_the_third(file, array, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        save(file, array, **kwargs)
+
+    monkeypatch.setattr(np, "save", disk_full_at_the_third)
+    assert _run_cli(["convert", str(root), str(out), "--size", "20", "-q"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "cannot write" in err and "A/2.npy: No space left on device" in err
+    assert not (out / FAILURES_NAME).exists()
+    assert sorted(_files(out)) == ["A/0.json", "A/0.npy", "A/1.json", "A/1.npy"]
+    monkeypatch.setattr(np, "save", save)
+    report = convert(root, out, size=20)
+    assert (report.skipped, report.converted, report.failed) == (2, 3, 0)
+
+
+def test_an_unreadable_folder_is_a_listed_failure(tmp_path, make_unreadable, capsys) -> None:
+    root = _small_tree(tmp_path / "in", ["A/a.png", "B/b.png", "B/sub/c.png"])
+    make_unreadable(root / "B" / "sub")
+    out = tmp_path / "out"
+    assert _run_cli(["convert", str(root), str(out), "--size", "20", "-q"]) == 1
+    assert "converted 2, skipped 0, failed 1" in capsys.readouterr().err
+    assert _failures(out) == {"sub": "folder cannot be read: Permission denied"}
+
+
+def test_output_in_a_read_only_folder_exits_3(tree, read_only_folder, capsys) -> None:
+    out = read_only_folder / "out"
+    assert _run_cli(["convert", str(tree), str(out), "--size", "32", "-q"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
+
+
+def test_negative_seed_is_refused(tree: Path, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli_main(["convert", str(tree), str(tmp_path / "out"), "--seed", "-5"])
+    assert info.value.code == 2
+    assert "--seed: must be a non-negative integer, got '-5'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="seed must be a non-negative integer, got -5"):
+        convert(tree, tmp_path / "out", seed=-5)
+    assert not (tmp_path / "out").exists()

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+import rawspace
 from rawspace import CameraParams
 from rawspace.params import RGB2XYZ, XYZ2CAM_PRESETS
 
@@ -115,8 +116,8 @@ def test_input_matrix_is_copied():
         ({"rgb2cam": np.eye(2)}, ValueError, r"shape \(3, 3\), got \(2, 2\)"),
         ({"rgb2cam": np.eye(3) * 2}, ValueError, r"rows must sum to 1.*from_xyz2cam"),
         ({"rgb2cam": np.full((3, 3), np.nan)}, ValueError, r"rgb2cam must be finite"),
-        ({"rgb_gain": -1.0}, ValueError, r"rgb_gain must be a finite positive number, got -1.0"),
-        ({"red_gain": 0}, ValueError, r"red_gain must be a finite positive number, got 0"),
+        ({"rgb_gain": -1.0}, ValueError, r"rgb_gain must be in \[1e-06, 1e\+06\], got -1.0"),
+        ({"red_gain": 0}, ValueError, r"red_gain must be in \[1e-06, 1e\+06\], got 0"),
         ({"blue_gain": float("inf")}, ValueError, r"blue_gain .* got inf"),
         ({"blue_gain": "2"}, TypeError, r"blue_gain must be a real number, got str"),
         ({"cfa": "RGBG"}, ValueError, r"cfa must be one of .* got 'RGBG'"),
@@ -148,3 +149,34 @@ def test_seed_errors():
         CameraParams.sample("0")
     with pytest.raises(ValueError, match=r"non-negative integer, got -3"):
         CameraParams.sample(-3)
+
+
+@pytest.mark.parametrize(
+    ("gains", "match"),
+    [
+        ({"rgb_gain": 2e3, "red_gain": 1e3}, r"red_gain must be in .* got 2000000.0 \(rgb_gain="),
+        ({"rgb_gain": 1e-4, "blue_gain": 1e-4}, r"rgb_gain \* blue_gain must be in .* got 1e-08"),
+        ({"rgb_gain": 1e300, "red_gain": 1e10}, r"rgb_gain must be in"),  # inf once multiplied
+        ({"red_gain": 1e-7}, r"red_gain must be in \[1e-06, 1e\+06\], got 1e-07"),
+        ({"rgb_gain": float("nan")}, r"rgb_gain must be in .* got nan"),
+    ],
+)
+def test_effective_gains_must_stay_in_the_kernels_range(gains, match):
+    """Each gain and each product the kernels apply are checked (an infinite product
+    used to invert to an all-zero raw image and crash develop)."""
+    values = {"rgb2cam": np.eye(3), "rgb_gain": 1.0, "red_gain": 2.0, "blue_gain": 1.5}
+    with pytest.raises(ValueError, match=match):
+        CameraParams(**{**values, **gains})
+
+
+def test_extreme_gains_in_range_invert_and_develop(ihc):
+    for gains in ((1e-6, 1e6, 1.0), (1e6, 1e-6, 1e-6), (1.0, 1e-6, 1e6)):
+        camera = CameraParams(np.eye(3), *gains)
+        raw = rawspace.invert(ihc, camera)
+        assert rawspace.develop(raw).shape == ihc.shape
+
+
+@pytest.mark.parametrize("name", ["black_level", "white_level"])
+def test_missing_level_is_named(name):
+    with pytest.raises(TypeError, match=f"{name} must be an integer, got NoneType"):
+        CameraParams(np.eye(3), 1.0, 2.0, 1.5, **{name: None})

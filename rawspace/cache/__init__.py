@@ -23,7 +23,9 @@ Per-sample datasets (first axis N, in the order of the source listing):
 ``label``
     int64, (N,): index into the attribute ``class_names``.
 ``path``
-    UTF-8 strings, (N,): path relative to the source root.
+    UTF-8 strings, (N,): path relative to the source root. A file name that is not
+    UTF-8 is stored as its bytes (see :mod:`rawspace.files`): read it back with
+    ``errors="surrogateescape"`` (as :func:`open` does).
 ``params``
     compound (N,) of :data:`PARAMS_DTYPE`: the colour matrix and gains of the
     sample's camera, the seed that drew it (-1 for a fixed camera), the noise
@@ -42,13 +44,15 @@ Per-sample datasets (first axis N, in the order of the source listing):
     UTF-8 strings, (N,): only for sources with a group column.
 
 Also ``failures``, a compound table (source_index, path, label, reason) of the
-images that could not be read. ``raw`` and ``rgb`` are stored one sample per
+images that could not be read, and of the source folders that could not be
+listed (source_index -1). ``raw`` and ``rgb`` are stored one sample per
 chunk, uncompressed (default: fastest to build and to read at random, as
 training does) or compressed with ``"lzf"`` or ``"gzip"`` (with the byte-shuffle
 filter for uint16 data; about 40 % and 57 % smaller, several times slower).
 
 File attributes: ``class_names``, ``layout``, ``size``, ``cfa``, ``black_level``,
-``white_level``, ``tone``, ``gamma``, ``seed``, ``camera_policy``, ``noise``,
+``white_level``, ``tone``, ``gamma``, ``highlight_blend``, ``seed``, ``camera_policy``,
+``noise``,
 ``noise_per``, ``n_cameras`` (distinct cameras among the samples), ``source``,
 ``source_format``, ``compression``, ``n_listed``, ``n_failed``, ``n_dropped``,
 ``config`` (the resolved build configuration, JSON), ``rawspace_version``,
@@ -71,6 +75,15 @@ Guarantees
   complete; an existing cache is only replaced with ``overwrite``. The partial
   file records its progress every :data:`CHECKPOINT_EVERY` images, so an
   interrupted build continues exactly where it stopped with ``resume``.
+- One writer: a build (or merge) holds ``CACHE.h5.lock`` while it writes; a
+  second build of the same cache, ``overwrite`` or not, is refused with a
+  :class:`CacheError`, and :func:`open` (``rawspace info``) on the cache or its
+  partial file says that a build is in progress.
+- Inputs are safe: the cache (and its partial, lock and failure files) may not
+  be an input or lie inside the source folder, whatever ``overwrite`` says.
+- A full disk is not a bad image: a write that fails stops the build with a
+  :class:`rawspace.files.WriteError`, and the partial file keeps its last
+  checkpoint, from which ``resume`` continues.
 
 Processes and speed
 -------------------
@@ -87,7 +100,7 @@ speed matters.
 Modules
 -------
 :mod:`~rawspace.cache.format` (names, dtypes, storage options),
-:mod:`~rawspace.cache.build` (:func:`build`, :func:`shard_of`),
+:mod:`~rawspace.cache.build` (:func:`build`; shards by :func:`rawspace.shards.shard_of`),
 :mod:`~rawspace.cache.workers` (conversion, in worker processes),
 :mod:`~rawspace.cache.write` (writing and checkpointing a cache file),
 :mod:`~rawspace.cache.reader` (:func:`open`, :class:`CacheReader`, :func:`summary`)
@@ -96,11 +109,13 @@ and :mod:`~rawspace.cache.merge` (:func:`merge`).
 
 from __future__ import annotations
 
-from .build import BuildReport, build, shard_of
+from ..shards import shard_of
+from .build import BuildReport, build
 from .format import (
     COMPRESSIONS,
     FAILURES_SUFFIX,
     FORMAT_VERSION,
+    LOCK_SUFFIX,
     PARAMS_DTYPE,
     PARTIAL_SUFFIX,
     CacheError,
@@ -114,6 +129,7 @@ __all__ = [
     "COMPRESSIONS",
     "FAILURES_SUFFIX",
     "FORMAT_VERSION",
+    "LOCK_SUFFIX",
     "PARAMS_DTYPE",
     "PARTIAL_SUFFIX",
     "BuildReport",

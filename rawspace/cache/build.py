@@ -9,7 +9,6 @@ image belongs to.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -25,6 +24,7 @@ from tqdm import tqdm
 
 from .._version import __version__
 from ..cameras import CameraAssigner, load_camera
+from ..files import check_outputs, make_folder, printable, write_error
 from ..hints import (
     CAMERA_POLICIES,
     COMPRESSIONS,
@@ -41,25 +41,16 @@ from ..hints import (
 )
 from ..images import MIN_SIDE
 from ..params import CameraParams
+from ..shards import parse_shard, shard_of
 from ..sources import Source, SourceItem, read_source
 from ..splits import MAX_FOLDS, Splits, assign_splits
-from .format import PARTIAL_SUFFIX, CacheError
+from .format import FAILURES_SUFFIX, LOCK_SUFFIX, PARTIAL_SUFFIX, CacheError, writing_lock
 from .workers import Converted, Failed, Settings, results
 from .write import CacheWriter, final_attrs, write_failures_csv
 
 __all__ = ["BuildReport", "build", "shard_of"]
 
 _log = logging.getLogger(__name__)
-
-
-def shard_of(relpath: str, shards: int) -> int:
-    """The shard (1 to ``shards``) of an image: a stable hash of its relative path.
-
-    SHA-256 of the UTF-8 path, its first 8 bytes as a big-endian integer, modulo
-    ``shards``, plus 1. The same everywhere and independent of the seed.
-    """
-    digest = hashlib.sha256(relpath.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % shards + 1
 
 
 # ------------------------------------------------------------------------ build
@@ -74,7 +65,9 @@ class BuildReport:
     built : int
         Samples in the cache.
     failures : list of (str, str, str)
-        ``(relative path, class name, reason)`` of each image left out, in source order.
+        ``(relative path, class name, reason)`` of each folder that could not be listed
+        (class name ``""`` outside the classes), then of each image left out, in source
+        order.
     dropped : int
         Matek-19 images left out because they are labelled UNC.
     processed : int
@@ -96,7 +89,7 @@ class BuildReport:
 
     @property
     def failed(self) -> int:
-        """Number of images left out because they could not be read."""
+        """Number of images (and folders) left out because they could not be read."""
         return len(self.failures)
 
     @property
@@ -132,14 +125,13 @@ def _parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
         return None
     if isinstance(shard, str):
         try:
-            k, n = (int(part) for part in shard.split("/"))
-        except ValueError:
-            raise CacheError(f"shard must look like K/N (e.g. 1/4), got {shard!r}") from None
-    else:
-        try:
-            k, n = shard
-        except (TypeError, ValueError):
-            raise CacheError(f"shard must be 'K/N' or (K, N), got {shard!r}") from None
+            return parse_shard(shard)
+        except ValueError as exc:
+            raise CacheError(str(exc)) from None
+    try:
+        k, n = shard
+    except (TypeError, ValueError):
+        raise CacheError(f"shard must be 'K/N' or (K, N), got {shard!r}") from None
     n = _check_int("shard count N", n, 1)
     k = _check_int("shard number K", k, 1, n)
     return k, n
@@ -247,6 +239,9 @@ def build(
         A class-folder tree, a Matek-19 root or a CSV file (see :mod:`rawspace.sources`).
     cache : path
         The cache file to write (``.h5``); built as ``cache + ".partial"``, then renamed.
+        It must not be an input (the source, the camera file, a listed image) nor lie
+        inside a class-folder source. While the build runs it holds ``cache + ".lock"``:
+        a second build (or merge) of the same cache is refused.
     labels, unc : str, optional
         Matek-19 label column (``"original"`` or ``"reannotation"``) and UNC handling
         (``"drop"`` or ``"keep"``); see :func:`rawspace.sources.read_source`.
@@ -282,9 +277,10 @@ def build(
         Continue the partial file of an interrupted build made with the same options.
     overwrite : bool
         Replace an existing cache (at the end, atomically) and discard a partial file.
-    shard : "K/N" or (K, N), optional
-        Build only the images of shard K of N (see :func:`shard_of`); merge the N
-        shards with :func:`merge`.
+    shard : "K/N", "auto" or (K, N), optional
+        Build only the images of shard K of N (see :func:`rawspace.shards.shard_of`);
+        ``"auto"`` takes K and N from a SLURM array job
+        (:func:`rawspace.shards.parse_shard`). Merge the N shards with :func:`merge`.
     progress : bool
         Show a progress bar on stderr.
 
@@ -299,7 +295,14 @@ def build(
     CacheError
         An option is invalid, ``cache`` exists without ``overwrite``, a partial file
         exists without ``resume`` or ``overwrite`` (or was made with other options),
-        or a group scope was asked of a source without groups.
+        a group scope was asked of a source without groups, or another build of
+        ``cache`` is in progress.
+    rawspace.files.OutputError
+        ``cache`` (or its partial, lock or failure file) is an input or lies inside a
+        class-folder source.
+    rawspace.files.WriteError
+        A file cannot be written (no permission, a full disk). The partial file keeps
+        its last checkpoint: ``resume`` continues from it.
     rawspace.sources.SourceError
         ``source`` cannot be listed.
     """
@@ -311,16 +314,8 @@ def build(
     shard_kn = _parse_shard(shard)
 
     cache = Path(cache)
-    partial = cache.with_name(cache.name + PARTIAL_SUFFIX)
     if cache.is_dir():
         raise CacheError(f"CACHE {cache} is a folder; name the .h5 file to write")
-    if cache.exists() and not overwrite:
-        raise CacheError(f"{cache} exists; use overwrite (--overwrite) to replace it")
-    if partial.exists() and not (resume or overwrite):
-        raise CacheError(
-            f"{partial} exists (an interrupted build?): use resume (--resume) to continue it "
-            "or overwrite (--overwrite) to start again"
-        )
     listing = read_source(source, labels=labels, unc=unc)
     scopes = ["camera_per"] if camera_per == "group" else []
     if noise is not None and noise_per == "group":
@@ -330,7 +325,9 @@ def build(
             f"{' and '.join(scopes)}='group' needs groups, but SOURCE {source} "
             f"({listing.format}) has none: use a CSV source with a 'group' column"
         )
+    inputs = [listing.location, *(listing.root / item.relpath for item in listing.items)]
     if camera is not None and not isinstance(camera, CameraParams):
+        inputs.append(Path(camera))
         camera = load_camera(camera)
     try:
         assigner = CameraAssigner(
@@ -353,45 +350,74 @@ def build(
         if shard_kn is None or shard_of(item.relpath, shard_kn[1]) == shard_kn[0]
     ]  # fmt: skip
 
-    if overwrite and not resume:
-        partial.unlink(missing_ok=True)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    writer = CacheWriter(
-        partial, config=config, n_rows=len(selected), resume=resume, groups=listing.has_groups
-    )
-    report = BuildReport(cache=cache, dropped=listing.n_dropped)
-    try:
-        settings = Settings(str(listing.root), assigner, layout, size, fit, compression, rgb)
-        start = writer.n_processed
-        tasks = [(i, listing.items[i].relpath, listing.items[i].group) for i in selected[start:]]
-        _log.info("building %s: %d images to convert (%d done)", cache, len(tasks), start)
-        t0 = time.perf_counter()
-        bar = tqdm(
-            total=len(selected), initial=start, disable=not progress, file=sys.stderr,
-            unit="img", desc="build",
+    partial = cache.with_name(cache.name + PARTIAL_SUFFIX)
+    outputs = [cache.with_name(cache.name + suffix) for suffix in (FAILURES_SUFFIX, LOCK_SUFFIX)]
+    check_outputs([cache, partial, *outputs], inputs)
+    make_folder(cache.parent)
+    with writing_lock(cache):
+        if cache.exists() and not overwrite:
+            raise CacheError(f"{cache} exists; use overwrite (--overwrite) to replace it")
+        if partial.exists() and not (resume or overwrite):
+            raise CacheError(
+                f"{partial} exists (an interrupted build?): use resume (--resume) to continue "
+                "it or overwrite (--overwrite) to start again"
+            )
+        if overwrite and not resume:
+            partial.unlink(missing_ok=True)
+        writer = CacheWriter(
+            partial, config=config, n_rows=len(selected), resume=resume,
+            groups=listing.has_groups, failures=_folder_failures(listing),
         )  # fmt: skip
-        with bar, closing(results(settings, tasks, jobs)) as converted:
-            for result in converted:
-                item = listing.items[result.source_index]
-                _store(writer, listing, item, result, splits)
-                report.processed += 1
-                bar.update(1)
-        report.seconds = time.perf_counter() - t0
-        writer.checkpoint()
-        report.failures = writer.failures()
-        writer.finish(
-            final_attrs(config, listing.class_names, writer.params(), len(report.failures))
-        )
-        report.built = writer.n_written
-    except KeyboardInterrupt:
-        writer.checkpoint()  # keep what was converted: resume continues from here
-        raise
-    finally:
-        writer.close()
-    failures_csv = write_failures_csv(cache, report.failures)
-    report.failures_csv = failures_csv if report.failures else None
-    os.replace(partial, cache)
+        report = BuildReport(cache=cache, dropped=listing.n_dropped)
+        try:
+            settings = Settings(str(listing.root), assigner, layout, size, fit, compression, rgb)
+            start = writer.n_processed
+            tasks = [
+                (i, listing.items[i].relpath, listing.items[i].group) for i in selected[start:]
+            ]
+            _log.info(
+                "building %s: %d images to convert (%d done)", printable(cache), len(tasks), start
+            )
+            t0 = time.perf_counter()
+            bar = tqdm(
+                total=len(selected), initial=start, disable=not progress, file=sys.stderr,
+                unit="img", desc="build",
+            )  # fmt: skip
+            with bar, closing(results(settings, tasks, jobs)) as converted:
+                for result in converted:
+                    item = listing.items[result.source_index]
+                    _store(writer, listing, item, result, splits)
+                    report.processed += 1
+                    bar.update(1)
+            report.seconds = time.perf_counter() - t0
+            writer.checkpoint()
+            report.failures = writer.failures()
+            writer.finish(
+                final_attrs(config, listing.class_names, writer.params(), len(report.failures))
+            )
+            report.built = writer.n_written
+        except KeyboardInterrupt:
+            writer.checkpoint()  # keep what was converted: resume continues from here
+            raise
+        finally:
+            writer.close()
+        failures_csv = write_failures_csv(cache, report.failures)
+        report.failures_csv = failures_csv if report.failures else None
+        try:
+            os.replace(partial, cache)
+        except OSError as exc:
+            raise write_error(cache, exc) from None
     return report
+
+
+def _folder_failures(listing: Source) -> list[tuple[str, str, str]]:
+    """``(path, class name, reason)`` of each folder of the source that could not be listed."""
+    failures = []
+    for path, reason in listing.unreadable:
+        top = path.split("/")[0]
+        label = top if top in listing.class_names else ""
+        failures.append((path, label, f"folder cannot be read: {reason}"))
+    return failures
 
 
 def _store(
@@ -404,7 +430,7 @@ def _store(
     index = result.source_index
     label = listing.class_names[item.label]
     if isinstance(result, Failed):
-        _log.info("failed %s: %s", item.relpath, result.reason)
+        _log.info("failed %s: %s", printable(item.relpath), printable(result.reason))
         writer.fail(index, item.relpath, label, result.reason)
         return
     row = {

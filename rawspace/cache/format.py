@@ -8,12 +8,15 @@ or reads a cache (:mod:`~rawspace.cache.write`, :mod:`~rawspace.cache.reader`,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
+from ..files import LockedError, exclusive_lock, lock_holder, name_bytes
 from ..hints import COMPRESSIONS, Compression
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "FAILURES_SUFFIX",
     "FORMAT_VERSION",
     "IMAGES",
+    "LOCK_SUFFIX",
     "PARAMS_DTYPE",
     "PARTIAL_SUFFIX",
     "PROGRESS_ATTRS",
@@ -30,15 +34,21 @@ __all__ = [
     "STR",
     "CacheError",
     "attr_value",
+    "build_in_progress",
     "canonical_json",
+    "failures_table",
     "read_failures",
     "runs",
     "storage_options",
+    "stored",
     "text",
+    "writing_lock",
 ]
 
 #: Suffix of the file a build writes before renaming it to the cache's name.
 PARTIAL_SUFFIX = ".partial"
+#: Suffix of the lock file held while a build or merge writes the cache (see :func:`writing_lock`).
+LOCK_SUFFIX = ".lock"
 #: Suffix of the CSV (``path,label,reason``) listing the images a build could not read.
 FAILURES_SUFFIX = ".failures.csv"
 #: Version of the file layout described in :mod:`rawspace.cache`.
@@ -57,7 +67,7 @@ PARAMS_DTYPE = np.dtype(
         ("noise_seed", "<i8"),
     ]
 )
-#: Variable-length UTF-8 strings.
+#: Variable-length UTF-8 strings (written with :func:`stored`, read with :func:`text`).
 STR = h5py.string_dtype("utf-8")
 #: The ``failures`` table: images a build could not read.
 FAILURES_DTYPE = np.dtype([("source_index", "<i8"), ("path", STR), ("label", STR), ("reason", STR)])
@@ -93,17 +103,42 @@ def storage_options(compression: Compression, dtype: np.dtype) -> dict[str, Any]
 
 
 def canonical_json(value: Any) -> str:
-    """JSON text with sorted keys and no spaces: equal values give equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """JSON text with sorted keys and no spaces: equal values give equal text.
+
+    Non-ASCII text is kept as it is (stored with :func:`stored`, a file name that is
+    not UTF-8 keeps its bytes).
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def stored(values: str | Sequence[str]) -> np.ndarray:
+    """One string (a 0-d array) or a sequence of strings (1-d) as the cache stores them.
+
+    Each is stored as its UTF-8 bytes, the bytes of a file name that are not UTF-8
+    as they are (:func:`rawspace.files.name_bytes`), so that :func:`text` gives the
+    same string back.
+    """
+    if isinstance(values, str):
+        return np.array(name_bytes(values), dtype=STR)
+    return np.array([name_bytes(value) for value in values], dtype=STR)
 
 
 def text(value: Any) -> str:
-    """A stored string as ``str`` (HDF5 may hand back bytes)."""
+    """A stored string as ``str`` (HDF5 may hand back bytes); the inverse of :func:`stored`."""
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
 
+def failures_table(rows: Sequence[tuple[int, str, str, str]]) -> np.ndarray:
+    """``(source_index, path, label, reason)`` rows as a :data:`FAILURES_DTYPE` array."""
+    table = np.empty(len(rows), dtype=FAILURES_DTYPE)
+    for i, (index, *strings) in enumerate(rows):
+        table[i] = (index, *(name_bytes(value) for value in strings))
+    return table
+
+
 def read_failures(f: h5py.File) -> list[tuple[int, str, str, str]]:
-    """The ``failures`` table: ``(source_index, path, label, reason)`` per failed image."""
+    """The ``failures`` table: ``(source_index, path, label, reason)`` per failed image
+    (``source_index`` -1 for a folder that could not be listed)."""
     table = f["failures"][:]
     return [
         (int(r["source_index"]), *(text(r[k]) for k in ("path", "label", "reason"))) for r in table
@@ -113,7 +148,7 @@ def read_failures(f: h5py.File) -> list[tuple[int, str, str, str]]:
 def attr_value(value: Any) -> Any:
     """Plain Python value of an HDF5 attribute (strings decoded, scalars unwrapped)."""
     if isinstance(value, bytes):
-        return value.decode("utf-8")
+        return text(value)
     if isinstance(value, np.ndarray):
         return tuple(attr_value(v) for v in value.tolist())
     if isinstance(value, np.generic):
@@ -139,3 +174,41 @@ def runs(rows: np.ndarray, owners: np.ndarray | None = None) -> Iterator[tuple[i
     stops = np.concatenate([breaks, [len(rows)]]).tolist()
     for a, b in zip(starts, stops, strict=True):
         yield a, int(rows[a]), b - a
+
+
+# ------------------------------------------------------------------------- locking
+def _lock_path(cache: Path) -> Path:
+    return cache.with_name(cache.name + LOCK_SUFFIX)
+
+
+def _in_progress(cache: Path, pid: int) -> str:
+    by = f" (process {pid})" if pid else ""
+    return (
+        f"a build of {cache} is in progress{by}: it is written to "
+        f"{cache.name}{PARTIAL_SUFFIX} and renamed to {cache.name} when complete"
+    )
+
+
+def build_in_progress(cache: Path) -> str | None:
+    """A message saying that a build (or merge) is writing ``cache`` now, or None."""
+    pid = lock_holder(_lock_path(cache))
+    return None if pid is None else _in_progress(cache, pid)
+
+
+@contextmanager
+def writing_lock(cache: Path) -> Iterator[None]:
+    """Hold the lock of ``cache`` (``CACHE.h5.lock``) while a build or merge writes it.
+
+    Raises
+    ------
+    CacheError
+        Another process is writing ``cache``.
+    rawspace.files.WriteError
+        The lock file cannot be created (a read-only folder, a full disk).
+    """
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(exclusive_lock(_lock_path(cache)))
+        except LockedError as exc:
+            raise CacheError(f"{_in_progress(cache, exc.pid)}; not starting another") from None
+        yield

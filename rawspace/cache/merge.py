@@ -17,15 +17,19 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..files import check_outputs, write_error
 from .format import (
-    FAILURES_DTYPE,
+    FAILURES_SUFFIX,
     IMAGES,
+    LOCK_SUFFIX,
     PARTIAL_SUFFIX,
     SMALL,
     CacheError,
     attr_value,
+    failures_table,
     read_failures,
     runs,
+    writing_lock,
 )
 from .write import create_datasets, final_attrs, write_failures_csv
 
@@ -190,7 +194,9 @@ def merge(
     Parameters
     ----------
     out : path
-        The merged cache; written as ``out + ".partial"`` and renamed when complete.
+        The merged cache; written as ``out + ".partial"`` and renamed when complete,
+        holding ``out + ".lock"`` meanwhile (as :func:`build` does). It must not be
+        one of the shards.
     shards : sequence of paths
         All N shards of one build (``shard`` 1/N to N/N), in any order.
     copy : bool, default False
@@ -210,17 +216,28 @@ def merge(
         A shard does not exist.
     CacheError
         ``out`` exists without ``overwrite``, a file is not a complete shard, the
-        shards come from different options, overlap, or some are missing.
+        shards come from different options, overlap, or some are missing, or ``out``
+        is being written by another build or merge.
+    rawspace.files.OutputError
+        ``out`` (or its partial, lock or failure file) is one of the shards.
+    rawspace.files.WriteError
+        A file cannot be written.
     """
     out = Path(out)
     paths = [Path(p) for p in shards]
     if not paths:
         raise CacheError("merge needs at least one shard")
-    if out.exists() and not overwrite:
-        raise CacheError(f"{out} exists; use overwrite (--overwrite) to replace it")
-    for path in paths:
-        if path.exists() and out.exists() and path.samefile(out):
-            raise CacheError(f"the merged cache {out} cannot be one of its shards")
+    partial = out.with_name(out.name + PARTIAL_SUFFIX)
+    suffixes = (PARTIAL_SUFFIX, FAILURES_SUFFIX, LOCK_SUFFIX)
+    check_outputs([out, *(out.with_name(out.name + suffix) for suffix in suffixes)], paths)
+    with writing_lock(out):
+        if out.exists() and not overwrite:
+            raise CacheError(f"{out} exists; use overwrite (--overwrite) to replace it")
+        return _merge(out, partial, paths, copy=copy)
+
+
+def _merge(out: Path, partial: Path, paths: list[Path], *, copy: bool) -> MergeReport:
+    """Join the shards at ``paths`` in ``partial``, then rename it to ``out``."""
     parts = [_read_shard(p) for p in paths]
     config, _ = _check_shards(parts)
     parts.sort(key=lambda shard: shard.config["shard"][0])
@@ -234,7 +251,6 @@ def merge(
     n = len(order)
     virtual = not copy and n > 0
 
-    partial = out.with_name(out.name + PARTIAL_SUFFIX)
     partial.unlink(missing_ok=True)
     try:
         with h5py.File(partial, "w") as f:
@@ -246,10 +262,11 @@ def merge(
             for name in parts[0].columns:
                 if n:
                     f[name][:] = np.concatenate([shard.columns[name] for shard in parts])[order]
-            failures = sorted(failure for shard in parts for failure in shard.failures)
+            # Every shard lists the folders that could not be listed: keep each once.
+            failures = sorted({failure for shard in parts for failure in shard.failures})
             if failures:
                 f["failures"].resize((len(failures),))
-                f["failures"][:] = np.array(failures, dtype=FAILURES_DTYPE)
+                f["failures"][:] = failures_table(failures)
             for name in IMAGES if config["rgb"] else ("raw",):
                 if virtual:
                     _virtual_images(f, name, parts, which, row, out)
@@ -260,6 +277,8 @@ def merge(
         listed = [(path, label, reason) for _, path, label, reason in failures]
         failures_csv = write_failures_csv(out, listed)
         os.replace(partial, out)
+    except OSError as exc:
+        raise write_error(partial, exc) from None
     finally:
         partial.unlink(missing_ok=True)
     return MergeReport(

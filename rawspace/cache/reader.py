@@ -18,9 +18,10 @@ from typing import Any, Literal
 import h5py
 import numpy as np
 
+from ..files import name_bytes
 from ..hints import Cfa, Layout
 from ..params import CameraParams
-from .format import IMAGES, PARTIAL_SUFFIX, STR, CacheError, attr_value, runs
+from .format import IMAGES, PARTIAL_SUFFIX, STR, CacheError, attr_value, build_in_progress, runs
 
 __all__ = ["CacheReader", "Sample", "open", "summary"]
 
@@ -53,6 +54,10 @@ class Sample:
 
 def _open_h5(path: Path) -> h5py.File:
     """Open a complete cache for reading; check that the files of virtual datasets exist."""
+    cache = path.with_name(path.name.removesuffix(PARTIAL_SUFFIX))
+    building = build_in_progress(cache)
+    if building and (cache != path or not path.is_file()):
+        raise CacheError(building)
     if not path.is_file():
         partial = path.with_name(path.name + PARTIAL_SUFFIX)
         hint = f" ({partial} exists: the build was interrupted)" if partial.exists() else ""
@@ -147,7 +152,10 @@ class _CacheFile:
         values = self._columns.get(name)
         if values is None:
             dataset = self.dataset(name)
-            values = dataset.asstr()[:] if dataset.dtype == STR else dataset[:]
+            if dataset.dtype == STR:
+                values = dataset.asstr(errors="surrogateescape")[:]
+            else:
+                values = dataset[:]
             values.setflags(write=False)
             self._columns[name] = values
         return values
@@ -168,6 +176,8 @@ class _CacheFile:
                 red_gain=float(record["red_gain"]), blue_gain=float(record["blue_gain"]),
                 cfa=attrs["cfa"], black_level=attrs["black_level"],
                 white_level=attrs["white_level"], tone=attrs["tone"], gamma=attrs["gamma"],
+                # caches written before this attribute existed held Brooks cameras only
+                highlight_blend=bool(attrs.get("highlight_blend", True)),
             )  # fmt: skip
         return params
 
@@ -382,12 +392,12 @@ class CacheReader:
         """
         digest = hashlib.sha256()
         attrs = self._handle.attrs
-        digest.update(attrs["config"].encode("utf-8"))
+        digest.update(name_bytes(attrs["config"]))
         digest.update(json.dumps(list(attrs["class_names"])).encode("utf-8"))
         for name in ("label", "split", "fold", "params"):
             digest.update(np.ascontiguousarray(self._handle.column(name)).tobytes())
         for path in self._handle.column("path"):
-            digest.update(path.encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(name_bytes(path) + b"\0")
         return digest.hexdigest()
 
     # ------------------------------------------------------------------ views
@@ -456,8 +466,9 @@ def open(path: str | os.PathLike[str], *, rgb: bool = True) -> CacheReader:
     FileNotFoundError
         ``path`` does not exist.
     CacheError
-        ``path`` is not a complete rawspace cache, or a shard file of a merged
-        cache is missing.
+        ``path`` is not a complete rawspace cache, a shard file of a merged cache is
+        missing, or ``path`` (or the cache whose partial file ``path`` is) is being
+        built now.
     """
     handle = _CacheFile(Path(path))
     handle.file()

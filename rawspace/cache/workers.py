@@ -16,6 +16,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing import reduction
 from typing import Any
 
 import h5py
@@ -173,39 +174,51 @@ class _SlotFile:
     Workers put the chunks of a converted image into the slot the main process
     gave its task, and return only their positions: the bytes cross from worker to
     writer through shared pages instead of being pickled through a pipe. The file
-    lives in ``/dev/shm`` where there is one, and is deleted on close.
+    lives in ``/dev/shm`` where there is one and has no name: it is handed to the
+    workers as an open descriptor when they are spawned (see :meth:`__reduce__`),
+    so nothing is left behind however the build ends, a SIGKILL included.
     """
 
     def __init__(self, count: int, size: int):
         folder = (
             "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
         )
-        fd, self.path = tempfile.mkstemp(prefix="rawspace-build-", suffix=".slots", dir=folder)
+        self._file = tempfile.TemporaryFile(prefix="rawspace-build-", suffix=".slots", dir=folder)
         try:
-            os.ftruncate(fd, count * size)
-            self.map = mmap.mmap(fd, count * size)
+            os.ftruncate(self._file.fileno(), count * size)
+            self.map = mmap.mmap(self._file.fileno(), count * size)
         except BaseException:
-            os.close(fd)
-            os.unlink(self.path)
+            self._file.close()
             raise
-        os.close(fd)
         self.count = count
         self.size = size
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled for a worker being spawned: a duplicate of the descriptor goes with it."""
+        return _map_slots, (reduction.DupFd(self._file.fileno()), self.size)
+
     def close(self) -> None:
         self.map.close()
-        os.unlink(self.path)
+        self._file.close()
+
+
+def _map_slots(handle: Any, size: int) -> tuple[mmap.mmap, int]:
+    """In a worker: the slot file (received as a descriptor) mapped, and the slot size."""
+    fd = handle.detach()
+    try:
+        return mmap.mmap(fd, 0), size
+    finally:
+        os.close(fd)
 
 
 _WORKER: Converter | None = None
 _WORKER_SLOTS: tuple[mmap.mmap, int] | None = None
 
 
-def _init_worker(settings: Settings, slots_path: str, slot_size: int) -> None:
+def _init_worker(settings: Settings, slots: tuple[mmap.mmap, int]) -> None:
     global _WORKER, _WORKER_SLOTS
     _WORKER = Converter(settings)
-    with open(slots_path, "r+b") as f:
-        _WORKER_SLOTS = (mmap.mmap(f.fileno(), 0), slot_size)
+    _WORKER_SLOTS = slots
 
 
 def _convert_in_worker(
@@ -269,10 +282,9 @@ def results(
         return
     if not tasks:
         return
-    slot_size = _slot_size(settings)
-    slots = _SlotFile(_SLOTS_PER_JOB * jobs, slot_size)
+    slots = _SlotFile(_SLOTS_PER_JOB * jobs, _slot_size(settings))
     try:
-        with worker_pool(jobs, _init_worker, (settings, slots.path, slot_size)) as pool:
+        with worker_pool(jobs, _init_worker, (settings, slots)) as pool:
             yield from _ordered_in_slots(pool, slots, tasks)
     finally:
         slots.close()

@@ -5,14 +5,24 @@ through :class:`CacheWriter` (recording its progress every
 :data:`CHECKPOINT_EVERY` images so that an interrupted build can resume), and
 :func:`rawspace.cache.merge`, which creates the datasets and the final
 attributes of the merged cache.
+
+A write that fails (a full disk, a file-size limit) stops the build with a
+:class:`rawspace.files.WriteError`, and the partial file keeps its last
+checkpoint: HDF5 writes it through :class:`_PartialFile`, which drops every
+write after the failed one (so closing the file changes nothing on disk), and
+space for a checkpoint is allocated before the checkpoint starts (so a full disk
+stops a build between checkpoints, not halfway through one).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,7 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..files import write_text
+from ..files import write_error, write_text
 from ..hints import Compression, Layout
 from ..params import CameraParams
 from ..rawimage import raw_shape
@@ -32,15 +42,19 @@ from .format import (
     PROGRESS_ATTRS,
     SMALL,
     SMALL_DTYPES,
+    STR,
     CacheError,
     canonical_json,
+    failures_table,
     read_failures,
     storage_options,
+    stored,
 )
 from .workers import Chunk
 
 __all__ = [
     "CHECKPOINT_EVERY",
+    "RESERVE_BYTES",
     "CacheWriter",
     "create_datasets",
     "final_attrs",
@@ -49,6 +63,12 @@ __all__ = [
 
 #: A build records its progress every this many images.
 CHECKPOINT_EVERY = 64
+#: Bytes allocated ahead of the data before each checkpoint: more than a checkpoint
+#: and the final attributes write (at most two chunks of each small dataset, about
+#: 1.2 MB, and their metadata).
+RESERVE_BYTES = 8 << 20
+#: Errors of a file system that is full (or a file that reached its size limit).
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def _reference_camera(cameras: dict[str, Any]) -> CameraParams:
@@ -79,7 +99,7 @@ def final_attrs(
     cameras = config["cameras"]
     reference = _reference_camera(cameras)
     attrs = {
-        "class_names": np.array(list(class_names), dtype=object),
+        "class_names": stored(list(class_names)),
         "layout": config["layout"],
         "size": config["size"],
         "cfa": reference.cfa,
@@ -87,18 +107,19 @@ def final_attrs(
         "white_level": reference.white_level,
         "tone": reference.tone,
         "gamma": reference.gamma,
+        "highlight_blend": reference.highlight_blend,
         "seed": cameras["seed"],
         "camera_policy": cameras["policy"],
         "noise": cameras["noise"] or "none",
         "noise_per": cameras["noise_per"],
         "n_cameras": _count_cameras(params),
-        "source": config["source"],
+        "source": stored(config["source"]),
         "source_format": config["source_format"],
         "compression": config["compression"],
         "n_listed": config["listing"]["n_items"],
         "n_failed": n_failed,
         "n_dropped": config["listing"]["n_dropped"],
-        "config": canonical_json(config),
+        "config": stored(canonical_json(config)),
         "rawspace_version": config["rawspace_version"],
         "format_version": FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -158,8 +179,81 @@ def create_datasets(
     f.create_dataset("failures", shape=(0,), maxshape=(None,), dtype=FAILURES_DTYPE, chunks=(256,))
 
 
+class _PartialFile(io.FileIO):
+    """The partial file of a build, as HDF5 writes it (h5py's file-object driver).
+
+    After the first write that fails, every later write and truncation is dropped
+    (reported as done): closing the HDF5 file after a failure then changes nothing
+    on disk, and the file keeps the state of its last checkpoint.
+    """
+
+    def __init__(self, path: Path, mode: str):
+        super().__init__(path, mode)
+        self.failure: OSError | None = None
+        self._end = os.fstat(self.fileno()).st_size
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        if self.failure is None:
+            position = self.tell()
+            try:
+                done = 0
+                while done < len(view):  # a write cut short by a full disk is retried, and fails
+                    done += super().write(view[done:])
+            except OSError as exc:
+                self.failure = exc
+                raise
+            self._end = max(self._end, position + done)
+        return len(view)
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.failure is not None:
+            return self.tell() if size is None else size
+        try:
+            return super().truncate(size)
+        except OSError as exc:
+            self.failure = exc
+            raise
+
+    def reserve(self, nbytes: int) -> None:
+        """Allocate ``nbytes`` after the data written so far (where the file system can)."""
+        if self.failure is not None or not hasattr(os, "posix_fallocate"):
+            return
+        try:
+            os.posix_fallocate(self.fileno(), self._end, nbytes)
+        except OSError as exc:
+            if exc.errno in _FULL:
+                self.failure = exc
+                raise
+            # the file system cannot allocate ahead: write without a reserve
+
+
 class CacheWriter:
-    """Writes samples into a partial cache file at consecutive rows, with checkpoints."""
+    """Writes samples into a partial cache file at consecutive rows, with checkpoints.
+
+    Parameters
+    ----------
+    partial : pathlib.Path
+        The partial file: created, or opened to resume it.
+    config : dict
+        The build configuration; a resumed file must have been started with it.
+    n_rows : int
+        Room for this many samples.
+    resume : bool
+        Continue ``partial`` when it exists.
+    groups : bool
+        Whether the samples have groups.
+    failures : sequence of (str, str, str)
+        ``(path, label, reason)`` of failures found before any image is converted
+        (folders that cannot be listed); recorded when the file is created.
+
+    Raises
+    ------
+    CacheError
+        ``partial`` cannot be resumed.
+    rawspace.files.WriteError
+        A write failed (any method). The file keeps its last checkpoint.
+    """
 
     def __init__(
         self,
@@ -169,46 +263,73 @@ class CacheWriter:
         n_rows: int,
         resume: bool,
         groups: bool,
+        failures: Sequence[tuple[str, str, str]] = (),
     ):
         self.partial = partial
         config_json = canonical_json(config)
-        if resume and partial.exists():
-            try:
-                self.file = h5py.File(partial, "r+")
-            except OSError as exc:
-                raise CacheError(
-                    f"{partial} cannot be opened to resume it ({exc}); use overwrite to start again"
-                ) from None
-            recorded = self.file.attrs.get("config")
-            if recorded != config_json:
-                self.file.close()
-                raise CacheError(_config_mismatch(partial, recorded, config))
-            self.n_processed = int(self.file.attrs["n_processed"])
-            self.n_written = int(self.file.attrs["n_written"])
-        else:
-            self.file = h5py.File(partial, "w")
-            self.file.attrs["config"] = config_json
-            create_datasets(
-                self.file, n_rows, layout=config["layout"], size=config["size"],
-                compression=config["compression"], rgb=config["rgb"], groups=groups,
-            )  # fmt: skip
-            self.n_processed = self.n_written = 0
-            self._save_progress()
-        self._images = [self.file[name].id for name in IMAGES if name in self.file]
-        self._pending: dict[str, list[Any]] = {name: [] for name in SMALL if name in self.file}
+        resuming = resume and partial.exists()
+        try:
+            self._io = _PartialFile(partial, "r+" if resuming else "x+")
+        except OSError as exc:
+            raise write_error(partial, exc) from None
         self._failures: list[tuple[int, str, str, str]] = []
-        self._committed = self.n_written
+        self.file: h5py.File | None = None
+        try:
+            if resuming:
+                self.file = self._open_to_resume(config, config_json)
+            else:
+                with self._writing():
+                    self.file = h5py.File(self._io, "w")
+                    self.file.attrs["config"] = stored(config_json)
+                    create_datasets(
+                        self.file, n_rows, layout=config["layout"], size=config["size"],
+                        compression=config["compression"], rgb=config["rgb"], groups=groups,
+                    )  # fmt: skip
+                self.n_processed = self.n_written = 0
+                self._failures = [(-1, *failure) for failure in failures]
+            self._images = [self.file[name].id for name in IMAGES if name in self.file]
+            self._pending: dict[str, list[Any]] = {n: [] for n in SMALL if n in self.file}
+            self._committed = self.n_written
+            if not resuming:
+                self.checkpoint()
+        except BaseException:
+            self.close()
+            if not resuming:
+                partial.unlink(missing_ok=True)  # nothing to resume in it
+            raise
 
-    def _save_progress(self) -> None:
-        self.file.attrs["n_processed"] = self.n_processed
-        self.file.attrs["n_written"] = self.n_written
-        self.file.flush()
+    def _open_to_resume(self, config: dict[str, Any], config_json: str) -> h5py.File:
+        try:
+            f = h5py.File(self._io, "r+")
+        except OSError as exc:
+            raise CacheError(
+                f"{self.partial} cannot be opened to resume it ({exc}); use overwrite to "
+                "start again"
+            ) from None
+        recorded = f.attrs.get("config")
+        if recorded != config_json:
+            f.close()
+            raise CacheError(_config_mismatch(self.partial, recorded, config))
+        self.n_processed = int(f.attrs["n_processed"])
+        self.n_written = int(f.attrs["n_written"])
+        return f
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Raise a failed write of the partial file as a WriteError naming it."""
+        try:
+            yield
+        except Exception:
+            if self._io.failure is None:
+                raise
+            raise write_error(self.partial, self._io.failure) from None
 
     def add(self, row: dict[str, Any], chunks: Sequence[Chunk]) -> None:
         """Store one sample: its image chunks (raw, then rgb) and its small values."""
-        for dataset, chunk in zip(self._images, chunks, strict=True):
-            offset = (self.n_written,) + (0,) * (len(dataset.shape) - 1)
-            dataset.write_direct_chunk(offset, chunk.data, filter_mask=chunk.mask)
+        with self._writing():
+            for dataset, chunk in zip(self._images, chunks, strict=True):
+                offset = (self.n_written,) + (0,) * (len(dataset.shape) - 1)
+                dataset.write_direct_chunk(offset, chunk.data, filter_mask=chunk.mask)
         for name, values in self._pending.items():
             values.append(row[name])
         self.n_written += 1
@@ -226,22 +347,30 @@ class CacheWriter:
 
     def checkpoint(self) -> None:
         """Write the pending small values and failures, then record the progress."""
-        start, stop = self._committed, self.n_written
-        if stop > start:
-            for name, values in self._pending.items():
-                dataset = self.file[name]
-                dataset[start:stop] = (
-                    np.stack(values) if name == "params" else np.array(values, dtype=dataset.dtype)
-                )
-                values.clear()
-        if self._failures:
-            table = self.file["failures"]
-            old = len(table)
-            table.resize((old + len(self._failures),))
-            table[old:] = np.array(self._failures, dtype=FAILURES_DTYPE)
-            self._failures.clear()
+        with self._writing():
+            self._io.reserve(RESERVE_BYTES)
+            start, stop = self._committed, self.n_written
+            if stop > start:
+                for name, values in self._pending.items():
+                    dataset = self.file[name]
+                    if name == "params":
+                        dataset[start:stop] = np.stack(values)
+                    elif dataset.dtype == STR:
+                        dataset[start:stop] = stored(values)
+                    else:
+                        dataset[start:stop] = np.array(values, dtype=dataset.dtype)
+            if self._failures:
+                table = self.file["failures"]
+                old = len(table)
+                table.resize((old + len(self._failures),))
+                table[old:] = failures_table(self._failures)
+            self.file.attrs["n_processed"] = self.n_processed
+            self.file.attrs["n_written"] = self.n_written
+            self.file.flush()
+        for values in self._pending.values():
+            values.clear()
+        self._failures.clear()
         self._committed = stop
-        self._save_progress()
 
     def failures(self) -> list[tuple[str, str, str]]:
         """``(path, label, reason)`` of every failure recorded so far (after a checkpoint)."""
@@ -250,20 +379,26 @@ class CacheWriter:
     def finish(self, attrs: dict[str, Any]) -> None:
         """Trim the datasets to the samples written and write the final attributes."""
         self.checkpoint()
-        for name in (*IMAGES, *SMALL):
-            if name in self.file:
-                dataset = self.file[name]
-                dataset.resize((self.n_written, *dataset.shape[1:]))
-        for name in PROGRESS_ATTRS:
-            del self.file.attrs[name]
-        self.file.attrs.update(attrs)
+        with self._writing():
+            for name in (*IMAGES, *SMALL):
+                if name in self.file:
+                    dataset = self.file[name]
+                    dataset.resize((self.n_written, *dataset.shape[1:]))
+            for name in PROGRESS_ATTRS:
+                del self.file.attrs[name]
+            self.file.attrs.update(attrs)
 
     def params(self) -> np.ndarray:
         return self.file["params"][: self.n_written]
 
     def close(self) -> None:
-        if self.file.id.valid:
-            self.file.close()
+        """Close the file; after a failed write, without writing anything more."""
+        try:
+            with self._writing():
+                if self.file is not None and self.file.id.valid:
+                    self.file.close()
+        finally:
+            self._io.close()
 
 
 def _config_mismatch(partial: Path, recorded: Any, config: dict[str, Any]) -> str:

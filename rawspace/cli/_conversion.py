@@ -14,7 +14,18 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ..hints import CAMERA_POLICIES, FITS, LAYOUTS
 
-__all__ = ["add_conversion_arguments", "conversion_options", "logging_to_stderr"]
+__all__ = ["add_conversion_arguments", "conversion_options", "logging_to_stderr", "seed"]
+
+
+def seed(text: str) -> int:
+    """A ``--seed`` value: a non-negative integer, as the library requires."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
 
 
 def add_conversion_arguments(group: Any, *, size_help: str) -> None:
@@ -44,7 +55,7 @@ def add_conversion_arguments(group: Any, *, size_help: str) -> None:
         "default: image",
     )
     group.add_argument(
-        "--seed", type=int, default=0, help="seed of cameras, noise (and splits); default: 0"
+        "--seed", type=seed, default=0, help="seed of cameras, noise (and splits); default: 0"
     )
     group.add_argument("--size", type=int, default=400, help=size_help)
     group.add_argument(

@@ -21,9 +21,13 @@ separate a group, and are computed over the full listing, so shards (--shard K/N
 joined with 'rawspace merge') get exactly the splits of an unsharded build.
 
 The cache is written to CACHE.h5.partial and renamed when complete; --resume
-continues an interrupted build. Images that cannot be read are left out and listed
-in CACHE.h5.failures.csv. Exit status: 0 success, 1 when an image failed, 2 for
-usage errors, 130 when interrupted.
+continues an interrupted build. A second build of the same cache is refused while
+one runs. CACHE.h5 must not be an input (the CSV, an image, the camera file) nor
+lie inside a class-folder SOURCE. Images (and folders) that cannot be read are
+left out and listed in CACHE.h5.failures.csv. Exit status: 0 success, 1 when an
+image failed, 2 for usage errors, 3 when the cache cannot be written (a full disk,
+no permission: the partial file keeps its last checkpoint, and --resume continues
+from it), 130 when interrupted.
 """
 
 _MAX_LISTED = 10
@@ -88,7 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace an existing cache or partial build"
     )
     storage.add_argument(
-        "--shard", metavar="K/N", help="build only shard K of N (1 <= K <= N); see merge"
+        "--shard",
+        metavar="K/N|auto",
+        help="build only shard K of N (1 <= K <= N; auto: from a SLURM array job); see merge",
     )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -98,8 +104,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``rawspace build``; return the exit status (0, 1, 2, or 130 when interrupted)."""
+    """Run ``rawspace build``; return the exit status (0, 1, 2, 3, or 130 when interrupted)."""
     from ..cache import build
+    from ..files import WriteError, printable
 
     try:
         with logging_to_stderr(verbose=args.verbose):
@@ -120,6 +127,13 @@ def run(args: argparse.Namespace) -> int:
                 shard=args.shard,
                 progress=not args.quiet,
             )
+    except WriteError as exc:
+        print(
+            f"rawspace build: {exc}; what was built is kept up to its last checkpoint: "
+            f"continue with: rawspace build ... {args.cache} --resume",
+            file=sys.stderr,
+        )
+        return 3
     except (ValueError, FileNotFoundError) as exc:
         print(f"rawspace build: error: {exc}", file=sys.stderr)
         return 2
@@ -135,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{report.failed} image(s) failed; listed in {report.failures_csv}", file=sys.stderr)
         shown = report.failures if args.verbose else report.failures[:_MAX_LISTED]
         for path, label, reason in shown:
-            print(f"  {path} ({label}): {reason}", file=sys.stderr)
+            print(printable(f"  {path} ({label}): {reason}"), file=sys.stderr)
         if len(shown) < report.failed:
             print(f"  ... and {report.failed - len(shown)} more", file=sys.stderr)
         return 1

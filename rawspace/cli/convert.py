@@ -14,8 +14,11 @@ _EPILOG = """\
 INPUT is an image, a folder (searched recursively) or a text file listing image
 paths. OUTPUT mirrors the input tree: each X.npy (or X.dng) gets an X.json with
 everything needed to re-create it. Groups (for --camera-per/--noise-per group) are
-the first folder of each image's relative path. Exit status: 0 success, 1 when an
-image failed (see OUTPUT/failures.csv), 2 for usage errors.
+the first folder of each image's relative path. No output may be an input or lie
+inside an input folder. Exit status: 0 success, 1 when an image or a folder failed
+(see OUTPUT/failures.csv), 2 for usage errors, 3 when an output cannot be written
+(a full disk, no permission: the outputs written so far are complete, and running
+the same command again continues).
 """
 
 
@@ -62,8 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``rawspace convert``; return the exit status (0, 1 or 2)."""
+    """Run ``rawspace convert``; return the exit status (0, 1, 2 or 3)."""
     from ..convert import FAILURES_NAME, convert
+    from ..files import WriteError, printable
 
     try:
         with logging_to_stderr(verbose=args.verbose):
@@ -79,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 progress=not args.quiet,
             )
+    except WriteError as exc:
+        print(f"rawspace convert: {exc}; run the same command again to continue", file=sys.stderr)
+        return 3
     except (ValueError, FileNotFoundError) as exc:
         print(f"rawspace convert: error: {exc}", file=sys.stderr)
         return 2
@@ -87,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if report.dry_run:
         for source, target in report.planned:
-            print(f"convert {source} -> {target}")
+            print(printable(f"convert {source} -> {target}"))
         for source, reason in report.failures:
-            print(f"fail {source}: {reason}")
+            print(printable(f"fail {source}: {reason}"))
     print(report.summary(), file=sys.stderr)
     if report.failures:
         where = "" if report.dry_run else f"; listed in {report.output / FAILURES_NAME}"

@@ -24,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "develop",
         help="develop a raw file (camera raw or rawspace DNG) to a PNG",
         description="Develop a Bayer raw file with rawspace's pipeline and write a PNG: "
-        "8-bit sRGB, or 16-bit linear sRGB with --output linear. Exit status: 0 success, "
-        "1 when the file cannot be read or the PNG cannot be written, 2 for usage errors.",
+        "8-bit sRGB, or 16-bit linear sRGB with --output linear. OUT must not be IN. "
+        "Exit status: 0 success, 1 when the file cannot be read or the PNG cannot be "
+        "written, 2 for usage errors.",
     )
     parser.add_argument("input", metavar="IN", type=Path, help="raw file, e.g. a DNG")
     parser.add_argument("output", metavar="OUT.png", type=_png_path, help="PNG to write")
@@ -44,13 +45,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``rawspace develop``; return the exit status (0 or 1)."""
+    """Run ``rawspace develop``; return the exit status (0, 1 or 2)."""
     import numpy as np
 
+    from ..files import OutputError, check_outputs
     from ..images import write_png
     from ..pipeline import develop
     from ..rawio import read_raw
 
+    try:
+        check_outputs([args.output], [args.input])
+    except OutputError as exc:
+        print(f"rawspace develop: error: {exc}", file=sys.stderr)
+        return 2
     try:
         raw = read_raw(args.input)
         dtype = np.uint8 if args.space == "srgb" else np.uint16

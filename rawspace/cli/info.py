@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="describe a raw file or an HDF5 dataset",
         description="Print the size, CFA, levels, white balance and colour matrices of a "
         "Bayer raw file (a camera's or a rawspace DNG), or the summary of a rawspace HDF5 "
-        "dataset. Exit status: 0 success, 1 when the file cannot be read.",
+        "dataset (or says that it is being built). Exit status: 0 success, 1 when the "
+        "file cannot be read.",
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="raw file or .h5 dataset")
     parser.set_defaults(func=run)
@@ -56,12 +57,22 @@ def _describe_raw(path: Path) -> str:
     return "\n".join(lines)
 
 
+def _is_cache(path: Path) -> bool:
+    """Whether ``path`` is an HDF5 file, a cache's partial file, or a cache being built."""
+    from ..cache.format import PARTIAL_SUFFIX
+
+    if path.name.endswith(PARTIAL_SUFFIX) or path.with_name(path.name + PARTIAL_SUFFIX).exists():
+        return True
+    with open(path, "rb") as f:
+        return f.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``rawspace info``; return the exit status (0 or 1)."""
+    from ..files import printable
+
     try:
-        with open(args.file, "rb") as f:
-            is_hdf5 = f.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
-        if is_hdf5:
+        if _is_cache(args.file):
             from ..cache import summary
 
             text = summary(args.file)
@@ -69,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             text = _describe_raw(args.file)
     except (OSError, ValueError) as exc:
         message = " ".join(str(exc).split())
-        print(f"rawspace info: {message}", file=sys.stderr)
+        print(printable(f"rawspace info: {message}"), file=sys.stderr)
         return 1
-    print(text)
+    print(printable(text))
     return 0

@@ -12,7 +12,7 @@ The shards must be all N shards of one 'rawspace build --shard K/N' with the sam
 options. The merged cache equals an unsharded build. By default its raw and rgb
 datasets are HDF5 virtual datasets that read from the shards (found by their path
 relative to OUT.h5: keep them together); --copy copies the data instead.
-Exit status: 0 success, 2 for usage errors.
+Exit status: 0 success, 2 for usage errors, 3 when OUT.h5 cannot be written.
 """
 
 
@@ -37,11 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``rawspace merge``; return the exit status (0 or 2)."""
+    """Run ``rawspace merge``; return the exit status (0, 2 or 3)."""
     from ..cache import merge
+    from ..files import WriteError
 
     try:
         report = merge(args.out, args.shards, copy=args.copy, overwrite=args.overwrite)
+    except WriteError as exc:
+        print(f"rawspace merge: {exc}", file=sys.stderr)
+        return 3
     except (ValueError, FileNotFoundError) as exc:
         print(f"rawspace merge: error: {exc}", file=sys.stderr)
         return 2

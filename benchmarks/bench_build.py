@@ -192,7 +192,7 @@ def main() -> None:
         work = Path(tmp)
         source = _subset(args.source, args.limit, work)
         listing = read_source(source)
-        paths = [str(listing.path_of(item)) for item in listing.items]
+        paths = [str(listing.root / item.relpath) for item in listing.items]
         print(f"{len(paths)} images from {args.source}; size {args.size}; cpus {os.cpu_count()}")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

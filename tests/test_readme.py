@@ -5,8 +5,9 @@ scratch folder that holds small stand-ins for the data they name: ``cells/``
 and ``cells.csv`` (generated images), ``../shared/data/pbc`` (ten PBC images
 per class, or generated ones), the Blackmagic DNG (skipped when the shared
 folder is absent) and a miniature Matek-19 download. To run in seconds on a
-CPU, training options are scaled down: one epoch, two folds, the CPU, no
-pretrained weights and MobileNetV3-Small instead of the large models. Install
+CPU, training options are scaled down: one epoch, two folds, one unseen camera,
+32×32 inputs, the CPU, no pretrained weights and MobileNetV3-Small instead of the
+large models. Install
 and test commands (pip, venv, pytest) are what ``.ci/run`` runs.
 """
 
@@ -29,6 +30,9 @@ SCALE_DOWN = [
     (r"--device (cuda|auto)", "--device cpu"),
     (r"--weights imagenet", "--weights none"),
     (r"--models [\w,]+", "--models mobilenet_v3_small"),
+    (r"--folds 5", "--folds 2"),
+    (r"--test-cameras \d+", "--test-cameras 1"),
+    (r"^(rawspace compare .*) --out ", r"\1 --input-size 32 --out "),
 ]
 
 

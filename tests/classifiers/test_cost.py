@@ -60,3 +60,29 @@ def test_profile_leaves_the_model_as_it_was() -> None:
     assert report.conv2d == 53
     with pytest.raises(ValueError, match="input_size must be"):
         profile(model, (3, 32))
+
+
+def test_latency_is_timed_in_true_fp32_and_the_settings_come_back() -> None:
+    """TF32 off, cuDNN autotuning on and deterministic algorithms off while timing; the
+    process's own settings (here deterministic, as training sets them) afterwards."""
+    from classifiers import cost
+
+    backends = torch.backends
+    before = (backends.cudnn.allow_tf32, backends.cuda.matmul.allow_tf32, backends.cudnn.benchmark)
+    saved = torch.are_deterministic_algorithms_enabled()
+    saved_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        with cost._true_fp32_timing():
+            assert not backends.cudnn.allow_tf32 and not backends.cuda.matmul.allow_tf32
+            assert backends.cudnn.benchmark and not torch.are_deterministic_algorithms_enabled()
+        after = (
+            backends.cudnn.allow_tf32,
+            backends.cuda.matmul.allow_tf32,
+            backends.cudnn.benchmark,
+        )
+        assert after == before
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(saved, warn_only=saved_warn_only)

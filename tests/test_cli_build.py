@@ -99,8 +99,8 @@ def test_existing_cache_needs_overwrite(tree: Path, tmp_path: Path, capsys):
     [
         (["--camera-per", "group"], "camera_per='group' needs groups"),
         (["--labels", "reannotation"], "apply to Matek-19 sources"),
-        (["--shard", "3/2"], "shard number K must be between 1 and 2"),
-        (["--shard", "half"], "shard must look like K/N"),
+        (["--shard", "3/2"], "--shard K/N needs 1 ≤ K ≤ N; got 3/2"),
+        (["--shard", "half"], "--shard must be K/N (e.g. 2/8) or auto; got 'half'"),
         (["--folds", "1"], "folds must be 0"),
         (["--size", "31"], "size must be even"),
         (["--test-fraction", "1"], "test_fraction must be in [0, 1)"),

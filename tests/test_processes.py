@@ -69,6 +69,8 @@ def many_images(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("command", ["convert", "build"])
 def test_sigkill_of_the_parent_ends_every_worker(many_images, tmp_path, command):
+    """Killed once the workers convert images (a kill while Python's spawn is still
+    starting a worker makes that half-started interpreter print an EOFError of its own)."""
     out = tmp_path / ("out" if command == "convert" else "c.h5")
     progress = out if command == "convert" else Path(f"{out}.partial")
     argv = [sys.executable, "-m", "rawspace", command, str(many_images), str(out)]
@@ -77,14 +79,20 @@ def test_sigkill_of_the_parent_ends_every_worker(many_images, tmp_path, command)
         argv += ["--compression", "lzf"]
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     children: list[int] = []
+    first_size = None
     try:
         deadline = time.monotonic() + 180
-        while True:  # until both workers run and the first images are written
+        while True:  # until both workers run and have converted images
             found = _children(process.pid)
             workers = [pid for pid, line in found.items() if b"spawn_main" in line]
-            started = progress.exists() and (
-                any(progress.rglob("*.npy")) if progress.is_dir() else progress.stat().st_size
-            )
+            if not progress.exists():
+                started = False
+            elif progress.is_dir():
+                started = any(progress.rglob("*.npy"))
+            else:  # the partial cache grows once converted images come back
+                size = progress.stat().st_size
+                first_size = first_size or size
+                started = size > first_size
             if len(workers) == 2 and started:
                 break
             assert process.poll() is None, "finished before it could be killed"

@@ -38,6 +38,15 @@ def setup(make_cache):
     return reader, samples, spaces.InputPipeline(space, fmt, norm), train_idx, val_idx
 
 
+def _fit(setup, model: nn.Module, config, **options) -> train.TrainResult:
+    """Train ``model`` on the setup's training rows, validating on its validation rows."""
+    _, samples, pipeline, train_idx, val_idx = setup
+    return train.fit(
+        model, samples, pipeline, train_rows=train_idx, val_rows=val_idx, config=config,
+        device=CPU, **options,
+    )  # fmt: skip
+
+
 def test_devices() -> None:
     assert train.resolve_device("cpu") == CPU
     assert train.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
@@ -49,22 +58,13 @@ def test_devices() -> None:
 
 
 def test_fit_records_epochs_and_keeps_the_best_weights(setup) -> None:
-    reader, samples, pipeline, train_idx, val_idx = setup
+    reader, samples, pipeline, _, val_idx = setup
     config = train.TrainConfig(
         epochs=4, batch_size=4, lr=0.05, patience=0, quiet=True, timing_batches=2
     )
     lines = []
     model = _tiny(4, 3)
-    result = train.fit(
-        model,
-        samples,
-        pipeline,
-        train_rows=train_idx,
-        val_rows=val_idx,
-        config=config,
-        device=CPU,
-        log=lines.append,
-    )
+    result = _fit(setup, model, config, log=lines.append)
     assert [r.epoch for r in result.history] == [1, 2, 3, 4] and not result.stopped_early
     assert len(lines) == 4 and lines[0].startswith("epoch 1/4 ")  # one line per epoch
     for record in result.history:
@@ -87,7 +87,6 @@ def test_fit_records_epochs_and_keeps_the_best_weights(setup) -> None:
 
 
 def test_fit_is_deterministic_and_stops_early(setup) -> None:
-    _, samples, pipeline, train_idx, val_idx = setup
     runs = []
     for _ in range(2):
         torch.manual_seed(0)
@@ -96,18 +95,7 @@ def test_fit_is_deterministic_and_stops_early(setup) -> None:
             epochs=6, batch_size=4, lr=1e-9, patience=1, quiet=False, timing_batches=1
         )
         lines = []
-        runs.append(
-            train.fit(
-                model,
-                samples,
-                pipeline,
-                train_rows=train_idx,
-                val_rows=val_idx,
-                config=config,
-                device=CPU,
-                log=lines.append,
-            )
-        )
+        runs.append(_fit(setup, model, config, log=lines.append))
     first, second = runs
     assert [r.loss for r in first.history] == [r.loss for r in second.history]
     assert first.stopped_early and len(first.history) == 2 and first.best_epoch == 1
@@ -194,19 +182,11 @@ def test_frozen_batchnorm_is_left_alone(setup) -> None:
 def test_cuda_branches_run_on_the_cpu(setup, options) -> None:
     """bf16 autocast, channels_last and the fused AdamW — CUDA's defaults — forced on the
     CPU; evaluation stays float32."""
-    _, samples, pipeline, train_idx, val_idx = setup
+    _, samples, pipeline, _, val_idx = setup
     torch.manual_seed(0)
     model = _bn_net(4, 3)
     config = train.TrainConfig(epochs=2, batch_size=4, quiet=True, timing_batches=1, **options)
-    result = train.fit(
-        model,
-        samples,
-        pipeline,
-        train_rows=train_idx,
-        val_rows=val_idx,
-        config=config,
-        device=CPU,
-    )
+    result = _fit(setup, model, config)
     assert result.precision == ("bf16" if options.get("precision") == "bf16" else "fp32")
     assert all(np.isfinite(r.loss) for r in result.history)
     if options.get("channels_last"):
@@ -220,20 +200,11 @@ def test_cuda_branches_run_on_the_cpu(setup, options) -> None:
 
 
 def test_the_model_is_timed_once_per_run(setup, monkeypatch) -> None:
-    _, samples, pipeline, train_idx, val_idx = setup
     calls = []
     timed = train._time_model
     monkeypatch.setattr(train, "_time_model", lambda *a, **k: calls.append(1) or timed(*a, **k))
     config = train.TrainConfig(epochs=3, batch_size=4, quiet=True, timing_batches=2)
-    result = train.fit(
-        _tiny(4, 3),
-        samples,
-        pipeline,
-        train_rows=train_idx,
-        val_rows=val_idx,
-        config=config,
-        device=CPU,
-    )
+    result = _fit(setup, _tiny(4, 3), config)
     assert calls == [1] and len(result.history) == 3
     assert len({r.model_s for r in result.history}) == 1  # the same model time every epoch
 
@@ -242,7 +213,7 @@ def test_batchnorm_is_recomputed_over_shuffled_training_samples(setup, monkeypat
     """The training rows of a cache come class by class; batches of consecutive rows would
     each hold one class and underestimate every variance (eval-mode accuracy on the
     training set fell to 78 % for a model at 100 % in training mode)."""
-    reader, samples, pipeline, train_idx, val_idx = setup
+    reader, _, _, train_idx, _ = setup
     seen = []
     recompute = train.recompute_batchnorm
     monkeypatch.setattr(
@@ -251,10 +222,7 @@ def test_batchnorm_is_recomputed_over_shuffled_training_samples(setup, monkeypat
         lambda m, s, p, rows, **k: seen.append(rows) or recompute(m, s, p, rows, **k),
     )
     config = train.TrainConfig(epochs=1, batch_size=4, quiet=True, timing_batches=1, precise_bn=8)
-    train.fit(
-        _bn_net(4, 3), samples, pipeline, train_rows=train_idx, val_rows=val_idx, config=config,
-        device=CPU,
-    )  # fmt: skip
+    _fit(setup, _bn_net(4, 3), config)
     (rows,) = seen
     assert len(rows) == 8 and set(rows) <= set(train_idx.tolist())
     labels = reader.labels[rows]

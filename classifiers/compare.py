@@ -316,8 +316,9 @@ def run(
         device = torch.device("cuda", torch.cuda.current_device())
     out = Path(config.out)
     cells = _cells(config, chosen, readers)
+    contents = {name: reader.fingerprint() for name, reader in readers.items()}
     fingerprints = {
-        cell.key: _fingerprint(config, cell, readers[cell.cache], cameras[cell.cache])
+        cell.key: _fingerprint(config, cell, contents[cell.cache], cameras[cell.cache])
         for cell in cells
     }
     say = _logger(out, log, enabled=group.is_main)
@@ -537,12 +538,13 @@ def _by_data(cells: list[_Cell]) -> dict[tuple[str, Space], list[_Cell]]:
 def _fingerprint(
     config: CompareConfig,
     cell: _Cell,
-    reader: CacheReader,
+    content: str,
     cameras: list[tuple[str, CameraParams]],
 ) -> dict[str, object]:
-    """Everything that shapes a cell's result: a stored cell with another one is retrained."""
+    """Everything that shapes a cell's result: a stored cell with another one is retrained.
+    ``content`` is the cache's content fingerprint (:meth:`CacheReader.fingerprint`)."""
     return {
-        "cache": reader.fingerprint(),
+        "cache": content,
         "model": cell.model,
         "space": cell.space.name,
         "fold": cell.fold,

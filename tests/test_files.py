@@ -16,6 +16,7 @@ from rawspace.files import (
     WriteError,
     check_outputs,
     exclusive_lock,
+    file_digest,
     find_images,
     lock_holder,
     name_bytes,
@@ -125,3 +126,28 @@ def test_write_error_is_one_line_and_pickles():
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is WriteError and str(copy) == str(error)
     assert write_error("elsewhere", error) is error
+
+
+def test_file_digest_is_the_content_identity(tmp_path: Path):
+    import hashlib
+
+    data = bytes(range(256)) * 8193  # a little over 2 MiB: three blocks
+    first, second = tmp_path / "a.tif", tmp_path / "sub" / "b.png"
+    first.write_bytes(data)
+    second.parent.mkdir()
+    second.write_bytes(data)
+    expected = hashlib.blake2b(data, digest_size=16).hexdigest()  # all bytes at once
+    assert file_digest(first) == f"blake2b-128:{expected}:{len(data)}"
+    assert file_digest(second) == file_digest(first)  # names do not count
+    changed = bytearray(data)
+    changed[-1] ^= 1  # one bit in the last block
+    second.write_bytes(bytes(changed))
+    assert file_digest(second) != file_digest(first)
+    second.write_bytes(data[:-1])
+    assert file_digest(second).endswith(f":{len(data) - 1}")
+    (tmp_path / "empty").write_bytes(b"")
+    assert file_digest(tmp_path / "empty") == (
+        f"blake2b-128:{hashlib.blake2b(b'', digest_size=16).hexdigest()}:0"
+    )
+    with pytest.raises(FileNotFoundError, match="missing"):
+        file_digest(tmp_path / "missing")

@@ -59,7 +59,8 @@ from rawspace.cameras import load_camera, stable_seed
 from rawspace.files import write_text
 from rawspace.splits import assign_splits
 
-from . import claims, data, distributed, models, report, spaces, unprocess
+from . import data, distributed, models, report, spaces, unprocess
+from .grid import claims
 from .cost import profile
 from .metrics import evaluate
 from .spaces import RawFormat, Space

@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 
-from classifiers import claims  # noqa: E402
+from classifiers.grid import claims  # noqa: E402
 from classifiers import compare as grid  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,1 @@
+"""The comparison grid: configuration, plan and shards, records, store, task and runner."""

@@ -11,8 +11,9 @@ Conventions shared by the kernels:
 - ``chan`` is the 2×2 CFA as channel indices (0 R, 1 G, 2 B).
 - ``start`` is where the highlight-preserving gain blend begins (gray 0.9), or
   ``inf`` for a camera without it.
-- Arithmetic is float64. ``tone`` is 0 (none) or 1 (smoothstep); ``gamma`` is 0
-  (power 2.2) or 1 (sRGB); ``method`` is 0 (bilinear) or 1 (Malvar 2004).
+- Arithmetic is float64. ``tone`` and ``gamma`` are the codes of
+  `rawspace.spec.TONE_CURVES` and `rawspace.spec.GAMMA_CURVES`, whose constants the
+  kernels read as compile-time globals; ``method`` is 0 (bilinear) or 1 (Malvar 2004).
 - Outputs are ``value * scale + offset``; integer outputs pass ``offset`` with
   +0.5 so that truncation rounds.
 - Rows are processed in parallel (``prange``); work is split into contiguous
@@ -27,8 +28,23 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-_GAMMA_FLOOR = 1e-8
-_HIGHLIGHT_SLOPE = 10.0  # 1 / width of the highlight blend (0.1)
+from .spec import (
+    GAMMA_CURVES,
+    GAMMA_FLOOR,
+    HIGHLIGHT_SLOPE,
+    POWER_GAMMA,
+    SRGB_EXPONENT,
+    SRGB_KNEE,
+    SRGB_LINEAR_KNEE,
+    SRGB_OFFSET,
+    SRGB_SCALE,
+    SRGB_SLOPE,
+    TONE_CURVES,
+)
+
+# Codes of the curves (compile-time constants of the kernels).
+_SMOOTHSTEP = TONE_CURVES["smoothstep"].code
+_POWER = GAMMA_CURVES["power2.2"].code
 
 
 # ----------------------------------------------------------------------------- curves
@@ -41,26 +57,26 @@ def _clip01(v):
 def _linearize(y, tone, gamma):
     """Inverse tone curve then gamma expansion of one value (clipped to [0, 1])."""
     y = _clip01(y)
-    if tone == 1:
+    if tone == _SMOOTHSTEP:
         y = 0.5 - math.sin(math.asin(1.0 - 2.0 * y) / 3.0)
-    if gamma == 0:
-        return max(y, _GAMMA_FLOOR) ** 2.2
-    if y <= 0.04045:
-        return y / 12.92
-    return ((y + 0.055) / 1.055) ** 2.4
+    if gamma == _POWER:
+        return max(y, GAMMA_FLOOR) ** POWER_GAMMA
+    if y <= SRGB_KNEE:
+        return y / SRGB_SLOPE
+    return ((y + SRGB_OFFSET) / SRGB_SCALE) ** SRGB_EXPONENT
 
 
 @njit(cache=True)
 def _render(x, tone, gamma):
     """Gamma compression then tone curve of one linear value (clipped to [0, 1])."""
     x = _clip01(x)
-    if gamma == 0:
-        x = max(x, _GAMMA_FLOOR) ** (1.0 / 2.2)
-    elif x <= 0.0031308:
-        x = 12.92 * x
+    if gamma == _POWER:
+        x = max(x, GAMMA_FLOOR) ** (1.0 / POWER_GAMMA)
+    elif x <= SRGB_LINEAR_KNEE:
+        x = SRGB_SLOPE * x
     else:
-        x = 1.055 * x ** (1.0 / 2.4) - 0.055
-    if tone == 1:
+        x = SRGB_SCALE * x ** (1.0 / SRGB_EXPONENT) - SRGB_OFFSET
+    if tone == _SMOOTHSTEP:
         x = _clip01(x)
         x = x * x * (3.0 - 2.0 * x)
     return x
@@ -84,7 +100,7 @@ def _code8(thresholds, grid, v):
 @njit(cache=True, inline="always")
 def _highlight_mask(gray, start):
     """Weight of the highlight blend: 0 up to gray ``start`` (0.9, or inf when off)."""
-    m = (gray - start) * _HIGHLIGHT_SLOPE
+    m = (gray - start) * HIGHLIGHT_SLOPE
     return m * m if m > 0.0 else 0.0
 
 
@@ -113,7 +129,7 @@ def _undo_inverse_gains(r0, r1, r2, g0, g1, g2, start):
     hi = t
     for _ in range(100):
         m = _highlight_mask(t, start)
-        dm = 2.0 * (t - start) * _HIGHLIGHT_SLOPE * _HIGHLIGHT_SLOPE
+        dm = 2.0 * (t - start) * HIGHLIGHT_SLOPE * HIGHLIGHT_SLOPE
         f0 = g0 + m * a0
         f1 = g1 + m * a1
         f2 = g2 + m * a2

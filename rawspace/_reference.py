@@ -12,7 +12,8 @@ import numpy as np
 
 from .cfa import cfa_channels, mosaic, pack, unpack
 from .curves import gamma_compress, gamma_expand, inverse_tone_map, tone_map
-from .params import HIGHLIGHT_START, CameraParams
+from .params import CameraParams
+from .spec import HIGHLIGHT_START, HIGHLIGHT_WIDTH
 
 __all__ = [
     "apply_inverse_gains",
@@ -24,7 +25,7 @@ __all__ = [
 
 
 def _highlight_mask(gray: np.ndarray) -> np.ndarray:
-    return (np.maximum(gray - HIGHLIGHT_START, 0.0) / 0.1) ** 2
+    return (np.maximum(gray - HIGHLIGHT_START, 0.0) / HIGHLIGHT_WIDTH) ** 2
 
 
 def apply_inverse_gains(cam: np.ndarray, gains: np.ndarray, *, blend: bool = True) -> np.ndarray:

@@ -14,6 +14,18 @@ from functools import lru_cache
 import numpy as np
 
 from .hints import GAMMAS, TONES, Gamma, Tone
+from .spec import (
+    GAMMA_CURVES,
+    GAMMA_FLOOR,
+    POWER_GAMMA,
+    SRGB_EXPONENT,
+    SRGB_KNEE,
+    SRGB_LINEAR_KNEE,
+    SRGB_OFFSET,
+    SRGB_SCALE,
+    SRGB_SLOPE,
+    TONE_CURVES,
+)
 
 __all__ = [
     "GAMMA_FLOOR",
@@ -27,28 +39,40 @@ __all__ = [
     "tone_map",
 ]
 
-#: Values below this are raised to it before a power gamma (as in Brooks et al.).
-GAMMA_FLOOR = 1e-8
+_SMOOTHSTEP = TONE_CURVES["smoothstep"].code
+_POWER = GAMMA_CURVES["power2.2"].code
 
 
 def tone_code(tone: Tone) -> int:
-    """Integer code of a tone curve for the kernels (0 none, 1 smoothstep)."""
-    if tone not in TONES:
+    """Integer code of a tone curve for the kernels: ``TONE_CURVES[tone].code``.
+
+    Examples
+    --------
+    >>> tone_code("none"), tone_code("smoothstep")
+    (0, 1)
+    """
+    if tone not in TONE_CURVES:
         raise ValueError(f"tone must be one of {TONES}, got {tone!r}")
-    return 1 if tone == "smoothstep" else 0
+    return TONE_CURVES[tone].code
 
 
 def gamma_code(gamma: Gamma) -> int:
-    """Integer code of a gamma for the kernels (0 power 2.2, 1 sRGB)."""
-    if gamma not in GAMMAS:
+    """Integer code of a gamma for the kernels: ``GAMMA_CURVES[gamma].code``.
+
+    Examples
+    --------
+    >>> gamma_code("power2.2"), gamma_code("srgb")
+    (0, 1)
+    """
+    if gamma not in GAMMA_CURVES:
         raise ValueError(f"gamma must be one of {GAMMAS}, got {gamma!r}")
-    return 1 if gamma == "srgb" else 0
+    return GAMMA_CURVES[gamma].code
 
 
 def tone_map(x: np.ndarray, tone: Tone = "smoothstep") -> np.ndarray:
     """Apply the tone curve: smoothstep ``3x² − 2x³`` or the identity."""
     x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
-    if tone_code(tone) == 0:
+    if tone_code(tone) != _SMOOTHSTEP:
         return x
     return 3.0 * x**2 - 2.0 * x**3
 
@@ -56,7 +80,7 @@ def tone_map(x: np.ndarray, tone: Tone = "smoothstep") -> np.ndarray:
 def inverse_tone_map(y: np.ndarray, tone: Tone = "smoothstep") -> np.ndarray:
     """Invert :func:`tone_map`: ``0.5 − sin(asin(1 − 2y) / 3)`` for smoothstep."""
     y = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0)
-    if tone_code(tone) == 0:
+    if tone_code(tone) != _SMOOTHSTEP:
         return y
     return 0.5 - np.sin(np.arcsin(1.0 - 2.0 * y) / 3.0)
 
@@ -64,17 +88,23 @@ def inverse_tone_map(y: np.ndarray, tone: Tone = "smoothstep") -> np.ndarray:
 def gamma_expand(x: np.ndarray, gamma: Gamma = "power2.2") -> np.ndarray:
     """Gamma-encoded → linear: ``max(x, 1e-8) ** 2.2`` or the exact sRGB EOTF."""
     x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
-    if gamma_code(gamma) == 0:
-        return np.maximum(x, GAMMA_FLOOR) ** 2.2
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    if gamma_code(gamma) == _POWER:
+        return np.maximum(x, GAMMA_FLOOR) ** POWER_GAMMA
+    return np.where(
+        x <= SRGB_KNEE, x / SRGB_SLOPE, ((x + SRGB_OFFSET) / SRGB_SCALE) ** SRGB_EXPONENT
+    )
 
 
 def gamma_compress(x: np.ndarray, gamma: Gamma = "power2.2") -> np.ndarray:
     """Linear → gamma-encoded: ``max(x, 1e-8) ** (1 / 2.2)`` or the exact sRGB OETF."""
     x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
-    if gamma_code(gamma) == 0:
-        return np.maximum(x, GAMMA_FLOOR) ** (1.0 / 2.2)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1.0 / 2.4) - 0.055)
+    if gamma_code(gamma) == _POWER:
+        return np.maximum(x, GAMMA_FLOOR) ** (1.0 / POWER_GAMMA)
+    return np.where(
+        x <= SRGB_LINEAR_KNEE,
+        SRGB_SLOPE * x,
+        SRGB_SCALE * x ** (1.0 / SRGB_EXPONENT) - SRGB_OFFSET,
+    )
 
 
 def linearize_lut(dtype: np.dtype | type, tone: Tone, gamma: Gamma) -> np.ndarray:

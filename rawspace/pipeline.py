@@ -22,8 +22,9 @@ from .cfa import cfa_channels, mosaic_view, unpack
 from .curves import gamma_code, linearize_lut, render_thresholds, tone_code
 from .hints import DEMOSAIC_METHODS, LAYOUTS, OUTPUTS, DemosaicMethod, Layout, Output
 from .noise import resolve_noise
-from .params import HIGHLIGHT_START, CameraParams, as_rng
+from .params import CameraParams, as_rng
 from .rawimage import RAW_DTYPES, RawImage, raw_shape
+from .spec import HIGHLIGHT_START
 
 __all__ = ["develop", "invert"]
 

@@ -100,17 +100,17 @@ speed matters.
 Modules
 -------
 :mod:`~rawspace.cache.format` (names, dtypes, storage options),
-:mod:`~rawspace.cache.build` (:func:`build`; shards by :func:`rawspace.shards.shard_of`),
+:mod:`~rawspace.cache.building` (:func:`build`; shards by :func:`rawspace.shards.shard_of`),
 :mod:`~rawspace.cache.workers` (conversion, in worker processes),
 :mod:`~rawspace.cache.write` (writing and checkpointing a cache file),
 :mod:`~rawspace.cache.reader` (:func:`open`, :class:`CacheReader`, :func:`summary`)
-and :mod:`~rawspace.cache.merge` (:func:`merge`).
+and :mod:`~rawspace.cache.merging` (:func:`merge`).
 """
 
 from __future__ import annotations
 
 from ..shards import shard_of
-from .build import BuildReport, build
+from .building import BuildReport, build
 from .format import (
     COMPRESSIONS,
     FAILURES_SUFFIX,
@@ -120,7 +120,8 @@ from .format import (
     PARTIAL_SUFFIX,
     CacheError,
 )
-from .merge import MergeReport, merge
+from .merging import MergeReport, merge
+from .options import BuildOptions
 from .reader import CacheReader, Sample, open, summary
 from .write import CHECKPOINT_EVERY
 
@@ -132,6 +133,7 @@ __all__ = [
     "LOCK_SUFFIX",
     "PARAMS_DTYPE",
     "PARTIAL_SUFFIX",
+    "BuildOptions",
     "BuildReport",
     "CacheError",
     "CacheReader",

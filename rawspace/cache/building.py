@@ -13,11 +13,10 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from tqdm import tqdm
@@ -25,30 +24,16 @@ from tqdm import tqdm
 from .._version import __version__
 from ..cameras import CameraAssigner, load_camera
 from ..files import check_outputs, make_folder, printable, write_error
-from ..hints import (
-    CAMERA_POLICIES,
-    COMPRESSIONS,
-    FITS,
-    LAYOUTS,
-    NOISE_MODELS,
-    CameraPolicy,
-    Compression,
-    Fit,
-    LabelMode,
-    Layout,
-    NoiseModel,
-    UncMode,
-)
-from ..images import MIN_SIDE
 from ..params import CameraParams
-from ..shards import parse_shard, shard_of
+from ..shards import shard_of
 from ..sources import Source, SourceItem, read_source
-from ..splits import MAX_FOLDS, Splits, assign_splits
+from ..splits import Splits, assign_splits
 from .format import FAILURES_SUFFIX, LOCK_SUFFIX, PARTIAL_SUFFIX, CacheError, writing_lock
+from .options import BuildOptions
 from .workers import Converted, Failed, Settings, results
 from .write import CacheWriter, final_attrs, write_failures_csv
 
-__all__ = ["BuildReport", "build", "shard_of"]
+__all__ = ["BuildOptions", "BuildReport", "build", "shard_of"]
 
 _log = logging.getLogger(__name__)
 
@@ -106,51 +91,9 @@ class BuildReport:
         )
 
 
-def _check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise CacheError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"between {low} and {high}"
-        raise CacheError(f"{name} must be {bound}, got {value}")
-    return int(value)
-
-
-def _check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
-    if value not in choices:
-        raise CacheError(f"{name} must be one of {tuple(choices)}, got {value!r}")
-
-
-def _parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
-    if shard is None:
-        return None
-    if isinstance(shard, str):
-        try:
-            return parse_shard(shard)
-        except ValueError as exc:
-            raise CacheError(str(exc)) from None
-    try:
-        k, n = shard
-    except (TypeError, ValueError):
-        raise CacheError(f"shard must be 'K/N' or (K, N), got {shard!r}") from None
-    n = _check_int("shard count N", n, 1)
-    k = _check_int("shard number K", k, 1, n)
-    return k, n
-
-
-def _build_config(
-    listing: Source,
-    assigner: CameraAssigner,
-    *,
-    layout: str,
-    size: int,
-    fit: str,
-    test_fraction: float,
-    folds: int,
-    compression: str,
-    rgb: bool,
-    shard: tuple[int, int] | None,
-) -> dict[str, Any]:
-    return {
+def _build_config(listing: Source, assigner: CameraAssigner, opts: BuildOptions) -> dict[str, Any]:
+    """The resolved configuration recorded in the cache: what its samples are made from."""
+    config = {
         "source": str(listing.location),
         "source_format": listing.format,
         "labels": listing.labels,
@@ -160,76 +103,27 @@ def _build_config(
             "n_dropped": listing.n_dropped,
             "sha256": listing.fingerprint(),
         },
-        "layout": layout,
-        "size": size,
-        "fit": fit,
+        "layout": opts.layout,
+        "size": opts.size,
+        "fit": opts.fit,
         "cameras": assigner.to_dict(),
-        "test_fraction": test_fraction,
-        "folds": folds,
-        "compression": compression,
-        "rgb": rgb,
-        "shard": list(shard) if shard is not None else None,
+        "test_fraction": opts.test_fraction,
+        "folds": opts.folds,
+        "compression": opts.compression,
+        "rgb": opts.rgb,
+        "shard": list(opts.shard) if opts.shard is not None else None,
         "rawspace_version": __version__,
     }
-
-
-def _check_build_options(
-    *,
-    layout: str,
-    fit: str,
-    compression: str,
-    camera_per: str,
-    noise: str | None,
-    noise_per: str,
-    size: Any,
-    jobs: Any,
-    folds: Any,
-    test_fraction: Any,
-) -> tuple[int, int, int]:
-    """Check the options of :func:`build`; return ``size``, ``jobs`` and ``folds`` as ints."""
-    _check_choice("layout", layout, LAYOUTS)
-    _check_choice("fit", fit, FITS)
-    _check_choice("compression", compression, COMPRESSIONS)
-    _check_choice("camera_per", camera_per, CAMERA_POLICIES)
-    _check_choice("noise_per", noise_per, CAMERA_POLICIES)
-    _check_choice("noise", noise, (None, *NOISE_MODELS))
-    size = _check_int("size", size, MIN_SIDE)
-    if size % 2:
-        raise CacheError(f"size must be even, got {size}")
-    jobs = _check_int("jobs", jobs, 1)
-    folds = _check_int("folds", folds, 0, MAX_FOLDS)
-    if folds == 1:
-        raise CacheError("folds must be 0 (no folds) or at least 2, got 1")
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)):
-        raise CacheError(f"test_fraction must be a number, got {test_fraction!r}")
-    if not 0.0 <= test_fraction < 1.0:
-        raise CacheError(f"test_fraction must be in [0, 1), got {test_fraction}")
-    return size, jobs, folds
+    if opts.page is not None:
+        config["page"] = opts.page
+    return config
 
 
 def build(
     source: str | os.PathLike[str],
     cache: str | os.PathLike[str],
-    *,
-    labels: LabelMode | None = None,
-    unc: UncMode | None = None,
-    layout: Layout = "bayer",
-    camera: CameraParams | str | os.PathLike[str] | None = None,
-    camera_per: CameraPolicy = "dataset",
-    noise: NoiseModel | None = None,
-    noise_per: CameraPolicy = "image",
-    seed: int = 0,
-    size: int = 400,
-    fit: Fit = "pad",
-    test_fraction: float = 0.1,
-    folds: int = 5,
-    compression: Compression = "none",
-    rgb: bool = True,
-    jobs: int = 1,
-    resume: bool = False,
-    overwrite: bool = False,
-    shard: str | tuple[int, int] | None = None,
-    progress: bool = False,
+    options: BuildOptions | None = None,
+    **overrides: Any,
 ) -> BuildReport:
     """Build an HDF5 cache of raw (and RGB) images from a labelled SOURCE.
 
@@ -242,47 +136,11 @@ def build(
         It must not be an input (the source, the camera file, a listed image) nor lie
         inside a class-folder source. While the build runs it holds ``cache + ".lock"``:
         a second build (or merge) of the same cache is refused.
-    labels, unc : str, optional
-        Matek-19 label column (``"original"`` or ``"reannotation"``) and UNC handling
-        (``"drop"`` or ``"keep"``); see :func:`rawspace.sources.read_source`.
-    layout : {"bayer", "packed", "linear"}
-        Raw layout (see :func:`rawspace.invert`); samples are uint16.
-    camera : CameraParams, path or None
-        A fixed camera (or a JSON / raw file to load it from with
-        :func:`rawspace.cameras.load_camera`); None draws cameras per ``camera_per``.
-    camera_per, noise_per : {"dataset", "group", "image"}
-        Scopes of the cameras and of the noise levels (see
-        :class:`rawspace.cameras.CameraAssigner`); ``"group"`` needs a source with groups.
-    noise : {None, "brooks"}
-        Sensor noise.
-    seed : int
-        Global seed of cameras, noise and splits.
-    size : int
-        Side S of the square samples (even, >= 16); images are fitted with ``fit``.
-    fit : {"pad", "crop", "resize"}
-        See :func:`rawspace.images.fit_image`.
-    test_fraction : float
-        Share of each class in the test set, in [0, 1).
-    folds : int
-        Cross-validation folds of the training set: 0 (none) or 2 to 127.
-    compression : {"none", "lzf", "gzip"}
-        Compression of ``raw`` and ``rgb`` (default none: reads at random are ~20×
-        faster than with lzf or gzip).
-    rgb : bool
-        Store the fitted RGB images too.
-    jobs : int
-        Worker processes (spawned; one Numba thread each) that decode, convert and
-        compress; the calling process alone writes the file. 1 works in-process.
-    resume : bool
-        Continue the partial file of an interrupted build made with the same options.
-    overwrite : bool
-        Replace an existing cache (at the end, atomically) and discard a partial file.
-    shard : "K/N", "auto" or (K, N), optional
-        Build only the images of shard K of N (see :func:`rawspace.shards.shard_of`);
-        ``"auto"`` takes K and N from a SLURM array job
-        (:func:`rawspace.shards.parse_shard`). Merge the N shards with :func:`merge`.
-    progress : bool
-        Show a progress bar on stderr.
+    options : BuildOptions, optional
+        How to build (the defaults of :class:`BuildOptions` when None).
+    **overrides
+        Fields of :class:`BuildOptions` (``size=64``, ``jobs=2``, ...), replacing those
+        of ``options``.
 
     Returns
     -------
@@ -306,19 +164,14 @@ def build(
     rawspace.sources.SourceError
         ``source`` cannot be listed.
     """
-    size, jobs, folds = _check_build_options(
-        layout=layout, fit=fit, compression=compression, camera_per=camera_per,
-        noise=noise, noise_per=noise_per, size=size, jobs=jobs, folds=folds,
-        test_fraction=test_fraction,
-    )  # fmt: skip
-    shard_kn = _parse_shard(shard)
+    opts = BuildOptions.of(options, **overrides)
 
     cache = Path(cache)
     if cache.is_dir():
         raise CacheError(f"CACHE {cache} is a folder; name the .h5 file to write")
-    listing = read_source(source, labels=labels, unc=unc)
-    scopes = ["camera_per"] if camera_per == "group" else []
-    if noise is not None and noise_per == "group":
+    listing = read_source(source, labels=opts.labels, unc=opts.unc)
+    scopes = ["camera_per"] if opts.camera_per == "group" else []
+    if opts.noise is not None and opts.noise_per == "group":
         scopes.append("noise_per")
     if scopes and not listing.has_groups:
         raise CacheError(
@@ -326,28 +179,28 @@ def build(
             f"({listing.format}) has none: use a CSV source with a 'group' column"
         )
     inputs = [listing.location, *(listing.root / item.relpath for item in listing.items)]
+    camera = opts.camera
     if camera is not None and not isinstance(camera, CameraParams):
         inputs.append(Path(camera))
         camera = load_camera(camera)
     try:
         assigner = CameraAssigner(
-            camera_per, seed=seed, camera=camera, noise=noise, noise_per=noise_per
-        )
+            opts.camera_per, seed=opts.seed, camera=camera, noise=opts.noise,
+            noise_per=opts.noise_per,
+        )  # fmt: skip
     except (TypeError, ValueError) as exc:
         raise CacheError(str(exc)) from None
-    config = _build_config(
-        listing, assigner, layout=layout, size=size, fit=fit,
-        test_fraction=float(test_fraction), folds=folds, compression=compression, rgb=rgb,
-        shard=shard_kn,
-    )  # fmt: skip
+    config = _build_config(listing, assigner, opts)
     label_array = np.array([item.label for item in listing.items], dtype=np.int64)
-    groups = [item.group for item in listing.items] if listing.has_groups else None
+    groups = [item.group or "" for item in listing.items] if listing.has_groups else None
     splits = assign_splits(
-        label_array, groups=groups, test_fraction=float(test_fraction), folds=folds, seed=seed
-    )
+        label_array, groups=groups, test_fraction=opts.test_fraction, folds=opts.folds,
+        seed=opts.seed,
+    )  # fmt: skip
+    shard = cast("tuple[int, int] | None", opts.shard)  # resolved when the options were made
     selected = [
         i for i, item in enumerate(listing.items)
-        if shard_kn is None or shard_of(item.relpath, shard_kn[1]) == shard_kn[0]
+        if shard is None or shard_of(item.relpath, shard[1]) == shard[0]
     ]  # fmt: skip
 
     partial = cache.with_name(cache.name + PARTIAL_SUFFIX)
@@ -355,22 +208,25 @@ def build(
     check_outputs([cache, partial, *outputs], inputs)
     make_folder(cache.parent)
     with writing_lock(cache):
-        if cache.exists() and not overwrite:
+        if cache.exists() and not opts.overwrite:
             raise CacheError(f"{cache} exists; use overwrite (--overwrite) to replace it")
-        if partial.exists() and not (resume or overwrite):
+        if partial.exists() and not (opts.resume or opts.overwrite):
             raise CacheError(
                 f"{partial} exists (an interrupted build?): use resume (--resume) to continue "
                 "it or overwrite (--overwrite) to start again"
             )
-        if overwrite and not resume:
+        if opts.overwrite and not opts.resume:
             partial.unlink(missing_ok=True)
         writer = CacheWriter(
-            partial, config=config, n_rows=len(selected), resume=resume,
+            partial, config=config, n_rows=len(selected), resume=opts.resume,
             groups=listing.has_groups, failures=_folder_failures(listing),
         )  # fmt: skip
         report = BuildReport(cache=cache, dropped=listing.n_dropped)
         try:
-            settings = Settings(str(listing.root), assigner, layout, size, fit, compression, rgb)
+            settings = Settings(
+                str(listing.root), assigner, opts.layout, opts.size, opts.fit, opts.compression,
+                opts.rgb, opts.page,
+            )  # fmt: skip
             start = writer.n_processed
             tasks = [
                 (i, listing.items[i].relpath, listing.items[i].group) for i in selected[start:]
@@ -380,10 +236,10 @@ def build(
             )
             t0 = time.perf_counter()
             bar = tqdm(
-                total=len(selected), initial=start, disable=not progress, file=sys.stderr,
+                total=len(selected), initial=start, disable=not opts.progress, file=sys.stderr,
                 unit="img", desc="build",
             )  # fmt: skip
-            with bar, closing(results(settings, tasks, jobs)) as converted:
+            with bar, closing(results(settings, tasks, opts.jobs)) as converted:
                 for result in converted:
                     item = listing.items[result.source_index]
                     _store(writer, listing, item, result, splits)

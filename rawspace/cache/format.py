@@ -2,7 +2,7 @@
 
 The layout itself is described in :mod:`rawspace.cache`. Everything that writes
 or reads a cache (:mod:`~rawspace.cache.write`, :mod:`~rawspace.cache.reader`,
-:mod:`~rawspace.cache.merge`) takes the names and dtypes from here.
+:mod:`~rawspace.cache.merging`) takes the names and dtypes from here.
 """
 
 from __future__ import annotations
@@ -139,9 +139,9 @@ def failures_table(rows: Sequence[tuple[int, str, str, str]]) -> np.ndarray:
 def read_failures(f: h5py.File) -> list[tuple[int, str, str, str]]:
     """The ``failures`` table: ``(source_index, path, label, reason)`` per failed image
     (``source_index`` -1 for a folder that could not be listed)."""
-    table = f["failures"][:]
     return [
-        (int(r["source_index"]), *(text(r[k]) for k in ("path", "label", "reason"))) for r in table
+        (int(r["source_index"]), text(r["path"]), text(r["label"]), text(r["reason"]))
+        for r in f["failures"][:]
     ]
 
 

@@ -109,7 +109,7 @@ class _CacheFile:
         return {"path": self.path}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])
+        _CacheFile.__init__(self, state["path"])
 
     def file(self) -> h5py.File:
         pid = os.getpid()

@@ -14,7 +14,7 @@ import os
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from multiprocessing import reduction
 from typing import Any
@@ -54,6 +54,7 @@ class Settings:
     fit: Fit
     compression: Compression
     rgb: bool
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ class _ChunkEncoder:
     with ``write_direct_chunk``, unchanged.
     """
 
-    def __init__(self, shapes: dict[str, tuple[tuple[int, ...], np.dtype]], compression: str):
+    def __init__(
+        self, shapes: dict[str, tuple[tuple[int, ...], np.dtype]], compression: Compression
+    ):
         self._datasets: dict[str, h5py.Dataset] = {}
         self._file = None
         if compression == "none":
@@ -114,7 +117,7 @@ class _ChunkEncoder:
         store a chunk uncompressed when compressing would not make it smaller).
         """
         if self._file is None:
-            data = memoryview(np.ascontiguousarray(array)).cast("B")
+            data = np.ascontiguousarray(array).data.cast("B")
             return Chunk(0, data.nbytes, data)
         dataset = self._datasets[key]
         dataset[0] = array
@@ -134,7 +137,8 @@ class Converter:
         source_index, relpath, group = task
         s = self.settings
         try:
-            image = read_image(os.path.join(s.root, relpath))
+            path = os.path.join(s.root, relpath)
+            image = read_image(path) if s.page is None else read_image(path, page=s.page)  # type: ignore[call-arg]
             fitted = fit_image(image, s.size, fit=s.fit)
             raw = s.assigner.invert(fitted, relpath, group, layout=s.layout, dtype=np.uint16)
         except ImageError as exc:
@@ -160,7 +164,7 @@ class Converter:
 
 
 def _image_shapes(settings: Settings) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    shapes = {
+    shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {
         "raw": (raw_shape(settings.layout, settings.size, settings.size), np.dtype(np.uint16))
     }
     if settings.rgb:
@@ -236,6 +240,7 @@ def _convert_in_worker(
             for chunk in result.chunks:
                 if offset + chunk.size > end:
                     raise RuntimeError(f"a chunk of {chunk.size} bytes overflows its slot")
+                assert chunk.data is not None, "a converted chunk holds its bytes"
                 shared[offset : offset + chunk.size] = chunk.data
                 parked.append(Chunk(chunk.mask, chunk.size, None, offset))
                 offset += chunk.size
@@ -265,7 +270,7 @@ _SLOTS_PER_JOB = 3
 
 def results(
     settings: Settings, tasks: list[tuple[int, str, str | None]], jobs: int
-) -> Iterator[Converted | Failed]:
+) -> Generator[Converted | Failed, None, None]:
     """Convert ``tasks`` in order, in-process (``jobs == 1``) or in spawned workers.
 
     A result's chunks are only valid until the next one is asked for.

@@ -158,7 +158,9 @@ def create_datasets(
 
     ``images=False`` leaves out ``raw`` and ``rgb`` (a merge makes them virtual).
     """
-    image_shapes = {"raw": (raw_shape(layout, size, size), np.dtype(np.uint16))}
+    image_shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {
+        "raw": (raw_shape(layout, size, size), np.dtype(np.uint16))
+    }
     if rgb:
         image_shapes["rgb"] = ((size, size, 3), np.dtype(np.uint8))
     for name, (shape, dtype) in image_shapes.items() if images else ():
@@ -273,13 +275,13 @@ class CacheWriter:
         except OSError as exc:
             raise write_error(partial, exc) from None
         self._failures: list[tuple[int, str, str, str]] = []
-        self.file: h5py.File | None = None
+        self._h5: h5py.File | None = None
         try:
             if resuming:
-                self.file = self._open_to_resume(config, config_json)
+                self._h5 = self._open_to_resume(config, config_json)
             else:
                 with self._writing():
-                    self.file = h5py.File(self._io, "w")
+                    self._h5 = h5py.File(self._io, "w")
                     self.file.attrs["config"] = stored(config_json)
                     create_datasets(
                         self.file, n_rows, layout=config["layout"], size=config["size"],
@@ -297,6 +299,13 @@ class CacheWriter:
             if not resuming:
                 partial.unlink(missing_ok=True)  # nothing to resume in it
             raise
+
+    @property
+    def file(self) -> h5py.File:
+        """The partial file, open."""
+        if self._h5 is None:
+            raise CacheError(f"{self.partial} is not open")
+        return self._h5
 
     def _open_to_resume(self, config: dict[str, Any], config_json: str) -> h5py.File:
         try:
@@ -395,8 +404,8 @@ class CacheWriter:
         """Close the file; after a failed write, without writing anything more."""
         try:
             with self._writing():
-                if self.file is not None and self.file.id.valid:
-                    self.file.close()
+                if self._h5 is not None and self._h5.id.valid:
+                    self._h5.close()
         finally:
             self._io.close()
 

@@ -105,28 +105,27 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rawspace build``; return the exit status (0, 1, 2, 3, or 130 when interrupted)."""
-    from ..cache import build
+    from ..cache import BuildOptions, build
     from ..files import WriteError, printable
 
     try:
+        options = BuildOptions(
+            labels=args.labels,
+            unc=args.unc,
+            size=args.size,
+            **conversion_options(args),
+            test_fraction=args.test_fraction,
+            folds=args.folds,
+            compression=args.compression,
+            rgb=args.rgb,
+            jobs=args.jobs,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            shard=args.shard,
+            progress=not args.quiet,
+        )
         with logging_to_stderr(verbose=args.verbose):
-            report = build(
-                args.source,
-                args.cache,
-                labels=args.labels,
-                unc=args.unc,
-                size=args.size,
-                **conversion_options(args),
-                test_fraction=args.test_fraction,
-                folds=args.folds,
-                compression=args.compression,
-                rgb=args.rgb,
-                jobs=args.jobs,
-                resume=args.resume,
-                overwrite=args.overwrite,
-                shard=args.shard,
-                progress=not args.quiet,
-            )
+            report = build(args.source, args.cache, options)
     except WriteError as exc:
         print(
             f"rawspace build: {exc}; what was built is kept up to its last checkpoint: "

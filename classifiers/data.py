@@ -26,7 +26,14 @@ from rawspace.cache import CacheReader
 
 from .spaces import RawFormat, Space
 
-__all__ = ["ResidentSamples", "StreamedSamples", "batch_rows", "fits_in_memory", "load"]
+__all__ = [
+    "ResidentSamples",
+    "Samples",
+    "StreamedSamples",
+    "batch_rows",
+    "fits_in_memory",
+    "load",
+]
 
 _MEMORY_SHARE = 0.5
 _CHUNK = 256
@@ -163,6 +170,10 @@ class StreamedSamples:
                 stored.to(self.device, non_blocking=True),
                 labels.to(self.device, non_blocking=True),
             )
+
+
+#: Either kind of samples: both turn batches of cache rows into device tensors.
+Samples = ResidentSamples | StreamedSamples
 
 
 def load(

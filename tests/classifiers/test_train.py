@@ -201,8 +201,8 @@ def test_cuda_branches_run_on_the_cpu(setup, options) -> None:
 
 def test_the_model_is_timed_once_per_run(setup, monkeypatch) -> None:
     calls = []
-    timed = train._time_model
-    monkeypatch.setattr(train, "_time_model", lambda *a, **k: calls.append(1) or timed(*a, **k))
+    timed = train.time_model
+    monkeypatch.setattr(train, "time_model", lambda *a, **k: calls.append(1) or timed(*a, **k))
     config = train.TrainConfig(epochs=3, batch_size=4, quiet=True, timing_batches=2)
     result = _fit(setup, _tiny(4, 3), config)
     assert calls == [1] and len(result.history) == 3
@@ -227,3 +227,46 @@ def test_batchnorm_is_recomputed_over_shuffled_training_samples(setup, monkeypat
     assert len(rows) == 8 and set(rows) <= set(train_idx.tolist())
     labels = reader.labels[rows]
     assert np.any(np.diff(labels) < 0)  # not class by class
+
+
+def test_fit_history_is_pinned(setup) -> None:
+    """The composed loop (train_one_epoch, precise BatchNorm, evaluate, BestCheckpoint)
+    reproduces the figures of the single-function loop it replaced, for the same seed."""
+    torch.manual_seed(0)
+    model = _bn_net(4, 3)
+    config = train.TrainConfig(
+        epochs=4, batch_size=4, lr=0.02, patience=2, quiet=True, timing_batches=1, precise_bn=8
+    )
+    result = _fit(setup, model, config)
+    got = [(r.loss, r.train_acc, r.val_acc, r.val_loss, r.lr) for r in result.history]
+    pinned = [
+        (1.0820291638374329, 0.375, 1.0, 0.8609421849250793, 0.02),
+        (0.8203395307064056, 1.0, 1.0, 0.6784287691116333, 0.015),
+        (0.8092545866966248, 0.625, 1.0, 0.6078853607177734, 0.005),
+        (0.7204050421714783, 1.0, 1.0, 0.5930531024932861, 0.0),
+    ]
+    assert np.allclose(got, pinned, rtol=1e-5, atol=1e-9)
+    # equal accuracies: the lowest validation loss wins
+    assert result.best_epoch == 4 and not result.stopped_early
+    assert float(model[0].weight.detach().sum()) == pytest.approx(-5.901254653930664, rel=1e-5)
+
+
+def test_best_checkpoint_keeps_the_best_and_stops() -> None:
+    from classifiers.checkpoint import BestCheckpoint
+
+    net = nn.Linear(2, 1)
+    keeper = BestCheckpoint(patience=2)
+    results = [(0.5, 1.0), (0.7, 2.0), (0.7, 1.5), (0.6, 0.1), (0.7, 1.5)]
+    for epoch, (acc, loss) in enumerate(results, start=1):
+        with torch.no_grad():
+            net.weight.fill_(epoch)
+        keeper.update(net, epoch=epoch, val_acc=acc, val_loss=loss)
+        if keeper.should_stop:
+            break
+    assert (keeper.epoch, keeper.val_acc, keeper.val_loss, epoch) == (3, 0.7, 1.5, 5)
+    keeper.restore(net)
+    assert torch.all(net.weight == 3.0)
+    with pytest.raises(ValueError, match="patience must be an integer ≥ 0; got -1"):
+        BestCheckpoint(patience=-1)
+    with pytest.raises(RuntimeError, match="nothing to restore"):
+        BestCheckpoint(patience=0).restore(net)

@@ -163,6 +163,23 @@ def build(
         its last checkpoint: ``resume`` continues from it.
     rawspace.sources.SourceError
         ``source`` cannot be listed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skimage import data
+    >>> from rawspace.images import write_png
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("cat", "coffee"):  # two classes of five 32x32 crops
+    ...     image = getattr(data, name)()
+    ...     (root / "cells" / name).mkdir(parents=True)
+    ...     for i in range(5):
+    ...         _ = write_png(root / "cells" / name / f"{i}.png", image[40 * i : 40 * i + 32, :32])
+    >>> from rawspace.cache import BuildOptions, build
+    >>> report = build(root / "cells", root / "cells.h5", BuildOptions(size=32), folds=2)
+    >>> report.built, report.failed
+    (10, 0)
     """
     opts = BuildOptions.of(options, **overrides)
 

@@ -222,6 +222,25 @@ def merge(
         ``out`` (or its partial, lock or failure file) is one of the shards.
     rawspace.files.WriteError
         A file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skimage import data
+    >>> from rawspace.images import write_png
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("cat", "coffee"):  # two classes of five 32x32 crops
+    ...     image = getattr(data, name)()
+    ...     (root / "cells" / name).mkdir(parents=True)
+    ...     for i in range(5):
+    ...         _ = write_png(root / "cells" / name / f"{i}.png", image[40 * i : 40 * i + 32, :32])
+    >>> import rawspace.cache
+    >>> shards = [root / f"part{k}.h5" for k in (1, 2)]
+    >>> for k, shard in enumerate(shards, 1):
+    ...     _ = rawspace.cache.build(root / "cells", shard, size=32, folds=2, shard=(k, 2))
+    >>> rawspace.cache.merge(root / "cells.h5", shards, copy=True).samples
+    10
     """
     out = Path(out)
     paths = [Path(p) for p in shards]

@@ -198,6 +198,28 @@ class CacheReader:
 
     Supports ``len(reader)``, ``reader[i]`` (a :class:`Sample`, negative ``i``
     counting from the end) and iteration.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skimage import data
+    >>> from rawspace.images import write_png
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("cat", "coffee"):  # two classes of five 32x32 crops
+    ...     image = getattr(data, name)()
+    ...     (root / "cells" / name).mkdir(parents=True)
+    ...     for i in range(5):
+    ...         _ = write_png(root / "cells" / name / f"{i}.png", image[40 * i : 40 * i + 32, :32])
+    >>> import rawspace.cache
+    >>> _ = rawspace.cache.build(root / "cells", root / "cells.h5", size=32, folds=2)
+    >>> reader = rawspace.cache.open(root / "cells.h5", rgb=False)
+    >>> training, validation = reader.fold(0)
+    >>> len(training) + len(validation) == len(reader.train)
+    True
+    >>> sample = reader.train[0]
+    >>> sample.rgb is None, sample.label in (0, 1), reader.layout
+    (True, True, 'bayer')
     """
 
     def __init__(self, handle: _CacheFile, rows: np.ndarray | None = None, *, rgb: bool = True):
@@ -469,6 +491,26 @@ def open(path: str | os.PathLike[str], *, rgb: bool = True) -> CacheReader:
         ``path`` is not a complete rawspace cache, a shard file of a merged cache is
         missing, or ``path`` (or the cache whose partial file ``path`` is) is being
         built now.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skimage import data
+    >>> from rawspace.images import write_png
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("cat", "coffee"):  # two classes of five 32x32 crops
+    ...     image = getattr(data, name)()
+    ...     (root / "cells" / name).mkdir(parents=True)
+    ...     for i in range(5):
+    ...         _ = write_png(root / "cells" / name / f"{i}.png", image[40 * i : 40 * i + 32, :32])
+    >>> import rawspace.cache
+    >>> _ = rawspace.cache.build(root / "cells", root / "cells.h5", size=32, folds=2)
+    >>> with rawspace.cache.open(root / "cells.h5") as reader:
+    ...     print(len(reader), reader.class_names, reader[0].raw.dtype, reader[0].raw.shape)
+    ...     print(len(reader.train), len(reader.test), reader.read("rgb", [0, 1]).shape)
+    10 ('cat', 'coffee') uint16 (32, 32)
+    8 2 (2, 32, 32, 3)
     """
     handle = _CacheFile(Path(path))
     handle.file()
@@ -510,6 +552,26 @@ def summary(path: str | os.PathLike[str]) -> str:
     -------
     str
         Several lines of text, without a trailing newline.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skimage import data
+    >>> from rawspace.images import write_png
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("cat", "coffee"):  # two classes of five 32x32 crops
+    ...     image = getattr(data, name)()
+    ...     (root / "cells" / name).mkdir(parents=True)
+    ...     for i in range(5):
+    ...         _ = write_png(root / "cells" / name / f"{i}.png", image[40 * i : 40 * i + 32, :32])
+    >>> import rawspace.cache
+    >>> _ = rawspace.cache.build(root / "cells", root / "cells.h5", size=32, folds=2)
+    >>> for line in rawspace.cache.summary(root / "cells.h5").splitlines()[-3:]:
+    ...     print(line.strip())
+    class    total   train    test
+    cat          5       4       1
+    coffee       5       4       1
     """
     reader = open(path)
     try:

@@ -9,7 +9,9 @@ white balance), clipped at the white level.
 Geometry, shared by both: a horizontal flip (``flip(-1)``) and a vertical flip
 (``flip(-2)``), each with p = 0.5, then ``rot90`` by k·90° (k uniform in 0..3, dims
 (−2, −1)) when the input is square; :func:`draw_geometry` draws one :class:`Geometry`
-per batch and :func:`geometry` applies it. All choices are made per sample with
+per batch and :func:`geometry` applies it (both :class:`Geometry`, :func:`geometry` and
+:func:`transformed_cfa` live in :mod:`classifiers.bayer`, the one home of the CFA
+geometry, and are re-exported here). All choices are made per sample with
 ``torch.where`` on the input's device: no host synchronisation.
 
 Raw geometry (:func:`raw_geometry`), for a transform T of the full-resolution image:
@@ -17,7 +19,7 @@ Raw geometry (:func:`raw_geometry`), for a transform T of the full-resolution im
 * ``packed`` (N, 4, H/2, W/2): every site plane is flipped/rotated as a picture. These
   are exactly the site planes of T(image), whose CFA is T applied to the 2×2 pattern
   (a horizontal flip turns RGGB into GRBG), with the channels kept in their colour
-  order: channel k still holds the samples of colour ``cfa_channels(cfa).ravel()[k]``.
+  order: channel k still holds the samples of colour ``site_channels(cfa)[k]``.
   :func:`transformed_cfa` gives T's CFA and the channel order that lists the planes in
   site order (0,0), (0,1), (1,0), (1,1), e.g. to develop an augmented sample; developing
   that equals applying T to the developed image, exactly.
@@ -48,13 +50,14 @@ are per colour and the clip is per value); :func:`raw` applies the geometry firs
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Literal
 
-import numpy as np
 import torch
 
-from rawspace.cfa import cfa_channels
 from rawspace.hints import CFA_PATTERNS, Cfa
+from rawspace.spec import POWER_GAMMA
+
+from .bayer import Geometry, geometry, restore_phase, site_channels, transformed_cfa
 
 __all__ = [
     "JITTER",
@@ -84,50 +87,12 @@ RAW_WB_JITTER = 0.1
 RAW_LAYOUTS = ("packed", "bayer")
 
 _LUMA = (0.299, 0.587, 0.114)
-#: Gamma that maps a linear exposure gain to the rendered brightness factor.
-_GAMMA = 2.2
 _CHANNELS = {"packed": 4, "bayer": 1}
 
 
-class Geometry(NamedTuple):
-    """Per-sample choices of the geometric augmentation, applied in this order.
-
-    Attributes
-    ----------
-    hflip, vflip : torch.Tensor
-        (N,) bool: flip left–right (``flip(-1)``), then top–bottom (``flip(-2)``).
-    turns : torch.Tensor or None
-        (N,) integer k in 0..3: then ``rot90`` by k·90° over dims (−2, −1) (from the
-        row axis towards the column axis, counter-clockwise as displayed). None: no
-        rotation (non-square inputs).
-    """
-
-    hflip: torch.Tensor
-    vflip: torch.Tensor
-    turns: torch.Tensor | None
-
-    @classmethod
-    def fixed(
-        cls,
-        n: int,
-        *,
-        hflip: bool = False,
-        vflip: bool = False,
-        turns: int | None = 0,
-        device: torch.device | str | None = None,
-    ) -> Geometry:
-        """The same transform for all ``n`` samples of a batch."""
-        if turns is not None and turns not in range(4):
-            raise ValueError(f"turns must be 0, 1, 2, 3 or None; got {turns!r}")
-        full = torch.full
-        return cls(
-            full((n,), bool(hflip), dtype=torch.bool, device=device),
-            full((n,), bool(vflip), dtype=torch.bool, device=device),
-            None if turns is None else full((n,), turns, dtype=torch.int64, device=device),
-        )
-
-
-def _uniform(n: int, *shape: int, like: torch.Tensor, generator: torch.Generator | None):
+def _uniform(
+    n: int, *shape: int, like: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
     return torch.rand(n, *shape, device=like.device, generator=generator)
 
 
@@ -146,6 +111,11 @@ def draw_geometry(x: torch.Tensor, *, generator: torch.Generator | None = None) 
     -------
     Geometry
         On ``x``'s device; ``turns`` is None when H ≠ W.
+    Examples
+    --------
+    >>> geo = draw_geometry(torch.zeros(2, 3, 4, 4), generator=torch.Generator().manual_seed(0))
+    >>> geo.hflip.shape, geo.turns.shape
+    (torch.Size([2]), torch.Size([2]))
     """
     _check_batch(x)
     n = x.shape[0]
@@ -154,32 +124,6 @@ def draw_geometry(x: torch.Tensor, *, generator: torch.Generator | None = None) 
     if x.shape[-1] == x.shape[-2]:
         turns = torch.floor(_uniform(n, like=x, generator=generator) * 4).long()
     return Geometry(flips[:, 0], flips[:, 1], turns)
-
-
-def geometry(x: torch.Tensor, geo: Geometry) -> torch.Tensor:
-    """Apply the flips and rotations of ``geo`` to each sample of ``x`` as a picture.
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        (N, C, H, W), any dtype; H = W when ``geo.turns`` is not None.
-    geo : Geometry
-        Tensors of shape (N,), on ``x``'s device.
-
-    Returns
-    -------
-    torch.Tensor
-        Same shape and dtype (rotations need H = W, so the shape never changes).
-    """
-    _check_batch(x)
-    _check_geometry(geo, x)
-    x = torch.where(geo.hflip.bool()[:, None, None, None], x.flip(-1), x)
-    x = torch.where(geo.vflip.bool()[:, None, None, None], x.flip(-2), x)
-    if geo.turns is not None:  # selected with torch.where: no host synchronisation
-        turns = geo.turns[:, None, None, None]
-        zero = x.new_zeros(())  # keeps x's dtype (integer site grids too)
-        x = sum(torch.where(turns == k, torch.rot90(x, k, dims=(-2, -1)), zero) for k in range(4))
-    return x
 
 
 def rgb(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -200,6 +144,11 @@ def rgb(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.T
         :func:`geometry`), then brightness (x·b), contrast ((x − mean)·c + mean) and
         saturation (gray + (x − gray)·s) with b, c, s uniform in
         [1 − :data:`JITTER`, 1 + :data:`JITTER`], clamped to [0, 1].
+    Examples
+    --------
+    >>> out = rgb(torch.rand(2, 3, 8, 8), generator=torch.Generator().manual_seed(0))
+    >>> out.shape, bool(out.min() >= 0), bool(out.max() <= 1)
+    (torch.Size([2, 3, 8, 8]), True, True)
     """
     n = x.shape[0]
     x = geometry(x, draw_geometry(x, generator=generator))
@@ -213,36 +162,6 @@ def rgb(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.T
     gray = gray * contrast + mean * (1 - contrast)
     x = gray + (x - gray) * saturation
     return x.clamp(0.0, 1.0)
-
-
-def transformed_cfa(
-    cfa: Cfa, *, hflip: bool = False, vflip: bool = False, turns: int = 0
-) -> tuple[Cfa, tuple[int, int, int, int]]:
-    """CFA of a transformed mosaic, and where its packed planes are after :func:`raw_geometry`.
-
-    Parameters
-    ----------
-    cfa : {"RGGB", "BGGR", "GRBG", "GBRG"}
-        CFA of the image before the transform.
-    hflip, vflip, turns
-        One transform, as in :class:`Geometry` (turns in 0..3).
-
-    Returns
-    -------
-    cfa : str
-        The CFA of the transformed full-resolution image (T applied to the 2×2 pattern).
-    order : tuple of int
-        For each site (0,0), (0,1), (1,0), (1,1) of the transformed image, the channel of
-        ``raw_geometry(x, layout="packed")`` that holds it: ``y[:, order]`` are the site
-        planes of the transformed image, to unpack with the returned CFA.
-    """
-    _check_cfa(cfa)
-    if turns not in range(4):
-        raise ValueError(f"turns must be 0, 1, 2 or 3; got {turns!r}")
-    sites = torch.arange(4).reshape(1, 1, 2, 2)
-    moved = geometry(sites, Geometry.fixed(1, hflip=hflip, vflip=vflip, turns=turns))
-    order = tuple(int(k) for k in moved.reshape(4))
-    return "".join(cfa[k] for k in order), order  # type: ignore[return-value]
 
 
 def raw_geometry(
@@ -264,17 +183,19 @@ def raw_geometry(
     -------
     torch.Tensor
         Same shape and dtype. ``packed``: each plane transformed as a picture, channel k
-        still of colour ``cfa_channels(cfa).ravel()[k]`` (:func:`transformed_cfa` gives
+        still of colour ``site_channels(cfa)[k]`` (:func:`transformed_cfa` gives
         the sites). ``bayer``: a mosaic of ``cfa`` again, the transformed mosaic
         translated by one pixel up and/or left where the transform changed the CFA.
+    Examples
+    --------
+    >>> x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    >>> y = raw_geometry(x, Geometry.fixed(1, hflip=True), layout="bayer", cfa="RGGB")
+    >>> y[0, 0, 0]  # flipped, then shifted one pixel left: R stays at (0, 0)
+    tensor([2., 1., 0., 1.])
     """
     _check_raw(x, layout, cfa)
     y = geometry(x, geo)
-    if layout == "packed":
-        return y
-    shift_y, shift_x = _bayer_shifts(geo, cfa, device=x.device)
-    y = torch.where(shift_y[:, None, None, None], _shift_one(y, -2), y)
-    return torch.where(shift_x[:, None, None, None], _shift_one(y, -1), y)
+    return y if layout == "packed" else restore_phase(y, geo, cfa)
 
 
 def draw_raw_gains(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -293,10 +214,15 @@ def draw_raw_gains(x: torch.Tensor, *, generator: torch.Generator | None = None)
         (N, 3) float32 on ``x``'s device: gains of R, G, B, with e = b^2.2, b uniform in
         [1 − :data:`RAW_EXPOSURE_JITTER`, 1 + :data:`RAW_EXPOSURE_JITTER`] and w_R, w_B
         uniform in [1 − :data:`RAW_WB_JITTER`, 1 + :data:`RAW_WB_JITTER`].
+    Examples
+    --------
+    >>> gains = draw_raw_gains(torch.zeros(3, 4, 2, 2), generator=torch.Generator().manual_seed(0))
+    >>> gains.shape, gains[:, 1].min().item() > 0.79
+    (torch.Size([3, 3]), True)
     """
     _check_batch(x)
     u = 2.0 * _uniform(x.shape[0], 3, like=x, generator=generator) - 1.0
-    exposure = (1.0 + RAW_EXPOSURE_JITTER * u[:, 0]) ** _GAMMA
+    exposure = (1.0 + RAW_EXPOSURE_JITTER * u[:, 0]) ** POWER_GAMMA
     red, blue = 1.0 + RAW_WB_JITTER * u[:, 1], 1.0 + RAW_WB_JITTER * u[:, 2]
     return exposure[:, None] * torch.stack([red, torch.ones_like(red), blue], dim=1)
 
@@ -322,6 +248,12 @@ def raw_photometric(
     torch.Tensor
         Same shape, float: x·g[colour of the site], values above 1 set to 1 (the white
         level; values below 0, if any, are scaled and kept).
+    Examples
+    --------
+    >>> x = torch.full((1, 4, 1, 1), 0.5)
+    >>> gains = torch.tensor([[2.0, 1.0, 0.5]])
+    >>> raw_photometric(x, gains, layout="packed", cfa="RGGB").flatten()
+    tensor([1.0000, 0.5000, 0.5000, 0.2500])
     """
     _check_raw(x, layout, cfa)
     if not x.is_floating_point():
@@ -332,7 +264,7 @@ def raw_photometric(
         )
     gains = gains.to(x.dtype)
     # basic indexing only: no index tensor to copy to the device
-    site = torch.stack([gains[:, c] for c in cfa_channels(cfa).ravel().tolist()], dim=1)
+    site = torch.stack([gains[:, c] for c in site_channels(cfa)], dim=1)
     n, c, h, w = x.shape
     if layout == "packed":
         y = x * site[:, :, None, None]
@@ -372,6 +304,11 @@ def raw(
         Same shape and dtype: :func:`raw_geometry` with :func:`draw_geometry` (flips
         p = 0.5 each, rot90 by k uniform in 0..3 when square), then
         :func:`raw_photometric` with :func:`draw_raw_gains`. Values above 1 are clipped.
+    Examples
+    --------
+    >>> x = torch.rand(2, 1, 8, 8)
+    >>> raw(x, layout="bayer", cfa="GRBG", generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([2, 1, 8, 8])
     """
     _check_raw(x, layout, cfa)
     if not x.is_floating_point():
@@ -380,57 +317,9 @@ def raw(
     return raw_photometric(x, draw_raw_gains(x, generator=generator), layout=layout, cfa=cfa)
 
 
-def _shift_one(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """Translate by one pixel towards the start of ``dim``: drop the first row (column),
-    fill the last with the one two pixels in (same CFA colours)."""
-    size = x.shape[dim]
-    return torch.cat([x.narrow(dim, 1, size - 1), x.narrow(dim, size - 2, 1)], dim=dim)
-
-
-def _bayer_shifts(
-    geo: Geometry, cfa: Cfa, *, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N,) bool row and column shifts that bring each transformed mosaic back to ``cfa``.
-
-    The 2×2 site grid goes through the same :func:`geometry` for all 16 choices (built on
-    the device, no copy from the host); the red site of the transformed pattern, compared
-    with the red site of ``cfa``, gives the translation (the four Bayer patterns are the
-    four translates of one another, told apart by their red site).
-    """
-    code = torch.arange(16, device=device)
-    table = Geometry((code % 2).bool(), (code // 2 % 2).bool(), code // 4)
-    sites = torch.arange(4, device=device).reshape(1, 1, 2, 2).expand(16, 1, 2, 2)
-    moved = geometry(sites, table).reshape(16, 4)
-    red = int(np.flatnonzero(cfa_channels(cfa).ravel() == 0)[0])
-    new_red = (moved == red).long().argmax(dim=1)  # where the red sites are now
-    shift_y = (new_red // 2) != (red // 2)
-    shift_x = (new_red % 2) != (red % 2)
-    turns = geo.turns if geo.turns is not None else torch.zeros_like(geo.hflip, dtype=torch.long)
-    index = geo.hflip.long() + 2 * geo.vflip.long() + 4 * turns.long()
-    return shift_y[index], shift_x[index]
-
-
 def _check_batch(x: object) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise ValueError(f"x must be a tensor (N, C, H, W); got {_describe(x)}")
-
-
-def _check_geometry(geo: object, x: torch.Tensor) -> None:
-    if not isinstance(geo, Geometry):
-        raise ValueError(f"geo must be a Geometry; got {type(geo).__name__}")
-    n = x.shape[0]
-    for name in ("hflip", "vflip", "turns"):
-        value = getattr(geo, name)
-        if name == "turns" and value is None:
-            continue
-        if not isinstance(value, torch.Tensor) or value.shape != (n,):
-            raise ValueError(f"geo.{name} must be a tensor of shape ({n},); got {_describe(value)}")
-        if value.device != x.device:
-            raise ValueError(f"geo.{name} must be on x's device {x.device}; got {value.device}")
-    if geo.turns is not None and x.shape[-1] != x.shape[-2]:
-        raise ValueError(
-            f"x must be square (H = W) for rot90 (geo.turns); got {x.shape[-2]}×{x.shape[-1]}"
-        )
 
 
 def _check_cfa(cfa: object) -> None:

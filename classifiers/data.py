@@ -131,7 +131,7 @@ class _CacheRows(Dataset):
         return len(self.reader)
 
     def __getitem__(self, row: int) -> tuple[torch.Tensor, int]:
-        array = self.reader.read(self.space.source, [row])
+        array = self.reader.read(self.space.source, np.array([row], dtype=np.int64))
         stored = self.space.to_stored(
             self.space.from_cache(array), fmt=self.fmt, input_size=self.input_size
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
@@ -63,6 +64,11 @@ class ClassReport:
     """Precision, sensitivity (recall), F1, one-vs-rest ROC-AUC and support of one class.
 
     ``auc`` is NaN for a class without true samples (or when it is the only class).
+
+    Examples
+    --------
+    >>> ClassReport("LYT", precision=1.0, sensitivity=0.5, f1=2 / 3, support=2).auc
+    nan
     """
 
     name: str
@@ -89,6 +95,12 @@ class Scores:
     per_class : tuple of ClassReport
     absent_classes : tuple of str
         Classes without any true sample (weight 0 in every average).
+
+    Examples
+    --------
+    >>> scores = evaluate(np.array([0, 1]), np.eye(2), class_names=("a", "b"))
+    >>> scores.f1, scores.absent_classes
+    (1.0, ())
     """
 
     accuracy: float
@@ -115,8 +127,8 @@ class Scores:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Scores:
-        """Rebuild from :meth:`to_dict`'s output."""
+    def from_dict(cls, data: Mapping[str, Any]) -> Scores:
+        """Rebuild from :meth:`to_dict`'s output (parsed JSON, hence ``Any``)."""
         return cls(
             **{m: float(data[m]) for m in METRICS},
             confusion=np.asarray(data["confusion"], dtype=np.int64),
@@ -149,6 +161,22 @@ def evaluate(
         (n, K) class probabilities (softmax), rows summing to 1.
     class_names : sequence of str
         K names.
+
+    Returns
+    -------
+    Scores
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 1, 1])
+    >>> p = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.8, 0.2]])
+    >>> scores = evaluate(y, p, class_names=("a", "b"))
+    >>> scores.accuracy, scores.balanced_accuracy, scores.macro_auc
+    (0.75, 0.75, 0.75)
+    >>> scores.confusion.tolist()
+    [[2, 0], [1, 1]]
+    >>> Scores.from_dict(scores.to_dict()).per_class[1].sensitivity
+    0.5
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     num_classes = len(class_names)
@@ -198,7 +226,16 @@ def evaluate(
 
 
 def summarize(runs: Sequence[Scores]) -> dict[str, tuple[float, float]]:
-    """Mean and sample standard deviation (ddof = 1; 0 for a single run) of each metric."""
+    """Mean and sample standard deviation (ddof = 1; 0 for a single run) of each metric.
+
+    Examples
+    --------
+    >>> y, p = np.array([0, 1]), np.array([[0.8, 0.2], [0.4, 0.6]])
+    >>> names = ("a", "b")
+    >>> runs = [evaluate(y, p, class_names=names), evaluate(y, p[::-1], class_names=names)]
+    >>> summarize(runs)["accuracy"]
+    (0.5, 0.7071067811865476)
+    """
     if not runs:
         raise ValueError("summarize needs at least one run")
     out = {}

@@ -18,9 +18,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-import torchvision
+import torchvision  # type: ignore[import-untyped]
 from torch import nn
-from torchvision.models.vision_transformer import interpolate_embeddings
+from torchvision.models.vision_transformer import (  # type: ignore[import-untyped]
+    interpolate_embeddings,
+)
 
 __all__ = [
     "IN_CHANNELS",
@@ -352,20 +354,23 @@ def _preview(keys: Sequence[str], limit: int = 5) -> str:
 def _replace_first_layer(model: nn.Module, name: str, in_channels: int) -> None:
     parent_name, _, child = first_layer_name(name).rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
-    old: nn.Conv2d = getattr(parent, child)
+    old = getattr(parent, child)
+    if not isinstance(old, nn.Conv2d):
+        raise TypeError(f"{first_layer_name(name)} of {name} is not a Conv2d: {type(old).__name__}")
     new = nn.Conv2d(
         in_channels,
         old.out_channels,
-        kernel_size=old.kernel_size,
-        stride=old.stride,
-        padding=old.padding,
+        kernel_size=(old.kernel_size[0], old.kernel_size[1]),
+        stride=(old.stride[0], old.stride[1]),
+        padding=old.padding if isinstance(old.padding, str) else (old.padding[0], old.padding[1]),
         bias=old.bias is not None,
     )
     if name.startswith("vit_"):
         # torchvision's ViT initialises conv_proj with a fan-in truncated normal.
         fan_in = in_channels * new.kernel_size[0] * new.kernel_size[1]
         nn.init.trunc_normal_(new.weight, std=(1.0 / fan_in) ** 0.5)
-        nn.init.zeros_(new.bias)
+        if new.bias is not None:
+            nn.init.zeros_(new.bias)
     else:
         nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")
     setattr(parent, child, new)
@@ -375,6 +380,9 @@ def _train_head_only(self: nn.Module, mode: bool = True) -> nn.Module:
     """``train`` of a linear-mode model: the backbone stays in eval mode, the head (and the
     root's ``training`` flag) follow ``mode``."""
     nn.Module.train(self, False)
-    self.get_submodule(self.rawspace_head).train(mode)
+    head = self.rawspace_head
+    if not isinstance(head, str):
+        raise TypeError(f"rawspace_head must name the head module; got {head!r}")
+    self.get_submodule(head).train(mode)
     self.training = mode
     return self

@@ -44,6 +44,11 @@ def fits_in_memory(nbytes: int, device: torch.device) -> bool:
 
     CUDA: ``torch.cuda.mem_get_info``; CPU: the available physical memory. The other
     half is headroom for the model, its activations and the optimiser.
+
+    Examples
+    --------
+    >>> fits_in_memory(1024, torch.device("cpu")), fits_in_memory(1 << 60, torch.device("cpu"))
+    (True, False)
     """
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
@@ -220,6 +225,15 @@ def batch_rows(
 
     ``shuffle`` permutes ``rows`` first with ``numpy.random.default_rng(seed)``;
     ``drop_last`` drops a last incomplete batch (unless it is the only one).
+
+    Examples
+    --------
+    >>> [b.tolist() for b in batch_rows(np.arange(5), batch_size=2)]
+    [[0, 1], [2, 3], [4]]
+    >>> [b.tolist() for b in batch_rows(np.arange(5), batch_size=2, drop_last=True)]
+    [[0, 1], [2, 3]]
+    >>> sorted(np.concatenate(batch_rows(np.arange(5), batch_size=2, shuffle=True)).tolist())
+    [0, 1, 2, 3, 4]
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")

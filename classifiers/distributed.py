@@ -37,6 +37,14 @@ class Group:
         This process, in ``[0, world_size)``; rank 0 alone writes outputs.
     world_size : int
         Number of processes.
+
+    Examples
+    --------
+    >>> Group(rank=1, world_size=2).part(np.arange(5)).tolist()
+    [3, 4]
+    >>> alone = Group()
+    >>> alone.is_main, alone.parallel, alone.sum(torch.ones(2)).tolist()
+    (True, False, [1.0, 1.0])
     """
 
     rank: int = 0
@@ -105,6 +113,11 @@ def from_environment(device: torch.device) -> Group:
     Returns
     -------
     Group
+
+    Examples
+    --------
+    >>> "WORLD_SIZE" in os.environ or from_environment(torch.device("cpu")) == Group()
+    True
     """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:

@@ -74,17 +74,35 @@ class WeightsUnavailableError(RuntimeError):
 
 
 def first_layer_name(name: str) -> str:
-    """The dotted name of the first convolution of model ``name`` (e.g. ``"conv1"``)."""
+    """The dotted name of the first convolution of model ``name``.
+
+    Examples
+    --------
+    >>> first_layer_name("resnet50"), first_layer_name("vit_b_16")
+    ('conv1', 'conv_proj')
+    """
     return _LAYOUT[_check_name(name)][0]
 
 
 def head_name(name: str) -> str:
-    """The dotted name of the classification head (an ``nn.Linear``) of model ``name``."""
+    """The dotted name of the classification head (an ``nn.Linear``) of model ``name``.
+
+    Examples
+    --------
+    >>> head_name("densenet121"), head_name("vit_b_16")
+    ('classifier', 'heads.head')
+    """
     return _LAYOUT[_check_name(name)][1]
 
 
 def patch_size(name: str) -> int | None:
-    """The ViT patch size of model ``name``, or None for a convolutional network."""
+    """The ViT patch size of model ``name``, or None for a convolutional network.
+
+    Examples
+    --------
+    >>> patch_size("vit_l_32"), patch_size("resnet50")
+    (32, None)
+    """
     _check_name(name)
     return int(name.rsplit("_", 1)[1]) if name.startswith("vit_") else None
 
@@ -94,6 +112,11 @@ def imagenet_checkpoint_path(name: str) -> Path:
 
     ``torch.hub.get_dir()/checkpoints/<file name of the weight enum's URL>``; put the file
     there on a machine without internet access.
+
+    Examples
+    --------
+    >>> imagenet_checkpoint_path("resnet50").name
+    'resnet50-11ad3fa6.pth'
     """
     url = _imagenet_enum(name).url
     return Path(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(url).path))
@@ -155,6 +178,16 @@ def create(
         ``weights="imagenet"`` and the file is neither cached nor downloadable.
     FileNotFoundError
         ``weights`` names a file that does not exist.
+
+    Examples
+    --------
+    >>> net = create("mobilenet_v3_small", num_classes=3, in_channels=4)
+    >>> net(torch.zeros(2, 4, 32, 32)).shape
+    torch.Size([2, 3])
+    >>> create("efficientnet", num_classes=3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: model must be one of resnet50, ..., mobilenet_v3_small; got 'efficientnet'
     """
     _check_name(name)
     if mode not in MODES:
@@ -222,6 +255,14 @@ def adapt_first_layer(
     -------
     torch.Tensor
         Shape (O, in_channels, kh, kw), same dtype and device as ``weight``.
+
+    Examples
+    --------
+    >>> rgb = torch.arange(6.0).reshape(1, 3, 1, 2)
+    >>> adapt_first_layer(rgb, 4, channel_colors=(0, 1, 1, 2))[0, :, 0, 0].tolist()
+    [0.0, 1.0, 1.0, 4.0]
+    >>> float(adapt_first_layer(rgb, 1).sum()) == float(rgb.sum())
+    True
     """
     if weight.ndim != 4 or weight.shape[1] != 3:
         raise ValueError(f"weight must have shape (O, 3, kh, kw); got {tuple(weight.shape)}")

@@ -10,11 +10,14 @@ and its black and white levels, plus the tone curve and gamma that its
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from .catalogue import Camera, select_cameras
 from .hints import CFA_PATTERNS, GAMMAS, TONES, Cfa, Gamma, Tone
 
 __all__ = [
@@ -23,8 +26,20 @@ __all__ = [
     "RGB2XYZ",
     "XYZ2CAM_PRESETS",
     "CameraParams",
+    "GainModel",
+    "MatrixModel",
+    "NoiseProfile",
     "as_rng",
+    "daylight_gains",
 ]
+
+#: Where :meth:`CameraParams.sample` takes its colour matrix from.
+MatrixModel = Literal["brooks", "catalogue"]
+#: Where :meth:`CameraParams.sample` takes its white-balance gains from.
+GainModel = Literal["brooks", "daylight"]
+#: A DNG noise profile: one ``(S, O)`` pair per colour plane (or one for all planes);
+#: the variance of a normalised raw value ``x`` is ``S * x + O``.
+NoiseProfile = tuple[tuple[float, float], ...]
 
 #: sRGB (linear, D65) to CIE XYZ.
 RGB2XYZ = np.array(
@@ -91,6 +106,81 @@ def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / sums
 
 
+def daylight_gains(xyz2cam: Any) -> tuple[float, float]:
+    """The red and blue white-balance gains of a camera under D65 daylight.
+
+    A camera with XYZ→camera matrix ``M`` records the D65 white (``RGB2XYZ @ [1, 1, 1]``)
+    as ``s = (M @ RGB2XYZ) @ [1, 1, 1]``, the row sums; its white balance scales the
+    channels back to equal values, so ``red_gain = s[1] / s[0]`` and
+    ``blue_gain = s[1] / s[2]``.
+
+    Parameters
+    ----------
+    xyz2cam : array_like, shape (3, 3)
+        XYZ (D65) → camera matrix, any scale.
+
+    Returns
+    -------
+    (float, float)
+        ``(red_gain, blue_gain)``.
+
+    Raises
+    ------
+    ValueError
+        The camera records the white with a channel that is not positive.
+
+    Examples
+    --------
+    >>> red, blue = daylight_gains(XYZ2CAM_PRESETS[0])
+    >>> round(red, 4), round(blue, 4)
+    (2.4403, 1.2326)
+    """
+    matrix = np.asarray(xyz2cam, dtype=np.float64)
+    if matrix.shape != (3, 3):
+        raise ValueError(f"xyz2cam must have shape (3, 3), got {matrix.shape}")
+    white = (matrix @ RGB2XYZ).sum(axis=1)
+    if not np.all(white > 0):
+        raise ValueError(
+            f"xyz2cam records the D65 white as {white.tolist()}: every channel must be positive"
+        )
+    return float(white[1] / white[0]), float(white[1] / white[2])
+
+
+def _check_noise_profile(value: Any) -> NoiseProfile:
+    """``value`` as a tuple of ``(S, O)`` float pairs (1 or 3), or a ValueError."""
+    try:
+        pairs = tuple((float(s), float(o)) for s, o in value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"noise_profile must be (S, O) pairs, one per colour plane or one for all, "
+            f"got {value!r}"
+        ) from None
+    if len(pairs) not in (1, 3):
+        raise ValueError(
+            f"noise_profile must hold 1 or 3 (S, O) pairs, got {len(pairs)}: {value!r}"
+        )
+    for s, o in pairs:
+        if not (math.isfinite(s) and math.isfinite(o)) or s < 0 or o < 0:
+            raise ValueError(f"noise_profile values must be finite and >= 0, got {value!r}")
+    return pairs
+
+
+def _draw_catalogue_matrix(
+    rng: np.random.Generator, pool: tuple[Camera, ...], mix: bool
+) -> tuple[np.ndarray, str]:
+    """A catalogue camera's XYZ→camera matrix (or a mix of two of one maker) and its name."""
+    first = pool[int(rng.integers(len(pool)))]
+    if not mix:
+        return first.xyz2cam, first.name
+    partners = [camera for camera in pool if camera.maker == first.maker and camera != first]
+    if not partners:
+        return first.xyz2cam, first.name
+    second = partners[int(rng.integers(len(partners)))]
+    weight = float(rng.uniform())
+    xyz2cam = weight * first.xyz2cam + (1.0 - weight) * second.xyz2cam
+    return xyz2cam, f"{weight:.3f} {first.name} + {1.0 - weight:.3f} {second.name}"
+
+
 @dataclass(frozen=True, eq=False)
 class CameraParams:
     """Parameters of one simulated (or real) camera.
@@ -122,13 +212,33 @@ class CameraParams:
         gains blend towards 1, so bright pixels do not clip when a gain exceeds 1.
         False gives the plain white balance of a real camera (as LibRaw applies
         it), which `rawspace.read_raw` uses for camera files.
+    name : str, optional
+        The camera's name, e.g. ``"Nikon D850"`` for a catalogue camera (see
+        :mod:`rawspace.catalogue`); None for a camera without one.
+    noise_profile : tuple of (float, float), optional
+        The sensor's noise as a DNG NoiseProfile: ``(S, O)`` per colour plane (R, G, B)
+        or one pair for all, the variance of a raw value ``x`` in [0, 1] being
+        ``S * x + O`` (Brooks et al.'s shot and read variance). ``invert(...,
+        noise="camera")`` adds this noise.
 
     Notes
     -----
     Instances are immutable and compare equal when every field is equal;
     ``dataclasses.replace(params, ...)`` gives a changed copy, validated again.
     ``rgb2cam`` is stored as a read-only float64 array. A camera of a real raw
-    file comes from :func:`rawspace.read_camera`.
+    file comes from :func:`rawspace.read_camera`. :meth:`to_dict` leaves ``name``
+    and ``noise_profile`` out while they are None.
+
+    Examples
+    --------
+    >>> params = CameraParams.sample(0)
+    >>> round(params.red_gain, 4), params.cfa
+    (2.3564, 'RGGB')
+    >>> CameraParams.from_json(params.to_json()) == params
+    True
+    >>> import numpy as np
+    >>> np.allclose(params.rgb2cam.sum(axis=1), 1.0)
+    True
     """
 
     rgb2cam: np.ndarray
@@ -141,6 +251,8 @@ class CameraParams:
     tone: Tone = "smoothstep"
     gamma: Gamma = "power2.2"
     highlight_blend: bool = True
+    name: str | None = None
+    noise_profile: NoiseProfile | None = None
     _cam2rgb: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -189,6 +301,10 @@ class CameraParams:
                 f"highlight_blend must be a bool, got {type(self.highlight_blend).__name__}"
             )
         object.__setattr__(self, "highlight_blend", bool(self.highlight_blend))
+        if self.name is not None and not isinstance(self.name, str):
+            raise TypeError(f"name must be a str or None, got {type(self.name).__name__}")
+        if self.noise_profile is not None:
+            object.__setattr__(self, "noise_profile", _check_noise_profile(self.noise_profile))
 
         for name in ("black_level", "white_level"):
             value = getattr(self, name)
@@ -241,31 +357,81 @@ class CameraParams:
         cls,
         seed_or_rng: int | np.random.Generator | None = None,
         *,
+        matrices: MatrixModel = "brooks",
+        include: Iterable[Camera | str] | None = None,
+        exclude: Iterable[Camera | str] | None = None,
+        mix: bool = False,
+        gains: GainModel = "brooks",
         cfa: Cfa = "RGGB",
         black_level: int = 0,
         white_level: int = 16383,
         tone: Tone = "smoothstep",
         gamma: Gamma = "power2.2",
     ) -> CameraParams:
-        """Draw a random camera exactly as Brooks et al. do.
+        """Draw a random camera: as Brooks et al. do, or a real camera of the catalogue.
 
-        The colour matrix is a random convex combination of four real cameras'
-        XYZ→camera matrices with weights ``U(1e-8, 1e8)``; ``rgb_gain = 1 / N(0.8, 0.1)``,
-        ``red_gain ~ U(1.9, 2.4)``, ``blue_gain ~ U(1.5, 1.9)``, drawn in this order.
+        ``matrices="brooks"`` (the default): the colour matrix is a random convex
+        combination of four real cameras' XYZ→camera matrices with weights
+        ``U(1e-8, 1e8)``; ``rgb_gain = 1 / N(0.8, 0.1)``, ``red_gain ~ U(1.9, 2.4)``,
+        ``blue_gain ~ U(1.5, 1.9)``, drawn in this order.
+
+        ``matrices="catalogue"``: a camera drawn uniformly from the cameras of
+        :mod:`rawspace.catalogue` that ``include`` and ``exclude`` leave (with ``mix``, a
+        second camera of the same maker and a weight ``w ~ U(0, 1)``: the matrix is
+        ``w * first + (1 - w) * second``), then the gains as above. The result's
+        ``name`` says which camera (or mix) it is.
 
         Parameters
         ----------
         seed_or_rng : int, numpy.random.Generator or None
             Seed or generator; the same seed gives the same camera.
+        matrices : {"brooks", "catalogue"}, default "brooks"
+            Where the colour matrix comes from.
+        include, exclude : iterable of Camera or str, optional
+            With ``matrices="catalogue"``: the cameras to draw from (cameras, their
+            names or their makers; default all) and those to leave out, e.g.
+            ``include=rawspace.catalogue.held_out_cameras()``.
+        mix : bool, default False
+            With ``matrices="catalogue"``: mix two cameras of one maker (a maker with
+            a single camera in the pool gives that camera).
+        gains : {"brooks", "daylight"}, default "brooks"
+            ``"brooks"``: red and blue gains drawn as above. ``"daylight"``: the
+            camera's own D65 white balance (:func:`daylight_gains` of the matrix);
+            only ``rgb_gain`` is drawn.
         cfa, black_level, white_level, tone, gamma
             Fixed fields of the result (see the class).
+
+        Examples
+        --------
+        >>> CameraParams.sample(0) == CameraParams.sample(0)
+        True
+        >>> from rawspace.catalogue import held_out_cameras
+        >>> camera = CameraParams.sample(1, matrices="catalogue", include=held_out_cameras())
+        >>> camera.name in {c.name for c in held_out_cameras()}
+        True
         """
+        if matrices not in ("brooks", "catalogue"):
+            raise ValueError(f"matrices must be 'brooks' or 'catalogue', got {matrices!r}")
+        if gains not in ("brooks", "daylight"):
+            raise ValueError(f"gains must be 'brooks' or 'daylight', got {gains!r}")
         rng = as_rng(seed_or_rng)
-        weights = rng.uniform(1e-8, 1e8, size=len(XYZ2CAM_PRESETS))
-        xyz2cam = np.tensordot(weights, XYZ2CAM_PRESETS, axes=1) / weights.sum()
+        name = None
+        if matrices == "brooks":
+            if include is not None or exclude is not None or mix:
+                raise ValueError(
+                    "include, exclude and mix choose catalogue cameras: pass "
+                    "matrices='catalogue' with them"
+                )
+            weights = rng.uniform(1e-8, 1e8, size=len(XYZ2CAM_PRESETS))
+            xyz2cam = np.tensordot(weights, XYZ2CAM_PRESETS, axes=1) / weights.sum()
+        else:
+            xyz2cam, name = _draw_catalogue_matrix(rng, select_cameras(include, exclude), mix)
         rgb_gain = 1.0 / rng.normal(0.8, 0.1)
-        red_gain = rng.uniform(1.9, 2.4)
-        blue_gain = rng.uniform(1.5, 1.9)
+        if gains == "brooks":
+            red_gain = rng.uniform(1.9, 2.4)
+            blue_gain = rng.uniform(1.5, 1.9)
+        else:
+            red_gain, blue_gain = daylight_gains(xyz2cam)
         return cls.from_xyz2cam(
             xyz2cam,
             rgb_gain=rgb_gain,
@@ -276,13 +442,22 @@ class CameraParams:
             white_level=white_level,
             tone=tone,
             gamma=gamma,
+            name=name,
         )
 
     # -------------------------------------------------------------- JSON round trip
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form (lists, floats, ints, strings), JSON-serialisable and exact."""
+        """Plain-Python form (lists, floats, ints, strings), JSON-serialisable and exact.
+
+        ``name`` and ``noise_profile`` are present only when set.
+        """
         values = {name: getattr(self, name) for name in _FIELDS}
         values["rgb2cam"] = self.rgb2cam.tolist()
+        for name in _OPTIONAL:
+            if values[name] is None:
+                del values[name]
+        if self.noise_profile is not None:
+            values["noise_profile"] = [list(pair) for pair in self.noise_profile]
         return values
 
     @classmethod
@@ -322,10 +497,14 @@ class CameraParams:
             f"CameraParams(rgb2cam={matrix}, rgb_gain={self.rgb_gain:.4f}, "
             f"red_gain={self.red_gain:.4f}, blue_gain={self.blue_gain:.4f}, cfa={self.cfa!r}, "
             f"black_level={self.black_level}, white_level={self.white_level}, "
-            f"tone={self.tone!r}, gamma={self.gamma!r}, highlight_blend={self.highlight_blend})"
+            f"tone={self.tone!r}, gamma={self.gamma!r}, highlight_blend={self.highlight_blend}"
+            + "".join(f", {n}={getattr(self, n)!r}" for n in _OPTIONAL if getattr(self, n))
+            + ")"
         )
 
 
 #: The fields of a camera, in order (the derived ``_cam2rgb`` is not one).
 _FIELDS = tuple(f.name for f in fields(CameraParams) if f.init)
 _REQUIRED = tuple(f.name for f in fields(CameraParams) if f.init and f.default is MISSING)
+#: Fields that :meth:`CameraParams.to_dict` leaves out while they are None.
+_OPTIONAL = ("name", "noise_profile")

@@ -29,6 +29,8 @@ Rules of :func:`read_image`
   codes of the right length (a flipped value bit, for example) cannot be seen
   without the original and is not detected.
 - Images smaller than :data:`MIN_SIDE` (16) pixels on a side are refused.
+- Multi-page images (TIFF stacks, TIFFs holding several series, animated PNGs)
+  are refused ("multi-page TIFF: 3 pages") unless a ``page`` is chosen.
 """
 
 from __future__ import annotations
@@ -153,18 +155,67 @@ def _quiet_opencv() -> Iterator[None]:
                 cv2.utils.logging.setLogLevel(_quiet_previous)
 
 
-def _decode_tiff(path: str | os.PathLike[str], data: bytes) -> np.ndarray:
-    """Decode the first page of a TIFF with tifffile; channel-last, RGB order."""
+def _decode_tiff(path: str | os.PathLike[str], data: bytes, page: int = 0) -> np.ndarray:
+    """Decode one page of a TIFF with tifffile; channel-last, RGB order."""
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            page = tif.pages[0]
-            image = page.asarray()
-            separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+            stored = tif.pages[page]
+            image = stored.asarray()
+            layout = stored.keyframe
+            separate = layout is not None and layout.planarconfig == tifffile.PLANARCONFIG.SEPARATE
     except Exception as exc:  # tifffile raises many types for damaged files
         raise ImageError(path, f"unreadable TIFF ({type(exc).__name__}: {exc})") from None
     if separate and image.ndim == 3:
         image = np.moveaxis(image, 0, -1)
     return image
+
+
+def _tiff_pages(data: bytes) -> int:
+    """The number of images in a TIFF: its pages, or the images of an ImageJ stack whose
+    later pages have no directory of their own; 1 when tifffile cannot tell (the decoder
+    then says what is wrong)."""
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            count = len(tif.pages)
+            metadata = tif.imagej_metadata or {}
+    except Exception:  # damaged: left to the decoder, which names the problem
+        return 1
+    images = metadata.get("images", 1)
+    return max(count, images if isinstance(images, int) else 1)
+
+
+def _png_frames(data: bytes) -> int:
+    """The frames of an animated PNG (its ``acTL`` chunk before ``IDAT``), else 1."""
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"acTL" and length >= 4:
+            return int(struct.unpack(">I", data[pos + 8 : pos + 12])[0])
+        if kind in (b"IDAT", b"IEND"):
+            return 1
+        pos += 12 + length
+    return 1
+
+
+def _choose_page(path: str | os.PathLike[str], data: bytes, page: int | None) -> int:
+    """The page of ``data`` to decode; refuse multi-page images without ``page``."""
+    if data.startswith(_TIFF_SIGNATURES):
+        pages, kind = _tiff_pages(data), "multi-page TIFF"
+    elif data.startswith(_PNG_SIGNATURE):
+        pages, kind = _png_frames(data), "animated PNG"
+    else:
+        pages, kind = 1, "single-page image"
+    if page is None:
+        if pages > 1:
+            raise ImageError(
+                path, f"{kind}: {pages} pages; choose one with page (--page K, 0 to {pages - 1})"
+            )
+        return 0
+    if page >= pages:
+        raise ImageError(path, f"page {page} asked of an image with {pages} page(s)")
+    if page > 0 and kind == "animated PNG":
+        raise ImageError(path, f"page {page} of an animated PNG: only page 0 can be read")
+    return page
 
 
 def _decode(path: str | os.PathLike[str], data: bytes) -> tuple[np.ndarray, bool]:
@@ -226,7 +277,7 @@ def _check_samples(path: str | os.PathLike[str], image: np.ndarray) -> np.ndarra
     )
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], *, page: int | None = None) -> np.ndarray:
     """Read an image file as channel-last RGB, refusing anything it cannot read faithfully.
 
     Parameters
@@ -234,6 +285,11 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     path : str or os.PathLike
         A PNG, JPEG, TIFF or BMP file (the format is recognised from the content,
         not the suffix). Never modified.
+    page : int, optional
+        The page to read (0 = the first) of a multi-page TIFF (a stack, or several
+        series); an animated PNG has only page 0, its default image. Without
+        ``page``, multi-page images are refused: reading the first page silently
+        would drop the others.
 
     Returns
     -------
@@ -248,8 +304,26 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         ``path`` does not exist.
     ImageError
         ``path`` is a folder, an empty file, not an image, truncated or corrupt,
-        has an unsupported sample type or channel count, or is smaller than 16×16.
+        has an unsupported sample type or channel count, is smaller than 16×16,
+        has several pages and no ``page`` is given ("multi-page TIFF: 3 pages; ..."),
+        or has no page ``page``.
+    ValueError
+        ``page`` is not None or an integer >= 0.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "grey.png"
+    >>> _ = write_png(path, np.full((16, 20, 3), 200, np.uint8))
+    >>> image = read_image(path)
+    >>> image.shape, image.dtype, int(image.max())
+    ((16, 20, 3), dtype('uint8'), 200)
     """
+    if page is not None and (
+        isinstance(page, bool) or not isinstance(page, (int, np.integer)) or page < 0
+    ):
+        raise ValueError(f"page must be None or a non-negative integer, got {page!r}")
     if not os.path.exists(path):
         raise FileNotFoundError(f"image file not found: {os.fspath(path)}")
     if os.path.isdir(path):
@@ -257,7 +331,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     data = Path(path).read_bytes()
     if not data:
         raise ImageError(path, "empty file (0 bytes)")
-    image, bgr = _decode(path, data)
+    chosen = _choose_page(path, data, page)
+    image, bgr = (_decode_tiff(path, data, chosen), False) if chosen else _decode(path, data)
     image = _check_samples(path, image)
     image = _to_rgb(path, image, bgr)
     height, width = image.shape[:2]

@@ -447,3 +447,72 @@ def test_bad_arguments() -> None:
         fit_image(np.zeros((20, 20), np.uint8), 40)
     with pytest.raises(TypeError, match="int16"):
         fit_image(np.zeros((20, 20, 3), np.int16), 40)
+
+
+# --------------------------------------------------------------------------- multi-page
+def _stack(n: int = 3) -> np.ndarray:
+    return np.stack([_rgb(20, 24, seed=k) for k in range(n)])
+
+
+def _pil_page(path: Path, page: int) -> np.ndarray:
+    """Page ``page`` as Pillow reads it: an independent TIFF and PNG reader."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.seek(page)
+        return np.asarray(image.convert("RGB"))
+
+
+def _multi_page_files(folder: Path) -> dict[str, tuple[Path, int]]:
+    """Multi-page TIFFs made three ways, with their page counts."""
+    from PIL import Image
+
+    stack = _stack()
+    tifffile.imwrite(folder / "stack.tif", stack, photometric="rgb")  # one series, 3 pages
+    tifffile.imwrite(folder / "series.tif", stack[0])
+    tifffile.imwrite(folder / "series.tif", _rgb(32, 30, seed=9), append=True)  # other size
+    frames = [Image.fromarray(page) for page in stack]
+    frames[0].save(folder / "pil.tif", save_all=True, append_images=frames[1:])
+    return {
+        "stack": (folder / "stack.tif", 3),
+        "series": (folder / "series.tif", 2),
+        "pil": (folder / "pil.tif", 3),
+    }
+
+
+@pytest.mark.parametrize("kind", ["stack", "series", "pil"])
+def test_multi_page_tiff_refused_without_a_page(tmp_path: Path, kind: str) -> None:
+    path, pages = _multi_page_files(tmp_path)[kind]
+    with pytest.raises(ImageError, match=f"multi-page TIFF: {pages} pages; choose one"):
+        read_image(path)
+
+
+@pytest.mark.parametrize("kind", ["stack", "series", "pil"])
+def test_chosen_page_is_the_page_pillow_reads(tmp_path: Path, kind: str) -> None:
+    path, pages = _multi_page_files(tmp_path)[kind]
+    for page in range(pages):
+        np.testing.assert_array_equal(read_image(path, page=page), _pil_page(path, page))
+    with pytest.raises(ImageError, match=f"page {pages} asked of an image with {pages} page"):
+        read_image(path, page=pages)
+
+
+def test_animated_png_refused_without_a_page(tmp_path: Path) -> None:
+    from PIL import Image
+
+    frames = [Image.fromarray(page) for page in _stack(2)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageError, match="animated PNG: 2 pages"):
+        read_image(tmp_path / "anim.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "anim.png", page=0), _stack(2)[0])
+    with pytest.raises(ImageError, match="only page 0"):
+        read_image(tmp_path / "anim.png", page=1)
+
+
+def test_page_of_single_page_images(tmp_path: Path) -> None:
+    path = _write_cv2(tmp_path / "one.png", _rgb())
+    np.testing.assert_array_equal(read_image(path, page=0), read_image(path))
+    with pytest.raises(ImageError, match="page 1 asked of an image with 1 page"):
+        read_image(path, page=1)
+    for bad in (-1, 1.0, True, "0"):
+        with pytest.raises(ValueError, match="page must be None or a non-negative integer"):
+            read_image(path, page=bad)  # type: ignore[arg-type]

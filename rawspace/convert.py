@@ -52,47 +52,43 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
 from ._checks import check_choice
 from ._version import __version__
-from .cameras import CameraAssigner, load_camera
+from .cameras import CameraAssigner
 from .files import (
     IMAGE_SUFFIXES,
     WriteError,
     atomic_path,
     check_outputs,
+    file_digest,
     find_images,
     make_folder,
     printable,
+    write_error,
     write_text,
 )
-from .hints import (
-    CAMERA_POLICIES,
-    FILE_FORMATS,
-    FITS,
-    LAYOUTS,
-    SAMPLE_TYPES,
-    CameraPolicy,
-    FileFormat,
-    Fit,
-    Layout,
-    NoiseModel,
-    SampleType,
-)
-from .images import MIN_SIDE, ImageError, fit_image, read_image
-from .params import CameraParams
+from .hints import FILE_FORMATS, SAMPLE_TYPES, FileFormat, SampleType
+from .images import ImageError, fit_image, read_image
+from .options import ConversionOptions, check_count, with_overrides
 from .processes import worker_pool
 from .rawimage import RawImage
 from .rawio import write_dng
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from .options import ConversionKeywords
 
 __all__ = [
     "FAILURES_NAME",
     "TOP_GROUP",
     "ConvertItem",
+    "ConvertOptions",
     "ConvertReport",
     "Inputs",
     "convert",
@@ -142,7 +138,10 @@ class ConvertReport:
     converted : int
         Images written (for a dry run: 0; see ``planned``).
     skipped : int
-        Images whose outputs existed with the same options.
+        Images whose outputs existed with the same options and the same input content.
+    redone : int
+        Images attempted again (for a dry run: to be) because their input changed
+        since the output was made (see :func:`rawspace.files.file_digest`).
     failures : list of (str, str)
         ``(source path, reason)`` of every input that failed (an image, or a folder
         that could not be listed), sorted by path.
@@ -158,6 +157,7 @@ class ConvertReport:
     output: Path
     converted: int = 0
     skipped: int = 0
+    redone: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     planned: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -174,15 +174,16 @@ class ConvertReport:
         return self.converted / self.seconds if self.converted and self.seconds > 0 else 0.0
 
     def summary(self) -> str:
-        """One line: converted, skipped, failed and throughput."""
+        """One line: converted, skipped, failed, throughput, and how many inputs changed."""
+        redone = f"; {self.redone} changed since last conversion: redone" if self.redone else ""
         if self.dry_run:
             return (
                 f"dry run: would convert {len(self.planned)}, skip {self.skipped}, "
-                f"fail {self.failed}"
+                f"fail {self.failed}{redone}"
             )
         return (
             f"converted {self.converted}, skipped {self.skipped}, failed {self.failed} "
-            f"in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s)"
+            f"in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s){redone}"
         )
 
 
@@ -289,19 +290,65 @@ def _write_failures(output: Path, failures: list[tuple[str, str]]) -> None:
     write_text(path, buffer.getvalue())
 
 
-# ---------------------------------------------------------------------- one image
+# ------------------------------------------------------------------------ options
 @dataclass(frozen=True)
-class _Settings:
-    """Everything a worker needs besides the item; picklable."""
+class ConvertOptions(ConversionOptions):
+    """The options of :func:`convert`: the shared :class:`~rawspace.options.ConversionOptions`
+    and those of ``convert`` alone, validated when made.
 
-    assigner: CameraAssigner
-    layout: Layout
-    dtype: SampleType
-    file_format: FileFormat
-    size: int | None
-    fit: Fit
+    Attributes
+    ----------
+    file_format : {"npy", "dng"}
+        ``.npy`` arrays, or DNG files through :func:`rawspace.rawio.write_dng`:
+        uint16 Bayer planes (packed images are stored as their mosaic) of at least
+        22×22 pixels; ``"linear"`` layouts are npy only.
+    dtype : {"uint16", "float32"}
+        Sample type of npy outputs (DNG is always uint16); a NumPy type is
+        accepted and kept as its name.
+    jobs : int
+        Worker processes (spawned, Numba single-threaded); 1 converts in-process.
+    overwrite : bool
+        Redo outputs that exist.
+    dry_run : bool
+        Only plan: write nothing (``report.planned`` lists the work).
+    progress : bool
+        Show a progress bar on stderr.
 
-    def options(self) -> dict[str, Any]:
+    Examples
+    --------
+    >>> ConvertOptions(size=32, dtype="float32").dtype
+    'float32'
+    >>> ConvertOptions(file_format="dng", layout="linear")
+    Traceback (most recent call last):
+    ...
+    ValueError: format 'dng' stores a Bayer mosaic: layout 'linear' cannot be written
+    """
+
+    file_format: FileFormat = "npy"
+    dtype: SampleType = "uint16"
+    jobs: int = 1
+    overwrite: bool = False
+    dry_run: bool = False
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("format", self.file_format, FILE_FORMATS)
+        try:
+            dtype = np.dtype(self.dtype).name
+        except TypeError:
+            raise ValueError(f"dtype must be one of {SAMPLE_TYPES}, got {self.dtype!r}") from None
+        check_choice("dtype", dtype, SAMPLE_TYPES)
+        object.__setattr__(self, "dtype", dtype)
+        if self.file_format == "dng" and self.layout == "linear":
+            raise ValueError(
+                "format 'dng' stores a Bayer mosaic: layout 'linear' cannot be written"
+            )
+        if self.file_format == "dng" and dtype != "uint16":
+            raise ValueError(f"format 'dng' stores uint16 samples, got dtype {dtype!r}")
+        object.__setattr__(self, "jobs", check_count("jobs", self.jobs, low=1))
+
+    def recorded(self, assigner: CameraAssigner) -> dict[str, Any]:
         """The options recorded in every sidecar; a rerun skips only outputs made with these."""
         return {
             "layout": self.layout,
@@ -309,8 +356,31 @@ class _Settings:
             "format": self.file_format,
             "size": self.size,
             "fit": self.fit,
-            "cameras": self.assigner.to_dict(),
+            "page": self.page,
+            "cameras": assigner.to_dict(),
         }
+
+
+if TYPE_CHECKING:
+
+    class ConvertKeywords(ConversionKeywords, total=False):
+        """The keyword arguments of :func:`convert`: the fields of :class:`ConvertOptions`."""
+
+        file_format: FileFormat
+        dtype: SampleType | type | np.dtype[Any]
+        jobs: int
+        overwrite: bool
+        dry_run: bool
+        progress: bool
+
+
+# ---------------------------------------------------------------------- one image
+@dataclass(frozen=True)
+class _Settings:
+    """Everything a worker needs besides the item; picklable."""
+
+    options: ConvertOptions
+    assigner: CameraAssigner
 
 
 @dataclass(frozen=True)
@@ -318,20 +388,22 @@ class _Task:
     item: ConvertItem
     data_path: Path
     json_path: Path
+    changed: bool = False  # an earlier output of another version of the input is replaced
 
 
-def _sidecar(settings: _Settings, task: _Task, rgb: np.ndarray, raw: RawImage) -> str:
-    item = task.item
+def _sidecar(settings: _Settings, task: _Task, digest: str, rgb: np.ndarray, raw: RawImage) -> str:
+    item, options = task.item, settings.options
     record = {
         "rawspace_version": __version__,
         "relpath": item.relpath,
         "group": item.group,
         "source": os.path.abspath(item.source),
+        "source_digest": digest,
         "source_shape": list(rgb.shape),
         "source_dtype": str(rgb.dtype),
         "output": task.data_path.name,
-        "options": settings.options(),
-        "shape": list(raw.data.shape if settings.file_format == "npy" else raw.shape),
+        "options": options.recorded(settings.assigner),
+        "shape": list(raw.data.shape if options.file_format == "npy" else raw.shape),
         "params": raw.params.to_dict(),
         "camera_seed": settings.assigner.camera_seed_for(item.relpath, item.group),
         "noise": list(raw.noise) if raw.noise is not None else None,
@@ -343,41 +415,58 @@ def _sidecar(settings: _Settings, task: _Task, rgb: np.ndarray, raw: RawImage) -
 def _convert_one(settings: _Settings, task: _Task) -> str | None:
     """Convert one image; return None on success, else the reason it failed.
 
+    The input is hashed before it is read, so an input that changes meanwhile is
+    redone by the next run. When a changed input fails, its earlier output is
+    removed (the sidecar first): no output describes another version of an input.
     A failed write is not the image's fault: it raises :class:`WriteError`.
     """
-    item = task.item
+    item, options = task.item, settings.options
     try:
-        rgb = read_image(item.source)
-        fitted = fit_image(rgb, settings.size, fit=settings.fit)
+        digest = file_digest(item.source)
+        rgb = read_image(item.source, page=options.page)
+        fitted = fit_image(rgb, options.size, fit=options.fit)
         raw = settings.assigner.invert(
-            fitted, item.relpath, item.group, layout=settings.layout, dtype=settings.dtype
+            fitted, item.relpath, item.group, layout=options.layout, dtype=np.dtype(options.dtype)
         )
-        if settings.file_format == "npy":
+        if options.file_format == "npy":
             _write_npy(task.data_path, raw.data)
         else:
             description = f"rawspace convert of {printable(item.relpath)}"  # text, not bytes
             write_dng(raw, task.data_path, description=description)
-        write_text(task.json_path, _sidecar(settings, task, rgb, raw))
+        write_text(task.json_path, _sidecar(settings, task, digest, rgb, raw))
     except WriteError:
         raise
-    except ImageError as exc:
-        return exc.reason
-    except FileNotFoundError:
-        return "file not found"
     except Exception as exc:  # one bad input must not stop a batch: report it and go on
+        if task.changed:
+            _remove(task.json_path, task.data_path)
+        if isinstance(exc, ImageError):
+            return exc.reason
+        if isinstance(exc, FileNotFoundError):
+            return "file not found"
         return f"{type(exc).__name__}: {exc}"
     return None
 
 
-def _convert_chunk(settings: _Settings, index: int, tasks: list[_Task]) -> tuple[int, list]:
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise write_error(path, exc) from None
+
+
+def _convert_chunk(
+    settings: _Settings, index: int, tasks: list[_Task]
+) -> tuple[int, list[str | None]]:
     """Convert a chunk of tasks in a worker: ``(index, failure reasons or None)``."""
     return index, [_convert_one(settings, task) for task in tasks]
 
 
 def _run_tasks(
-    settings: _Settings, tasks: list[_Task], jobs: int, bar: tqdm
+    settings: _Settings, tasks: list[_Task], bar: tqdm
 ) -> Iterator[tuple[_Task, str | None]]:
     """Yield ``(task, failure reason or None)`` as tasks finish, in-process or in a pool."""
+    jobs = settings.options.jobs
     if jobs == 1:
         for task in tasks:
             yield task, _convert_one(settings, task)
@@ -396,28 +485,6 @@ def _run_tasks(
 
 
 # ------------------------------------------------------------------------ planning
-def _check_options(
-    *, layout: str, file_format: str, dtype: str, size: int | None, fit: str, jobs: int
-) -> None:
-    check_choice("layout", layout, LAYOUTS)
-    check_choice("format", file_format, FILE_FORMATS)
-    check_choice("dtype", dtype, SAMPLE_TYPES)
-    if file_format == "dng" and layout == "linear":
-        raise ValueError("format 'dng' stores a Bayer mosaic: layout 'linear' cannot be written")
-    if file_format == "dng" and dtype != "uint16":
-        raise ValueError(f"format 'dng' stores uint16 samples, got dtype {dtype!r}")
-    if size is not None and (
-        isinstance(size, bool)
-        or not isinstance(size, (int, np.integer))
-        or size < MIN_SIDE
-        or size % 2
-    ):
-        raise ValueError(f"size must be None or an even integer >= {MIN_SIDE}, got {size!r}")
-    check_choice("fit", fit, FITS)
-    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
-        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-
-
 def _check_outputs(
     inputs: Any, camera: Path | None, items: list[ConvertItem], output: Path, tasks: list[_Task]
 ) -> None:
@@ -431,16 +498,52 @@ def _check_outputs(
     )
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """What an earlier run's sidecar says: its options and the digest of its input."""
+
+    options: dict[str, Any]
+    digest: str | None
+
+
+def _recorded(json_path: Path) -> _Recorded | None:
+    """The sidecar's record; None when there is none or it cannot be read (then the output
+    is made again)."""
+    try:
+        record = json.loads(json_path.read_text(encoding="utf-8", errors="surrogateescape"))
+    except (OSError, ValueError):
+        return None
+    options = record.get("options") if isinstance(record, dict) else None
+    if not isinstance(options, dict):
+        return None
+    digest = record.get("source_digest")
+    return _Recorded(options, digest if isinstance(digest, str) else None)
+
+
+def _unchanged(source: Path, digest: str | None) -> bool:
+    """Whether ``source`` still holds the bytes hashed as ``digest`` (False if unreadable)."""
+    try:
+        return digest is not None and file_digest(source) == digest
+    except OSError:
+        return False
+
+
 def _plan(
-    items: list[ConvertItem], output: Path, settings: _Settings, *, overwrite: bool
+    items: list[ConvertItem], output: Path, settings: _Settings
 ) -> tuple[list[_Task], int, list[tuple[str, str]]]:
-    """Split items into tasks to run, a count of outputs to skip, and failures."""
-    suffix = f".{settings.file_format}"
+    """Split items into tasks to run, a count of outputs to skip, and failures.
+
+    An output is skipped when its data file exists and its sidecar records the same
+    options and the digest of the input as it is now; one whose input changed is
+    redone (a task marked ``changed``).
+    """
+    options = settings.options
+    suffix = f".{options.file_format}"
     targets = [output / PurePosixPath(item.relpath).with_suffix(suffix) for item in items]
     owners: dict[Path, list[str]] = {}
     for item, target in zip(items, targets, strict=True):
         owners.setdefault(target, []).append(item.relpath)
-    options = settings.options()
+    wanted = options.recorded(settings.assigner)
     tasks, skipped, failures = [], 0, []
     for item, target in zip(items, targets, strict=True):
         json_path = target.with_suffix(".json")
@@ -450,51 +553,31 @@ def _plan(
                 (str(item.source), f"output {target.name} would be written by {others}")
             )
             continue
-        recorded = None if overwrite else _recorded_options(json_path)
-        if recorded is not None and recorded != options:
-            changed = sorted(k for k in options if recorded.get(k) != options[k])
+        recorded = None if options.overwrite else _recorded(json_path)
+        if recorded is None:
+            tasks.append(_Task(item, target, json_path))
+            continue
+        changed = sorted(k for k in wanted if recorded.options.get(k) != wanted[k])
+        if changed:
             failures.append((
                 str(item.source),
                 f"{json_path.name} describes an output made with other {', '.join(changed)}; "
                 "use overwrite to replace it",
             ))  # fmt: skip
-            continue
-        if recorded is not None and target.is_file():
+        elif not target.is_file():
+            tasks.append(_Task(item, target, json_path))
+        elif _unchanged(item.source, recorded.digest):
             skipped += 1
-            continue
-        tasks.append(_Task(item, target, json_path))
+        else:
+            tasks.append(_Task(item, target, json_path, changed=True))
     return tasks, skipped, failures
-
-
-def _recorded_options(json_path: Path) -> dict[str, Any] | None:
-    """Options recorded in a sidecar; None when there is none or it cannot be read (then
-    the output is made again)."""
-    try:
-        record = json.loads(json_path.read_text(encoding="utf-8", errors="surrogateescape"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    options = record.get("options") if isinstance(record, dict) else None
-    return options if isinstance(options, dict) else None
 
 
 def convert(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
-    *,
-    layout: Layout = "bayer",
-    file_format: FileFormat = "npy",
-    dtype: SampleType | type | np.dtype = "uint16",
-    camera: CameraParams | str | os.PathLike[str] | None = None,
-    camera_per: CameraPolicy = "dataset",
-    noise: NoiseModel | None = None,
-    noise_per: CameraPolicy = "image",
-    seed: int = 0,
-    size: int | None = 400,
-    fit: Fit = "pad",
-    jobs: int = 1,
-    overwrite: bool = False,
-    dry_run: bool = False,
-    progress: bool = False,
+    options: ConvertOptions | None = None,
+    **overrides: Unpack[ConvertKeywords],
 ) -> ConvertReport:
     """Convert images to raw files under ``output``, mirroring the input tree.
 
@@ -505,37 +588,14 @@ def convert(
     output : path
         Output folder (created). No output may be an input (an image, the list file,
         the camera file) or lie inside an input folder.
-    layout : {"bayer", "packed", "linear"}
-        Raw layout (see :func:`rawspace.invert`); ``"linear"`` is npy only.
-    file_format : {"npy", "dng"}
-        ``.npy`` arrays, or DNG files through :func:`rawspace.rawio.write_dng`:
-        uint16 Bayer planes (packed images are stored as their mosaic) of at least
-        22×22 pixels.
-    dtype : {"uint16", "float32"} or the NumPy type
-        Sample type of npy outputs (DNG is always uint16).
-    camera : CameraParams, path or None
-        A fixed camera (or a JSON / raw file to load it from with
-        :func:`~rawspace.cameras.load_camera`); None draws cameras per ``camera_per``.
-    camera_per, noise_per : {"dataset", "group", "image"}
-        Scopes of the cameras and of the noise levels (see
-        :class:`~rawspace.cameras.CameraAssigner`); groups are first folders.
-    noise : {None, "brooks"}
-        Sensor noise.
-    seed : int
-        Global seed of every draw.
-    size : int or None
-        Side of the square images converted (even, >= 16), or None to keep the size
-        (cropped to even height and width).
-    fit : {"pad", "crop", "resize"}
-        How images are brought to ``size`` (see :func:`rawspace.images.fit_image`).
-    jobs : int
-        Worker processes (spawned, Numba single-threaded); 1 converts in-process.
-    overwrite : bool
-        Redo outputs that exist.
-    dry_run : bool
-        Only plan: read and write nothing (``report.planned`` lists the work).
-    progress : bool
-        Show a progress bar on stderr.
+    options : ConvertOptions, optional
+        The options (default: ``ConvertOptions()``).
+    **overrides
+        Fields of :class:`ConvertOptions` replacing those of ``options``: ``layout``,
+        ``camera``, ``camera_per``, ``noise``, ``noise_per``, ``seed``, ``size``
+        (default 400), ``fit``, ``page`` (see :class:`~rawspace.options.ConversionOptions`)
+        and ``file_format``, ``dtype``, ``jobs``, ``overwrite``, ``dry_run``,
+        ``progress``.
 
     Returns
     -------
@@ -545,62 +605,88 @@ def convert(
     ------
     FileNotFoundError
         ``inputs`` or the camera file does not exist.
+    TypeError
+        ``options`` is not a :class:`ConvertOptions`, or an override is no field of it.
     ValueError
-        An option is invalid, or no image was found.
+        An option is invalid (the message names it and the value), or no image was found.
     rawspace.files.OutputError
         An output would be written onto, into or over an input (a ValueError).
     rawspace.files.WriteError
         An output cannot be written (a full disk, no permission). The outputs
         written before are complete; a rerun skips them.
+
+    Notes
+    -----
+    A rerun skips an output whose sidecar records the same options and the
+    :func:`~rawspace.files.file_digest` of its input as it is now; an output whose
+    input changed is redone (``report.redone``; logged as "changed since last
+    conversion: redone"). A dry run reads the inputs that have outputs, to hash them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> from rawspace.images import write_png
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "in" / "cells").mkdir(parents=True)
+    >>> _ = write_png(folder / "in" / "cells" / "a.png", np.full((20, 20, 3), 128, np.uint8))
+    >>> report = convert(folder / "in", folder / "out", size=16)
+    >>> report.converted, sorted(p.name for p in (folder / "out" / "cells").iterdir())
+    (1, ['a.json', 'a.npy'])
+    >>> convert(folder / "in", folder / "out", ConvertOptions(size=16)).skipped
+    1
     """
-    try:
-        dtype = np.dtype(dtype).name
-    except TypeError:
-        raise ValueError(f"dtype must be one of {SAMPLE_TYPES}, got {dtype!r}") from None
-    _check_options(
-        layout=layout, file_format=file_format, dtype=dtype, size=size, fit=fit, jobs=jobs
-    )
-    camera_file = None
-    if camera is not None and not isinstance(camera, CameraParams):
-        camera_file = Path(camera)
-        camera = load_camera(camera)
-    check_choice("camera_per", camera_per, CAMERA_POLICIES)
+    options = with_overrides(ConvertOptions, options, dict(overrides))
+    camera = options.camera_params()
     assigner = CameraAssigner(
-        camera_per, seed=seed, camera=camera, noise=noise, noise_per=noise_per
+        options.camera_per,
+        seed=options.seed,
+        camera=camera,
+        noise=options.noise,
+        noise_per=options.noise_per,
     )
     output = Path(output)
     found = find_inputs(inputs)
     items = found.items
     if not items and not found.unreadable:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in INPUT {inputs}")
-    settings = _Settings(assigner, layout, dtype, file_format, size, fit)
+    settings = _Settings(options, assigner)
 
     start = time.perf_counter()
-    tasks, skipped, failures = _plan(items, output, settings, overwrite=overwrite)
-    _check_outputs(inputs, camera_file, items, output, tasks)
+    tasks, skipped, failures = _plan(items, output, settings)
+    _check_outputs(inputs, options.camera_file, items, output, tasks)
     failures += [(str(path), f"folder cannot be read: {why}") for path, why in found.unreadable]
     for source, reason in failures:
         _log.info("failed %s: %s", printable(source), reason)
-    report = ConvertReport(output=output, skipped=skipped, dry_run=dry_run)
+    report = ConvertReport(output=output, skipped=skipped, dry_run=options.dry_run)
     report.planned = [(str(t.item.source), str(t.data_path)) for t in tasks]
-    if dry_run:
+    report.redone = sum(task.changed for task in tasks)
+    for task in tasks:
+        if task.changed:
+            _log.warning("%s: changed since last conversion: redone", printable(task.item.source))
+    if options.dry_run:
         report.failures = sorted(failures)
         return report
 
     for folder in sorted({task.data_path.parent for task in tasks}):
         make_folder(folder)
     with tqdm(
-        total=len(tasks), disable=not progress, file=sys.stderr, unit="img", desc="convert"
+        total=len(tasks),
+        disable=not options.progress,
+        file=sys.stderr,
+        unit="img",
+        desc="convert",
     ) as bar:
-        for task, reason in _run_tasks(settings, tasks, jobs, bar):
-            if reason is None:
+        for task, problem in _run_tasks(settings, tasks, bar):
+            if problem is None:
                 report.converted += 1
                 _log.info(
                     "converted %s -> %s", printable(task.item.source), printable(task.data_path)
                 )
             else:
-                failures.append((str(task.item.source), reason))
-                _log.info("failed %s: %s", printable(task.item.source), printable(reason))
+                failures.append((str(task.item.source), problem))
+                _log.info("failed %s: %s", printable(task.item.source), printable(problem))
     report.failures = sorted(failures)
     report.seconds = time.perf_counter() - start
     _write_failures(output, report.failures)

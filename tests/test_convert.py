@@ -582,3 +582,166 @@ def test_negative_seed_is_refused(tree: Path, tmp_path: Path, capsys) -> None:
     with pytest.raises(ValueError, match="seed must be a non-negative integer, got -5"):
         convert(tree, tmp_path / "out", seed=-5)
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ identity by content
+@pytest.fixture
+def own_tree(tree: Path, tmp_path: Path) -> Path:
+    """A copy of the tree that a test may change."""
+    import shutil
+
+    return Path(shutil.copytree(tree, tmp_path / "input"))
+
+
+def test_sidecar_records_the_digest_of_its_input(own_tree: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    convert(own_tree, tmp_path / "out", size=32)
+    for relpath in GOOD:
+        record = json.loads((tmp_path / "out" / f"{_stem(relpath)}.json").read_text())
+        data = (own_tree / relpath).read_bytes()
+        expected = hashlib.blake2b(data, digest_size=16).hexdigest()
+        assert record["source_digest"] == f"blake2b-128:{expected}:{len(data)}"
+
+
+def test_changed_input_is_redone_and_only_it(
+    own_tree: Path, tmp_path: Path, sample_images: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    convert(own_tree, out, size=32)
+    before = _digests(out)
+    other = np.ascontiguousarray(sample_images["coffee"][:40, :52, ::-1])  # same size, new pixels
+    cv2.imwrite(str(own_tree / "A/a1.png"), other)
+    with caplog.at_level("WARNING", logger="rawspace"):
+        report = convert(own_tree, out, size=32)
+    assert (report.converted, report.skipped, report.redone) == (1, len(GOOD) - 1, 1)
+    assert "1 changed since last conversion: redone" in report.summary()
+    assert f"{own_tree / 'A/a1.png'}: changed since last conversion: redone" in caplog.text
+    after = _digests(out)
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed == {"A/a1.npy", "A/a1.json", FAILURES_NAME}  # the failure list is rewritten
+    fresh = convert(own_tree / "A/a1.png", tmp_path / "fresh", size=32)
+    assert fresh.converted == 1
+    assert (out / "A/a1.npy").read_bytes() == (tmp_path / "fresh/a1.npy").read_bytes()
+    np.testing.assert_array_equal(np.load(out / "A/a1.npy"), _recreate(out / "A/a1.json"))
+    assert convert(own_tree, out, size=32).skipped == len(GOOD)  # and now it is current
+
+
+def test_changed_input_that_fails_leaves_no_stale_output(own_tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    convert(own_tree, out, size=32)
+    (own_tree / "A/a1.png").write_bytes(b"no longer an image")
+    report = convert(own_tree, out, size=32)
+    assert report.redone == 1 and report.converted == 0
+    assert "not an image" in _failures(out)["a1.png"]
+    assert not (out / "A/a1.npy").exists() and not (out / "A/a1.json").exists()
+
+
+def test_cli_says_which_inputs_changed(own_tree: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert _run_cli(["convert", str(own_tree / "A"), str(out), "--size", "32", "-q"]) == 1
+    capsys.readouterr()
+    data = (own_tree / "A/a1.png").read_bytes()
+    (own_tree / "A/a1.png").write_bytes(data + b"trailing")  # other bytes, same pixels
+    assert _run_cli(["convert", str(own_tree / "A"), str(out), "--size", "32", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "a1.png: changed since last conversion: redone" in err
+    assert "converted 1, skipped 1, failed 1" in err
+
+
+def test_multi_page_tiff_listed_unless_a_page_is_chosen(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    stack = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    tifffile.imwrite(folder / "stack.tif", stack, photometric="rgb")
+    report = convert(folder, tmp_path / "out", size=32)
+    assert report.converted == 0
+    reason = "multi-page TIFF: 3 pages; choose one with page (--page K, 0 to 2)"
+    assert report.failures == [(str(folder / "stack.tif"), reason)]
+    assert (
+        _run_cli(["convert", str(folder), str(tmp_path / "two"), "--size", "32", "--page", "2"])
+        == 0
+    )
+    record = json.loads((tmp_path / "two/stack.json").read_text())
+    assert record["options"]["page"] == 2
+    with Image.open(folder / "stack.tif") as image:  # page 2 as Pillow reads it
+        image.seek(2)
+        np.testing.assert_array_equal(np.asarray(image.convert("RGB")), stack[2])
+    np.testing.assert_array_equal(np.load(tmp_path / "two/stack.npy"), _recreate_page(record))
+
+
+def _recreate_page(record: dict) -> np.ndarray:
+    options = record["options"]
+    rgb = read_image(record["source"], page=options["page"])
+    raw = rawspace.invert(
+        fit_image(rgb, options["size"], fit=options["fit"]),
+        CameraParams.from_dict(record["params"]),
+        seed=record["noise_seed"],
+        layout=options["layout"],
+        dtype=np.dtype(options["dtype"]),
+    )
+    return raw.data
+
+
+# ---------------------------------------------------------------------------- options
+def test_options_record_equals_keywords(tree: Path, tmp_path: Path) -> None:
+    from rawspace.convert import ConvertOptions
+
+    options = ConvertOptions(size=32, layout="packed", seed=4)
+    convert(tree, tmp_path / "a", options)
+    convert(tree, tmp_path / "b", size=32, layout="packed", seed=4)
+    convert(tree, tmp_path / "c", ConvertOptions(size=32, seed=9), layout="packed", seed=4)
+
+    def data(folder: Path) -> dict[str, bytes]:
+        return {k: v for k, v in _files(folder).items() if k.endswith(".npy")}
+
+    assert data(tmp_path / "a") == data(tmp_path / "b") == data(tmp_path / "c")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"layout": "hex"}, "layout must be one of .* got 'hex'"),
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"page": -2}, "page must be None or a non-negative integer, got -2"),
+        ({"fit": "stretch"}, "fit must be one of .* got 'stretch'"),
+        ({"jobs": 1.5}, "jobs must be a positive integer, got 1.5"),
+    ],
+)
+def test_options_name_the_field_and_the_value(kwargs: dict, message: str) -> None:
+    from rawspace.convert import ConvertOptions
+
+    with pytest.raises(ValueError, match=message):
+        ConvertOptions(**kwargs)
+
+
+def test_unknown_option_and_wrong_record_are_refused(tree: Path, tmp_path: Path) -> None:
+    from rawspace.options import ConversionOptions
+
+    with pytest.raises(TypeError, match="unknown option 'colour'"):
+        convert(tree, tmp_path / "out", colour="red")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="options must be a ConvertOptions, got ConversionOptions"):
+        convert(tree, tmp_path / "out", ConversionOptions())  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
+
+
+def test_submodules_are_not_shadowed() -> None:
+    import importlib
+    import types
+
+    for name in (
+        "convert",
+        "images",
+        "files",
+        "sources",
+        "splits",
+        "shards",
+        "processes",
+        "options",
+    ):
+        module = importlib.import_module(f"rawspace.{name}")
+        assert isinstance(module, types.ModuleType)
+        assert isinstance(getattr(rawspace, name, module), types.ModuleType)

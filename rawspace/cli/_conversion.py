@@ -14,11 +14,16 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ..hints import CAMERA_POLICIES, FITS, LAYOUTS
 
-__all__ = ["add_conversion_arguments", "conversion_options", "logging_to_stderr", "seed"]
+__all__ = [
+    "add_conversion_arguments",
+    "conversion_options",
+    "logging_to_stderr",
+    "non_negative",
+]
 
 
-def seed(text: str) -> int:
-    """A ``--seed`` value: a non-negative integer, as the library requires."""
+def non_negative(text: str) -> int:
+    """A non-negative integer argument (``--seed``, ``--page``), as the library requires."""
     try:
         value = int(text)
     except ValueError:
@@ -29,7 +34,8 @@ def seed(text: str) -> int:
 
 
 def add_conversion_arguments(group: Any, *, size_help: str) -> None:
-    """Add --layout, --camera, --camera-per, --noise, --noise-per, --seed, --size, --fit."""
+    """Add --layout, --camera, --camera-per, --noise, --noise-per, --seed, --size, --fit,
+    --page."""
     group.add_argument("--layout", choices=LAYOUTS, default="bayer", help="default: bayer")
     group.add_argument(
         "--camera",
@@ -55,7 +61,10 @@ def add_conversion_arguments(group: Any, *, size_help: str) -> None:
         "default: image",
     )
     group.add_argument(
-        "--seed", type=seed, default=0, help="seed of cameras, noise (and splits); default: 0"
+        "--seed",
+        type=non_negative,
+        default=0,
+        help="seed of cameras, noise (and splits); default: 0",
     )
     group.add_argument("--size", type=int, default=400, help=size_help)
     group.add_argument(
@@ -65,11 +74,21 @@ def add_conversion_arguments(group: Any, *, size_help: str) -> None:
         help="how to reach --size: pad and crop centre-crop longer sides and reflect-pad "
         "shorter ones (no resampling); resize crops to a square and resamples; default: pad",
     )
+    group.add_argument(
+        "--page",
+        type=non_negative,
+        metavar="K",
+        help="read page K (0 = the first) of multi-page images such as TIFF stacks; "
+        "default: refuse multi-page images (listed as failures)",
+    )
 
 
 def conversion_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments of `rawspace.convert.convert` / `rawspace.cache.build` (not size)."""
+    """Keyword arguments of `rawspace.convert.convert` / `rawspace.cache.build` (not size):
+    the fields of `rawspace.options.ConversionOptions`; ``page`` only when given."""
+    page = {"page": args.page} if args.page is not None else {}
     return {
+        **page,
         "layout": args.layout,
         "camera": None if args.camera == "sample" else args.camera,
         "camera_per": args.camera_per,

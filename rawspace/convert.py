@@ -75,9 +75,10 @@ from .files import (
 from .hints import FILE_FORMATS, SAMPLE_TYPES, FileFormat, SampleType
 from .images import ImageError, fit_image, read_image
 from .options import ConversionOptions, check_count, with_overrides
+from .params import CameraParams
 from .processes import worker_pool
 from .rawimage import RawImage
-from .rawio import write_dng
+from .rawio import RawFileError, read_raw, write_dng
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -93,6 +94,7 @@ __all__ = [
     "Inputs",
     "convert",
     "find_inputs",
+    "read_output",
 ]
 
 #: Name of the failure list written into the output folder.
@@ -482,6 +484,100 @@ def _run_tasks(
             index, reasons = future.get()
             yield from zip(chunks[index], reasons, strict=True)
             bar.update(len(chunks[index]))
+
+
+# ------------------------------------------------------------------------ reading
+def _sidecar_record(json_path: Path) -> dict[str, Any]:
+    try:
+        text = json_path.read_text(encoding="utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        raise RawFileError(
+            f"{printable(json_path)} not found: a convert output X.npy is read with its X.json"
+        ) from None
+    except OSError as exc:
+        raise RawFileError(f"{printable(json_path)}: cannot be read ({exc.strerror})") from None
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise RawFileError(f"{printable(json_path)}: not a JSON file ({exc})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("options"), dict):
+        raise RawFileError(f"{printable(json_path)}: not the sidecar of a convert output")
+    return record
+
+
+def read_output(path: str | os.PathLike[str]) -> RawImage:
+    """Read an output of :func:`convert`: an ``X.npy`` with its ``X.json``, or an ``X.dng``.
+
+    Everything is checked against the sidecar: the camera, the layout, the sample
+    type and the array's shape.
+
+    Parameters
+    ----------
+    path : path
+        ``X.npy`` or its sidecar ``X.json`` (the data file it names is read); any
+        other file (a DNG, a camera's raw file) is read with :func:`rawspace.read_raw`.
+
+    Returns
+    -------
+    RawImage
+        The samples as written (uint16 or float32), with the camera, layout, noise
+        levels and seed recorded in the sidecar.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    rawspace.RawFileError
+        The sidecar is missing, unreadable or not a convert sidecar, or the data
+        disagree with it (the message names the file and what is wrong).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> from rawspace.images import write_png
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_png(folder / "a.png", np.full((16, 16, 3), 90, np.uint8))
+    >>> _ = convert(folder / "a.png", folder / "out", size=16, layout="packed")
+    >>> raw = read_output(folder / "out" / "a.npy")
+    >>> raw.layout, raw.data.shape, raw.data.dtype
+    ('packed', (8, 8, 4), dtype('uint16'))
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".npy", ".json"):
+        return read_raw(path)
+    if not path.exists():
+        raise FileNotFoundError(f"file not found: {printable(path)}")
+    json_path = path.with_suffix(".json")
+    record = _sidecar_record(json_path)
+    options = record["options"]
+    data_path = json_path.with_name(str(record.get("output", path.name)))
+    if options.get("format") == "dng":
+        return read_raw(data_path)
+    try:
+        data = np.load(data_path, allow_pickle=False)
+    except Exception as exc:  # numpy raises many types for damaged files
+        raise RawFileError(
+            f"{printable(data_path)}: not a readable .npy file ({type(exc).__name__}: {exc})"
+        ) from None
+    wanted = (record.get("shape"), options.get("dtype"))
+    if [list(data.shape), data.dtype.name] != list(wanted):
+        raise RawFileError(
+            f"{printable(data_path)}: holds {data.dtype.name} {list(data.shape)} but "
+            f"{json_path.name} records {wanted[1]} {wanted[0]}"
+        )
+    noise = record.get("noise")
+    try:
+        return RawImage(
+            data,
+            CameraParams.from_dict(record["params"]),
+            layout=options["layout"],
+            noise=(float(noise[0]), float(noise[1])) if noise is not None else None,
+            seed=record.get("noise_seed"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RawFileError(f"{printable(json_path)}: invalid sidecar ({exc})") from None
 
 
 # ------------------------------------------------------------------------ planning

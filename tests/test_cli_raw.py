@@ -83,12 +83,20 @@ def test_develop_bad_input_exits_1_with_one_line(tmp_path, capsys, make_input, r
     assert not out.exists()
 
 
-def test_develop_into_missing_folder_exits_1(dng, tmp_path, capsys):
+def test_develop_into_missing_folder_exits_3(dng, tmp_path, capsys):
     out = tmp_path / "nope" / "out.png"
-    assert run_cli(["develop", str(dng), str(out)]) == 1
+    assert run_cli(["develop", str(dng), str(out)]) == 3
     err = capsys.readouterr().err
-    assert str(out) in err and err.count("\n") == 1
+    assert err.startswith(f"rawspace develop: cannot write {out}") and err.count("\n") == 1
     assert sorted(os.listdir(tmp_path)) == ["cells.dng"]
+
+
+def test_develop_into_a_read_only_folder_exits_3(dng, read_only_folder, capsys):
+    out = read_only_folder / "out.png"
+    assert run_cli(["develop", str(dng), str(out)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"rawspace develop: cannot write {out}") and err.count("\n") == 1
+    assert "Traceback" not in err and not out.exists()
 
 
 def test_develop_never_writes_over_its_input(dng, tmp_path, capsys):
@@ -167,3 +175,61 @@ def test_main_info_and_develop_the_blackmagic_dng(shared_dir, tmp_path, capsys):
 def test_main_develop_error(tmp_path, capsys):
     assert main(["develop", str(tmp_path / "none.dng"), str(tmp_path / "x.png")]) == 1
     assert "none.dng" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- convert's .npy + .json
+@pytest.fixture
+def converted(ihc, tmp_path):
+    """``rawspace convert`` outputs in the three layouts (the default format, .npy)."""
+    from rawspace.convert import convert
+    from rawspace.images import write_png
+
+    source = write_png(tmp_path / "cells.png", np.ascontiguousarray(ihc[:64, :48]))
+    outputs = {}
+    for layout in ("bayer", "packed", "linear"):
+        convert(source, tmp_path / layout, size=None, layout=layout, noise="brooks", seed=2)
+        outputs[layout] = tmp_path / layout / "cells.npy"
+    return outputs
+
+
+def _from_sidecar(npy) -> tuple:
+    """The RawImage of a convert output, put together by hand from its two files."""
+    import json
+
+    from rawspace import RawImage
+
+    record = json.loads(npy.with_suffix(".json").read_text())
+    params = CameraParams.from_dict(record["params"])
+    return RawImage(np.load(npy), params, layout=record["options"]["layout"]), record
+
+
+@pytest.mark.parametrize("layout", ["bayer", "packed", "linear"])
+def test_develop_reads_convert_outputs(converted, tmp_path, layout):
+    out = tmp_path / f"{layout}.png"
+    assert run_cli(["develop", str(converted[layout]), str(out)]) == 0
+    raw, _ = _from_sidecar(converted[layout])
+    np.testing.assert_array_equal(read_png_rgb(out), develop(raw, dtype=np.uint8))
+
+
+@pytest.mark.parametrize("layout", ["bayer", "packed", "linear"])
+def test_info_describes_convert_outputs(converted, capsys, layout):
+    for name in (converted[layout], converted[layout].with_suffix(".json")):
+        assert run_cli(["info", str(name)]) == 0
+        out = capsys.readouterr().out
+        raw, record = _from_sidecar(converted[layout])
+        assert "48 × 64 pixels" in out and f"{raw.params.cfa}, uint16" in out
+        assert f"red gain {raw.params.red_gain:.4f}" in out
+        assert f"seed:           {record['noise_seed']}" in out
+
+
+def test_convert_output_without_its_sidecar_or_disagreeing_exits_1(converted, capsys):
+    npy = converted["bayer"]
+    npy.with_suffix(".json").rename(npy.with_suffix(".json.away"))
+    assert run_cli(["info", str(npy)]) == 1
+    err = capsys.readouterr().err
+    assert "cells.json not found" in err and err.count("\n") == 1
+    npy.with_suffix(".json.away").rename(npy.with_suffix(".json"))
+    np.save(npy, np.zeros((64, 50), np.uint16))  # another size than the sidecar records
+    assert run_cli(["develop", str(npy), str(npy.with_name("x.png"))]) == 1
+    err = capsys.readouterr().err
+    assert "holds uint16 [64, 50] but cells.json records uint16 [64, 48]" in err

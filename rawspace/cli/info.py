@@ -1,4 +1,5 @@
-"""``rawspace info FILE``: describe a raw file (camera raw or rawspace DNG) or an HDF5 dataset."""
+"""``rawspace info FILE``: describe a raw file (camera raw, rawspace DNG or a ``convert``
+output ``X.npy`` with its ``X.json``) or an HDF5 dataset."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "info",
         help="describe a raw file or an HDF5 dataset",
         description="Print the size, CFA, levels, white balance and colour matrices of a "
-        "Bayer raw file (a camera's or a rawspace DNG), or the summary of a rawspace HDF5 "
-        "dataset (or says that it is being built). Exit status: 0 success, 1 when the "
-        "file cannot be read.",
+        "raw file (a camera's, a rawspace DNG, or an X.npy written by 'rawspace convert', "
+        "read with its X.json), or the summary of a rawspace HDF5 dataset (or says that "
+        "it is being built). Exit status: 0 success, 1 when the file cannot be read.",
     )
-    parser.add_argument("file", metavar="FILE", type=Path, help="raw file or .h5 dataset")
+    parser.add_argument(
+        "file", metavar="FILE", type=Path, help="raw file, convert output .npy, or .h5 dataset"
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -32,15 +35,18 @@ def _matrix_lines(matrix: Any) -> list[str]:
 
 
 def _describe_raw(path: Path) -> str:
-    """Readable description of the raw file at ``path`` (see :func:`rawspace.read_raw`)."""
-    from ..rawio import read_raw
+    """Readable description of the raw file at ``path`` (see
+    :func:`rawspace.convert.read_output`)."""
+    from ..convert import read_output
 
-    raw = read_raw(path)
+    raw = read_output(path)
     params = raw.params
     h, w = raw.shape
+    layout = {"bayer": "Bayer", "packed": "packed Bayer", "linear": "linear (no mosaic)"}
     lines = [
         f"file:           {path} ({path.stat().st_size:,} bytes)",
-        f"size:           {w} × {h} pixels (width × height), Bayer {params.cfa}, {raw.data.dtype}",
+        f"size:           {w} × {h} pixels (width × height), {layout[raw.layout]} "
+        f"{params.cfa}, {raw.data.dtype}",
         f"levels:         black {params.black_level}, white {params.white_level}",
         f"white balance:  red gain {params.red_gain:.4f}, blue gain {params.blue_gain:.4f}, "
         f"digital gain {params.rgb_gain:.4f}",

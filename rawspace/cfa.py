@@ -42,16 +42,17 @@ def cfa_channels(cfa: Cfa) -> np.ndarray:
 
 
 def mosaic_view(data: np.ndarray, layout: Literal["bayer", "packed"]) -> np.ndarray:
-    """4-D view ``[i, dy, j, dx]`` of pixel ``(2i + dy, 2j + dx)`` of a Bayer or packed array.
+    """View ``[..., i, dy, j, dx]`` of pixel ``(2i + dy, 2j + dx)`` of a Bayer or packed array.
 
-    No data is copied; writes through the view change ``data``.
+    ``data`` is (..., H, W) for ``"bayer"`` or (..., H/2, W/2, 4) for ``"packed"``; leading
+    (batch) axes are kept. No data is copied; writes through the view change ``data``.
     """
     if layout == "bayer":
-        h, w = data.shape
-        return data.reshape(h // 2, 2, w // 2, 2)
+        *lead, h, w = data.shape
+        return data.reshape(*lead, h // 2, 2, w // 2, 2)
     if layout == "packed":
-        h2, w2, _ = data.shape
-        return data.reshape(h2, w2, 2, 2).transpose(0, 2, 1, 3)
+        *lead, h2, w2, _ = data.shape
+        return data.reshape(*lead, h2, w2, 2, 2).swapaxes(-3, -2)
     raise ValueError(f"layout must be 'bayer' or 'packed' for a mosaic view, got {layout!r}")
 
 
@@ -68,6 +69,14 @@ def mosaic(rgb: np.ndarray, cfa: Cfa = "RGGB") -> np.ndarray:
     -------
     numpy.ndarray, shape (H, W), same dtype as ``rgb``
         A new array; the input is not modified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = np.arange(2 * 2 * 3).reshape(2, 2, 3)
+    >>> mosaic(rgb, "RGGB")  # R at (0, 0), G at (0, 1) and (1, 0), B at (1, 1)
+    array([[ 0,  4],
+           [ 7, 11]])
     """
     rgb = check_array("rgb", rgb, ndim=3, channels=3)
     chan = cfa_channels(cfa)
@@ -87,31 +96,56 @@ def _check_even(name: str, shape: tuple[int, ...]) -> None:
 
 
 def pack(bayer: np.ndarray, cfa: Cfa = "RGGB") -> np.ndarray:
-    """Bayer plane (H, W) → packed (H/2, W/2, 4) in site order (0,0), (0,1), (1,0), (1,1).
+    """Bayer plane (..., H, W) → packed (..., H/2, W/2, 4) in site order (0,0), (0,1), (1,0), (1,1).
 
     ``cfa`` is checked but does not change the order: the planes of an RGGB
-    mosaic are R, Gr, Gb, B; of a BGGR mosaic B, Gb, Gr, R. Returns a new
-    contiguous array of the input's dtype.
+    mosaic are R, Gr, Gb, B; of a BGGR mosaic B, Gb, Gr, R. Leading (batch) axes
+    are kept. Returns a new contiguous array of the input's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bayer = np.array([[1, 2, 1, 2], [3, 4, 3, 4]])
+    >>> pack(bayer).shape, pack(bayer)[0, 1]
+    ((1, 2, 4), array([1, 2, 3, 4]))
     """
-    bayer = check_array("bayer", bayer, ndim=2)
+    bayer = _check_leading("bayer", bayer, ndim=2)
     check_choice("cfa", cfa, CFA_PATTERNS)
-    _check_even("bayer", bayer.shape)
-    h, w = bayer.shape
-    return np.ascontiguousarray(bayer.reshape(h // 2, 2, w // 2, 2).transpose(0, 2, 1, 3)).reshape(
-        h // 2, w // 2, 4
-    )
+    _check_even("bayer", bayer.shape[-2:])
+    *lead, h, w = bayer.shape
+    packed = np.ascontiguousarray(mosaic_view(bayer, "bayer").swapaxes(-3, -2))
+    return packed.reshape(*lead, h // 2, w // 2, 4)
 
 
 def unpack(packed: np.ndarray, cfa: Cfa = "RGGB") -> np.ndarray:
-    """Inverse of :func:`pack`: (H/2, W/2, 4) → Bayer plane (H, W), a new array."""
-    packed = check_array("packed", packed, ndim=3, channels=4)
+    """Inverse of :func:`pack`: (..., H/2, W/2, 4) → Bayer plane (..., H, W), a new array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> packed = np.array([[[1, 2, 3, 4]]])
+    >>> unpack(packed)
+    array([[1, 2],
+           [3, 4]])
+    >>> bool((pack(unpack(packed)) == packed).all())
+    True
+    """
+    packed = _check_leading("packed", packed, ndim=3)
+    if packed.shape[-1] != 4:
+        raise ValueError(f"packed must have 4 channels in its last axis, got shape {packed.shape}")
     check_choice("cfa", cfa, CFA_PATTERNS)
-    h2, w2, _ = packed.shape
+    *lead, h2, w2, _ = packed.shape
     if h2 == 0 or w2 == 0:
         raise ValueError(f"packed must not be empty, got shape {packed.shape}")
-    return np.ascontiguousarray(packed.reshape(h2, w2, 2, 2).transpose(0, 2, 1, 3)).reshape(
-        2 * h2, 2 * w2
-    )
+    bayer = np.ascontiguousarray(mosaic_view(packed, "packed"))
+    return bayer.reshape(*lead, 2 * h2, 2 * w2)
+
+
+def _check_leading(name: str, value: np.ndarray, *, ndim: int) -> np.ndarray:
+    """``check_array`` for an image of ``ndim`` dimensions with any leading (batch) axes."""
+    if isinstance(value, np.ndarray) and value.ndim > ndim:
+        return check_array(name, value, ndim=value.ndim)
+    return check_array(name, value, ndim=ndim)
 
 
 def demosaic(
@@ -142,6 +176,13 @@ def demosaic(
     colour is interpolated from true sites of that colour; colour-demosaicing
     repeats the edge (SciPy's ``reflect``), which mixes colours in the outer
     one or two pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flat = mosaic(np.full((4, 4, 3), [0.2, 0.5, 0.8]), "RGGB")
+    >>> demosaic(flat, "RGGB")[1, 2]  # a flat colour comes back everywhere
+    array([0.2, 0.5, 0.8])
     """
     bayer = check_array("bayer", bayer, ndim=2, finite=True)
     chan = cfa_channels(cfa)

@@ -222,6 +222,16 @@ def find_images(folder: str | os.PathLike[str]) -> ImageListing:
     ImageListing
         The image files, the folders reached and those that could not be listed
         (``folder`` itself among them when it cannot be).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("b/2.PNG", "a/1.jpg", "a/notes.txt", "a/.hidden.png"):
+    ...     (root / name).parent.mkdir(exist_ok=True)
+    ...     _ = (root / name).write_bytes(b"")
+    >>> [p.relative_to(root).as_posix() for p in find_images(root).files]
+    ['a/1.jpg', 'b/2.PNG']
     """
     root = Path(folder)
     listing = ImageListing()
@@ -245,11 +255,11 @@ def find_images(folder: str | os.PathLike[str]) -> ImageListing:
             if entry.name.startswith("."):
                 continue
             try:
-                info = entry.stat()  # follows links
+                found_info: os.stat_result | None = entry.stat()  # follows links
             except OSError:  # a broken link, or one into a folder that cannot be read
-                info = None
-            if info is not None and stat.S_ISDIR(info.st_mode):
-                key = (info.st_dev, info.st_ino)
+                found_info = None
+            if found_info is not None and stat.S_ISDIR(found_info.st_mode):
+                key = (found_info.st_dev, found_info.st_ino)
                 if key not in visited:
                     visited.add(key)
                     pending.append(Path(entry.path))
@@ -279,6 +289,17 @@ def check_outputs(
         An output is an input (the same file or folder after following links, told
         apart by device and inode, so that other spellings and hard links count), or
         lies inside an input folder (after resolving links).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> check_outputs([root / "out"], [root / "images"])  # beside the input: fine
+    >>> (root / "images").mkdir()
+    >>> check_outputs([root / "images" / "out"], [root / "images"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rawspace.files.OutputError: .../images/out lies inside the input folder ...
     """
     identities: dict[tuple[int, int], Path] = {}
     folders: dict[str, Path] = {}
@@ -292,11 +313,11 @@ def check_outputs(
             folders.setdefault(os.path.realpath(path), Path(path))
     for output in outputs:
         try:
-            info = os.stat(output)
+            out_info: os.stat_result | None = os.stat(output)
         except OSError:
-            info = None
-        if info is not None and (info.st_dev, info.st_ino) in identities:
-            source = identities[(info.st_dev, info.st_ino)]
+            out_info = None
+        if out_info is not None and (out_info.st_dev, out_info.st_ino) in identities:
+            source = identities[(out_info.st_dev, out_info.st_ino)]
             raise OutputError(f"{output} is the input {source}: refusing to write over it")
         if folders:
             resolved = Path(os.path.realpath(output))
@@ -423,6 +444,13 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 
     Lone surrogates (from file names that are not valid UTF-8) are written back as
     the bytes they stand for (``surrogateescape``), so such names round-trip.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_text(Path(tempfile.mkdtemp()) / "note.txt", "done")
+    >>> path.read_text()
+    'done'
     """
     target = Path(path)
     with atomic_path(target) as temporary:

@@ -410,6 +410,14 @@ def fit_image(rgb: np.ndarray, size: int | None, *, fit: Fit = "pad") -> np.ndar
     -------
     numpy.ndarray, shape (size, size, 3) or (H - H % 2, W - W % 2, 3)
         A new C-contiguous array of the input's dtype; deterministic.
+
+    Examples
+    --------
+    >>> rgb = np.zeros((20, 31, 3), np.uint8)
+    >>> fit_image(rgb, 24).shape, fit_image(rgb, 16, fit="resize").shape
+    ((24, 24, 3), (16, 16, 3))
+    >>> fit_image(rgb, None).shape
+    (20, 30, 3)
     """
     _check_fit_input(rgb)
     if fit not in FITS:
@@ -439,6 +447,15 @@ def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> Path:
     ------
     OSError
         OpenCV could not write the file (the folder is missing or not writable).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "flat.png"
+    >>> write_png(path, np.full((16, 16, 3), 65535, np.uint16)).name
+    'flat.png'
+    >>> int(read_image(path).max())
+    65535
     """
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be an (H, W, 3) array, got {getattr(rgb, 'shape', rgb)!r}")

@@ -39,6 +39,14 @@ def parse_shard(text: str, environ: Mapping[str, str] | None = None) -> tuple[in
     ValueError
         ``text`` is neither form, K is outside 1..N, or ``auto`` outside a SLURM
         array job; the message says which.
+
+    Examples
+    --------
+    >>> parse_shard("2/8")
+    (2, 8)
+    >>> parse_shard("auto", {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1",
+    ...                      "SLURM_ARRAY_TASK_COUNT": "8"})
+    (5, 8)
     """
     environ = os.environ if environ is None else environ
     if text == "auto":
@@ -70,6 +78,11 @@ def shard_of(relpath: str, shards: int) -> int:
     see :func:`rawspace.files.name_bytes`), its first 8 bytes as a big-endian
     integer, modulo ``shards``, plus 1. The same everywhere and independent of the
     seed.
+
+    Examples
+    --------
+    >>> [shard_of(name, 3) for name in ("a/1.png", "a/2.png", "b/3.png")]
+    [1, 1, 2]
     """
     digest = hashlib.sha256(name_bytes(relpath)).digest()
     return int.from_bytes(digest[:8], "big") % shards + 1

@@ -42,6 +42,16 @@ Per-sample datasets (first axis N, in the order of the source listing):
     int64, (N,): position of the sample in the full source listing.
 ``group``
     UTF-8 strings, (N,): only for sources with a group column.
+``source_digest``
+    strings, (N,): the content identity of each source file when it was converted
+    (:func:`rawspace.files.file_digest`, ``blake2b-128:HEX:SIZE``).
+``digest``
+    strings, (N,): the digest of each sample's stored pixels
+    (:func:`~rawspace.cache.format.pixel_digest`: SHA-256 of the raw bytes, then of the
+    rgb bytes), written at build time; :meth:`CacheReader.verify` recomputes them and
+    :meth:`CacheReader.fingerprint` covers them.
+
+Every dataset carries a ``description`` attribute saying what its values mean.
 
 Also ``failures``, a compound table (source_index, path, label, reason) of the
 images that could not be read, and of the source folders that could not be
@@ -71,6 +81,14 @@ Guarantees
   and shards get exactly the splits of an unsharded build. A failed image thus
   leaves its place empty: a class's test share can differ from the fraction by
   its number of failed images, but groups never mix.
+- Checked when read: :func:`open` checks the layout once (datasets, dtypes, shapes,
+  lengths, label range, split and fold codes, camera records, every image row
+  stored) and raises :class:`CacheError` naming the file and the field; a read
+  after a file of the cache changed on disk (truncated or rewritten in place)
+  raises :class:`CacheError` instead of returning fill values.
+- Content-true: the fingerprint covers the stored pixels, and a resumed build
+  converts again every image whose source file changed since it was converted
+  (from the first such image on), so that it equals a fresh build.
 - Atomic: a build writes ``CACHE.h5.partial`` and renames it to ``CACHE.h5`` when
   complete; an existing cache is only replaced with ``overwrite``. The partial
   file records its progress every :data:`CHECKPOINT_EVERY` images, so an
@@ -119,6 +137,7 @@ from .format import (
     PARAMS_DTYPE,
     PARTIAL_SUFFIX,
     CacheError,
+    EmptyBuildError,
 )
 from .merging import MergeReport, merge
 from .options import BuildOptions
@@ -137,6 +156,7 @@ __all__ = [
     "BuildReport",
     "CacheError",
     "CacheReader",
+    "EmptyBuildError",
     "MergeReport",
     "Sample",
     "build",

@@ -23,12 +23,19 @@ from tqdm import tqdm
 
 from .._version import __version__
 from ..cameras import CameraAssigner, load_camera
-from ..files import check_outputs, make_folder, printable, write_error
+from ..files import check_outputs, file_digest, make_folder, printable, write_error
 from ..params import CameraParams
 from ..shards import shard_of
-from ..sources import Source, SourceItem, read_source
+from ..sources import Source, read_source
 from ..splits import Splits, assign_splits
-from .format import FAILURES_SUFFIX, LOCK_SUFFIX, PARTIAL_SUFFIX, CacheError, writing_lock
+from .format import (
+    FAILURES_SUFFIX,
+    LOCK_SUFFIX,
+    PARTIAL_SUFFIX,
+    CacheError,
+    EmptyBuildError,
+    writing_lock,
+)
 from .options import BuildOptions
 from .workers import Converted, Failed, Settings, results
 from .write import CacheWriter, final_attrs, write_failures_csv
@@ -58,6 +65,9 @@ class BuildReport:
     processed : int
         Images converted (or failed) by this call; less than ``built + failed``
         when it resumed a partial build.
+    resumed : int
+        Images taken over from the partial file of an interrupted build (0 when it
+        started from scratch); those after the first whose file changed since are not.
     seconds : float
         Wall time of the conversion loop.
     failures_csv : pathlib.Path or None
@@ -69,6 +79,7 @@ class BuildReport:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     dropped: int = 0
     processed: int = 0
+    resumed: int = 0
     seconds: float = 0.0
     failures_csv: Path | None = None
 
@@ -155,6 +166,9 @@ def build(
         exists without ``resume`` or ``overwrite`` (or was made with other options),
         a group scope was asked of a source without groups, or another build of
         ``cache`` is in progress.
+    EmptyBuildError
+        Every image selected for the build failed: nothing is written (the message
+        gives the first failure and asks whether SOURCE is the dataset root).
     rawspace.files.OutputError
         ``cache`` (or its partial, lock or failure file) is an input or lies inside a
         class-folder source.
@@ -186,6 +200,74 @@ def build(
     cache = Path(cache)
     if cache.is_dir():
         raise CacheError(f"CACHE {cache} is a folder; name the .h5 file to write")
+    plan = _plan(source, opts)
+    partial = cache.with_name(cache.name + PARTIAL_SUFFIX)
+    outputs = [cache.with_name(cache.name + suffix) for suffix in (FAILURES_SUFFIX, LOCK_SUFFIX)]
+    check_outputs([cache, partial, *outputs], plan.inputs)
+    make_folder(cache.parent)
+    with writing_lock(cache):
+        if cache.exists() and not opts.overwrite:
+            raise CacheError(f"{cache} exists; use overwrite (--overwrite) to replace it")
+        if partial.exists() and not (opts.resume or opts.overwrite):
+            raise CacheError(
+                f"{partial} exists (an interrupted build?): use resume (--resume) to continue "
+                "it or overwrite (--overwrite) to start again"
+            )
+        if opts.overwrite and not opts.resume:
+            partial.unlink(missing_ok=True)
+        if opts.resume and not partial.exists():
+            _log.warning("no partial build %s to resume: starting from scratch", printable(partial))
+        listing = plan.listing
+        writer = CacheWriter(
+            partial, config=plan.config, n_rows=len(plan.selected), resume=opts.resume,
+            groups=listing.has_groups, failures=_folder_failures(listing),
+        )  # fmt: skip
+        report = BuildReport(cache=cache, dropped=listing.n_dropped)
+        nothing = ""
+        try:
+            _rewind_changed(writer, plan)
+            report.resumed = writer.n_processed
+            _convert(writer, plan, opts, report)
+            writer.checkpoint()
+            report.failures = writer.failures()
+            if plan.selected and not writer.n_written:
+                nothing = _nothing_built(source, listing, report.failures)
+            else:
+                attrs = final_attrs(
+                    plan.config, listing.class_names, writer.params(), len(report.failures)
+                )
+                writer.finish(attrs)
+                report.built = writer.n_written
+        except KeyboardInterrupt:
+            writer.checkpoint()  # keep what was converted: resume continues from here
+            raise
+        finally:
+            writer.close()
+        if nothing:
+            partial.unlink(missing_ok=True)  # no sample: leave nothing behind
+            raise EmptyBuildError(nothing)
+        failures_csv = write_failures_csv(cache, report.failures)
+        report.failures_csv = failures_csv if report.failures else None
+        try:
+            os.replace(partial, cache)
+        except OSError as exc:
+            raise write_error(cache, exc) from None
+    return report
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a build converts: the listing, cameras, configuration, splits, selected items."""
+
+    listing: Source
+    settings: Settings
+    config: dict[str, Any]
+    splits: Splits
+    selected: list[int]  # positions in the listing, increasing
+    inputs: list[Path]  # files the outputs must not overwrite
+
+
+def _plan(source: str | os.PathLike[str], opts: BuildOptions) -> _Plan:
     listing = read_source(source, labels=opts.labels, unc=opts.unc)
     scopes = ["camera_per"] if opts.camera_per == "group" else []
     if opts.noise is not None and opts.noise_per == "group":
@@ -207,7 +289,6 @@ def build(
         )  # fmt: skip
     except (TypeError, ValueError) as exc:
         raise CacheError(str(exc)) from None
-    config = _build_config(listing, assigner, opts)
     label_array = np.array([item.label for item in listing.items], dtype=np.int64)
     groups = [item.group or "" for item in listing.items] if listing.has_groups else None
     splits = assign_splits(
@@ -219,68 +300,72 @@ def build(
         i for i, item in enumerate(listing.items)
         if shard is None or shard_of(item.relpath, shard[1]) == shard[0]
     ]  # fmt: skip
+    settings = Settings(
+        str(listing.root), assigner, opts.layout, opts.size, opts.fit, opts.compression,
+        opts.rgb, opts.page,
+    )  # fmt: skip
+    config = _build_config(listing, assigner, opts)
+    return _Plan(listing, settings, config, splits, selected, inputs)
 
-    partial = cache.with_name(cache.name + PARTIAL_SUFFIX)
-    outputs = [cache.with_name(cache.name + suffix) for suffix in (FAILURES_SUFFIX, LOCK_SUFFIX)]
-    check_outputs([cache, partial, *outputs], inputs)
-    make_folder(cache.parent)
-    with writing_lock(cache):
-        if cache.exists() and not opts.overwrite:
-            raise CacheError(f"{cache} exists; use overwrite (--overwrite) to replace it")
-        if partial.exists() and not (opts.resume or opts.overwrite):
-            raise CacheError(
-                f"{partial} exists (an interrupted build?): use resume (--resume) to continue "
-                "it or overwrite (--overwrite) to start again"
-            )
-        if opts.overwrite and not opts.resume:
-            partial.unlink(missing_ok=True)
-        writer = CacheWriter(
-            partial, config=config, n_rows=len(selected), resume=opts.resume,
-            groups=listing.has_groups, failures=_folder_failures(listing),
-        )  # fmt: skip
-        report = BuildReport(cache=cache, dropped=listing.n_dropped)
+
+def _rewind_changed(writer: CacheWriter, plan: _Plan) -> None:
+    """Convert again, from the first one, the images of a resumed build whose file changed."""
+    done = writer.n_processed
+    if not done:
+        return
+    root = plan.listing.root
+    for position, (index, recorded) in enumerate(
+        zip(plan.selected[:done], writer.processed_digests(), strict=True)
+    ):
+        relpath = plan.listing.items[index].relpath
         try:
-            settings = Settings(
-                str(listing.root), assigner, opts.layout, opts.size, opts.fit, opts.compression,
-                opts.rgb, opts.page,
+            now = file_digest(root / relpath)
+        except OSError:
+            now = ""
+        if now != recorded:
+            _log.warning(
+                "%s changed since it was converted: converting again from it (%d of %d done "
+                "images kept)", printable(relpath), position, done,
             )  # fmt: skip
-            start = writer.n_processed
-            tasks = [
-                (i, listing.items[i].relpath, listing.items[i].group) for i in selected[start:]
-            ]
-            _log.info(
-                "building %s: %d images to convert (%d done)", printable(cache), len(tasks), start
-            )
-            t0 = time.perf_counter()
-            bar = tqdm(
-                total=len(selected), initial=start, disable=not opts.progress, file=sys.stderr,
-                unit="img", desc="build",
-            )  # fmt: skip
-            with bar, closing(results(settings, tasks, opts.jobs)) as converted:
-                for result in converted:
-                    item = listing.items[result.source_index]
-                    _store(writer, listing, item, result, splits)
-                    report.processed += 1
-                    bar.update(1)
-            report.seconds = time.perf_counter() - t0
-            writer.checkpoint()
-            report.failures = writer.failures()
-            writer.finish(
-                final_attrs(config, listing.class_names, writer.params(), len(report.failures))
-            )
-            report.built = writer.n_written
-        except KeyboardInterrupt:
-            writer.checkpoint()  # keep what was converted: resume continues from here
-            raise
-        finally:
-            writer.close()
-        failures_csv = write_failures_csv(cache, report.failures)
-        report.failures_csv = failures_csv if report.failures else None
-        try:
-            os.replace(partial, cache)
-        except OSError as exc:
-            raise write_error(cache, exc) from None
-    return report
+            writer.rewind(position)
+            return
+
+
+def _convert(writer: CacheWriter, plan: _Plan, opts: BuildOptions, report: BuildReport) -> None:
+    """Convert the images not yet processed and store them in ``writer``."""
+    start = writer.n_processed
+    items = plan.listing.items
+    tasks = [(i, items[i].relpath, items[i].group) for i in plan.selected[start:]]
+    _log.info(
+        "building %s: %d images to convert (%d done)",
+        printable(writer.partial), len(tasks), start,
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    bar = tqdm(
+        total=len(plan.selected), initial=start, disable=not opts.progress, file=sys.stderr,
+        unit="img", desc="build",
+    )  # fmt: skip
+    with bar, closing(results(plan.settings, tasks, opts.jobs)) as converted:
+        for result in converted:
+            _store(writer, plan, result)
+            report.processed += 1
+            bar.update(1)
+    report.seconds = time.perf_counter() - t0
+
+
+def _nothing_built(
+    source: str | os.PathLike[str], listing: Source, failures: list[tuple[str, str, str]]
+) -> str:
+    """Why a build in which every image failed writes nothing, and what to check."""
+    images = [failure for failure in failures if not failure[2].startswith("folder cannot")]
+    path, _, reason = images[0] if images else failures[0]
+    hint = "is SOURCE the dataset root?"
+    if listing.format == "csv":
+        hint = "are the CSV's paths relative to its folder?"
+    return (
+        f"no image of SOURCE {source} could be read ({len(images)} of {len(listing)} failed, "
+        f"e.g. {printable(path)}: {printable(reason)}): {hint} Nothing was written"
+    )
 
 
 def _folder_failures(listing: Source) -> list[tuple[str, str, str]]:
@@ -293,26 +378,24 @@ def _folder_failures(listing: Source) -> list[tuple[str, str, str]]:
     return failures
 
 
-def _store(
-    writer: CacheWriter,
-    listing: Source,
-    item: SourceItem,
-    result: Converted | Failed,
-    splits: Splits,
-) -> None:
+def _store(writer: CacheWriter, plan: _Plan, result: Converted | Failed) -> None:
     index = result.source_index
+    listing = plan.listing
+    item = listing.items[index]
     label = listing.class_names[item.label]
     if isinstance(result, Failed):
         _log.info("failed %s: %s", printable(item.relpath), printable(result.reason))
-        writer.fail(index, item.relpath, label, result.reason)
+        writer.fail(index, item.relpath, label, result.reason, result.source_digest)
         return
     row = {
         "label": item.label,
         "path": item.relpath,
         "params": result.params,
-        "split": splits.split[index],
-        "fold": splits.fold[index],
+        "split": plan.splits.split[index],
+        "fold": plan.splits.fold[index],
         "source_index": index,
         "group": item.group,
+        "source_digest": result.source_digest,
+        "digest": result.digest,
     }
     writer.add(row, result.chunks)

@@ -7,6 +7,7 @@ or reads a cache (:mod:`~rawspace.cache.write`, :mod:`~rawspace.cache.reader`,
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -21,6 +22,8 @@ from ..hints import COMPRESSIONS, Compression
 
 __all__ = [
     "COMPRESSIONS",
+    "DESCRIPTIONS",
+    "DIGEST_DATASETS",
     "FAILURES_DTYPE",
     "FAILURES_SUFFIX",
     "FORMAT_VERSION",
@@ -33,10 +36,12 @@ __all__ = [
     "SMALL_DTYPES",
     "STR",
     "CacheError",
+    "EmptyBuildError",
     "attr_value",
     "build_in_progress",
     "canonical_json",
     "failures_table",
+    "pixel_digest",
     "read_failures",
     "runs",
     "storage_options",
@@ -51,8 +56,8 @@ PARTIAL_SUFFIX = ".partial"
 LOCK_SUFFIX = ".lock"
 #: Suffix of the CSV (``path,label,reason``) listing the images a build could not read.
 FAILURES_SUFFIX = ".failures.csv"
-#: Version of the file layout described in :mod:`rawspace.cache`.
-FORMAT_VERSION = 1
+#: Version of the file layout described in :mod:`rawspace.cache` (2: content digests).
+FORMAT_VERSION = 2
 
 #: Per-sample camera and noise: enough to re-create the sample with :func:`rawspace.invert`.
 PARAMS_DTYPE = np.dtype(
@@ -72,7 +77,19 @@ STR = h5py.string_dtype("utf-8")
 #: The ``failures`` table: images a build could not read.
 FAILURES_DTYPE = np.dtype([("source_index", "<i8"), ("path", STR), ("label", STR), ("reason", STR)])
 #: The per-sample datasets other than the images, in the order they are written.
-SMALL = ("label", "path", "params", "split", "fold", "source_index", "group")
+SMALL = (
+    "label",
+    "path",
+    "params",
+    "split",
+    "fold",
+    "source_index",
+    "group",
+    "source_digest",
+    "digest",
+)
+#: The per-sample content digests, present from format version 2.
+DIGEST_DATASETS = ("source_digest", "digest")
 SMALL_DTYPES = {
     "label": np.dtype(np.int64),
     "path": STR,
@@ -81,6 +98,40 @@ SMALL_DTYPES = {
     "fold": np.dtype(np.int8),
     "source_index": np.dtype(np.int64),
     "group": STR,
+    "source_digest": STR,
+    "digest": STR,
+}
+#: What the values of each dataset mean: its ``description`` attribute.
+DESCRIPTIONS = {
+    "raw": (
+        "simulated camera raw, uint16 between the file attributes black_level and "
+        "white_level; (N, S, S) for layout bayer (CFA pattern: attribute cfa), "
+        "(N, S/2, S/2, 4) for packed (channels R, G1, G2, B), (N, S, S, 3) for linear"
+    ),
+    "rgb": "the sRGB image each raw sample was made from, uint8 (N, S, S, 3), after fitting",
+    "label": "class of each sample: index into the file attribute class_names",
+    "path": "path of the source image relative to the source root (attribute source)",
+    "params": (
+        "camera of each sample: rgb2cam (sRGB->camera, 3x3), rgb_gain, red_gain, blue_gain; "
+        "camera_seed (-1: fixed camera); noise_shot, noise_read (variances, NaN: no noise); "
+        "noise_seed (-1: no noise)"
+    ),
+    "split": "0 train, 1 test",
+    "fold": (
+        "cross-validation fold of a training sample, 0 to folds-1 (folds in the "
+        "attribute config); -1 for test samples and for every sample when folds=0"
+    ),
+    "source_index": "position of the sample in the full source listing",
+    "group": "group of the sample (from the source's group column); splits never separate one",
+    "source_digest": (
+        "content identity of the source file when it was converted: "
+        "blake2b-128:HEX:SIZE (rawspace.files.file_digest)"
+    ),
+    "digest": (
+        "SHA-256 (first 32 hex digits) of the stored pixels of the sample: the bytes of raw, "
+        "then of rgb when stored (C order, little-endian); see CacheReader.verify"
+    ),
+    "failures": "images (source_index >= 0) and folders (-1) that could not be read, and why",
 }
 #: The image datasets, one sample per chunk.
 IMAGES = ("raw", "rgb")
@@ -90,6 +141,37 @@ PROGRESS_ATTRS = ("n_processed", "n_written")
 
 class CacheError(ValueError):
     """A cache that cannot be built, read or merged as asked; the message says why."""
+
+
+class EmptyBuildError(CacheError):
+    """A build in which every selected image failed: it writes nothing."""
+
+
+def pixel_digest(raw: np.ndarray, rgb: np.ndarray | None = None) -> str:
+    """The ``digest`` of a stored sample: SHA-256 of its raw bytes, then of its rgb bytes.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        The sample's raw image (uint16, any stored layout).
+    rgb : numpy.ndarray, optional
+        Its uint8 RGB image, when the cache stores one.
+
+    Returns
+    -------
+    str
+        The first 32 hexadecimal digits (128 bits) of the SHA-256.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pixel_digest(np.zeros((2, 2), np.uint16))
+    'af5570f5a1810b7af78caf4bc70a660f'
+    """
+    digest = hashlib.sha256(np.ascontiguousarray(raw, dtype="<u2").data)
+    if rgb is not None:
+        digest.update(np.ascontiguousarray(rgb, dtype=np.uint8).data)
+    return digest.hexdigest()[:32]
 
 
 def storage_options(compression: Compression, dtype: np.dtype) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from .format import (
     runs,
     writing_lock,
 )
-from .write import create_datasets, final_attrs, write_failures_csv
+from .schema import check_cache
+from .write import create_datasets, describe, final_attrs, write_failures_csv
 
 __all__ = ["MergeReport", "merge"]
 
@@ -100,6 +101,7 @@ def _read_shard(path: Path) -> _Shard:
             raise CacheError(f"{path} is an incomplete build; resume it before merging")
         if "config" not in f.attrs or "shard" not in f.attrs:
             raise CacheError(f"{path} is not a shard of a rawspace cache (built with shard)")
+        check_cache(f, path)
         return _Shard(
             path,
             json.loads(f.attrs["config"]),
@@ -291,6 +293,7 @@ def _merge(out: Path, partial: Path, paths: list[Path], *, copy: bool) -> MergeR
                     _virtual_images(f, name, parts, which, row, out)
                 else:
                     _copy_images(f, name, parts, which, row)
+            describe(f)
             params = f["params"][:]
             f.attrs.update(final_attrs(config, parts[0].class_names, params, len(failures)))
         listed = [(path, label, reason) for _, path, label, reason in failures]

@@ -21,7 +21,17 @@ import numpy as np
 from ..files import name_bytes
 from ..hints import Cfa, Layout
 from ..params import CameraParams
-from .format import IMAGES, PARTIAL_SUFFIX, STR, CacheError, attr_value, build_in_progress, runs
+from .format import (
+    IMAGES,
+    PARTIAL_SUFFIX,
+    STR,
+    CacheError,
+    attr_value,
+    build_in_progress,
+    pixel_digest,
+    runs,
+)
+from .schema import check_cache, image_files
 
 __all__ = ["CacheReader", "Sample", "open", "summary"]
 
@@ -53,7 +63,7 @@ class Sample:
 
 
 def _open_h5(path: Path) -> h5py.File:
-    """Open a complete cache for reading; check that the files of virtual datasets exist."""
+    """Open a complete cache for reading (not checked yet)."""
     cache = path.with_name(path.name.removesuffix(PARTIAL_SUFFIX))
     building = build_in_progress(cache)
     if building and (cache != path or not path.is_file()):
@@ -62,29 +72,26 @@ def _open_h5(path: Path) -> h5py.File:
         partial = path.with_name(path.name + PARTIAL_SUFFIX)
         hint = f" ({partial} exists: the build was interrupted)" if partial.exists() else ""
         raise FileNotFoundError(f"cache not found: {path}{hint}")
-    f = h5py.File(path, "r")
     try:
-        if "config" not in f.attrs or "raw" not in f:
-            raise CacheError(f"{path} is not a rawspace cache (no 'raw' dataset or 'config')")
-        if "n_processed" in f.attrs:
-            raise CacheError(f"{path} is an incomplete build; resume it first")
-        for name in IMAGES:
-            if name in f and f[name].is_virtual:
-                for source in f[name].virtual_sources():
-                    if source.file_name == ".":
-                        continue
-                    file = Path(source.file_name)
-                    if not file.is_absolute():
-                        file = path.parent / file
-                    if not file.is_file():
-                        raise CacheError(
-                            f"{path}: dataset {name!r} reads from {file}, which is missing "
-                            "(keep merged caches next to their shards, or merge with copy)"
-                        )
-    except BaseException:
-        f.close()
-        raise
-    return f
+        return h5py.File(path, "r")
+    except OSError as exc:
+        reason = str(exc).removeprefix("Unable to synchronously open file ")
+        raise CacheError(
+            f"{path} cannot be read as HDF5 ({reason}): not a rawspace cache, or a damaged "
+            "(truncated) one"
+        ) from None
+
+
+#: What identifies the state of a file on disk: device, inode, size, modification time.
+_Signature = tuple[int, int, int, int]
+
+
+def _signature(path: Path) -> _Signature | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 class _CacheFile:
@@ -94,8 +101,10 @@ class _CacheFile:
     handle inherited through ``fork`` is replaced by a fresh one.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, signatures: dict[Path, _Signature | None] | None = None):
         self.path = path
+        #: The state of each file holding image data when the cache was first opened.
+        self._signatures = signatures
         self._file: h5py.File | None = None
         self._pid: int | None = None
         self._datasets: dict[str, h5py.Dataset] = {}
@@ -104,22 +113,47 @@ class _CacheFile:
         self._columns: dict[str, np.ndarray] = {}
         self._attrs: dict[str, Any] | None = None
         self._cameras: dict[bytes, CameraParams] = {}
+        self._digests: np.ndarray | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path}
+        return {"path": self.path, "signatures": self._signatures}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        _CacheFile.__init__(self, state["path"])
+        _CacheFile.__init__(self, state["path"], state["signatures"])
 
     def file(self) -> h5py.File:
         pid = os.getpid()
         if self._file is None or self._pid != pid:
             # A handle inherited through fork belongs to the parent: do not close it here.
-            self._file = _open_h5(self.path)
+            if self._signatures is not None:
+                self.check_unchanged()
+            f = _open_h5(self.path)
+            try:
+                columns = check_cache(f, self.path)
+                signatures = {file: _signature(file) for file in image_files(f, self.path)}
+            except BaseException:
+                f.close()
+                raise
+            if self._signatures is None:
+                self._signatures = signatures
+            for name, values in columns.items():
+                values.setflags(write=False)
+                self._columns.setdefault(name, values)
+            self._file = f
             self._pid = pid
             self._datasets = {}
-            self._names = frozenset(self._file.keys())
+            self._names = frozenset(f.keys())
         return self._file
+
+    def check_unchanged(self) -> None:
+        """Raise CacheError if a file of the cache changed on disk since it was opened."""
+        for file, signature in (self._signatures or {}).items():
+            if _signature(file) != signature:
+                raise CacheError(
+                    f"{file} changed on disk since {self.path} was opened (rewritten, "
+                    "truncated or replaced): what it holds now is not what was checked; "
+                    "open the cache again"
+                )
 
     def dataset(self, name: str) -> h5py.Dataset:
         f = self.file()
@@ -141,12 +175,46 @@ class _CacheFile:
     def sample(self, name: str, row: int) -> np.ndarray:
         """Row ``row`` of the image dataset ``name`` (a new array)."""
         dataset = self.dataset(name)
-        if not self._direct[name]:
-            return dataset[row]
-        out = np.empty(dataset.shape[1:], dtype=dataset.dtype)
-        offset = (row,) + (0,) * (dataset.ndim - 1)
-        dataset.id.read_direct_chunk(offset, out=out.reshape(-1).view(np.uint8))
+        try:
+            if not self._direct[name]:
+                out = dataset[row]
+            else:
+                out = np.empty(dataset.shape[1:], dtype=dataset.dtype)
+                offset = (row,) + (0,) * (dataset.ndim - 1)
+                dataset.id.read_direct_chunk(offset, out=out.reshape(-1).view(np.uint8))
+        except OSError as exc:
+            raise self.damaged(name, exc) from None
+        self.check_unchanged()
         return out
+
+    def rows(self, name: str, first: int, count: int) -> np.ndarray:
+        """Rows ``first`` to ``first + count`` of the image dataset ``name``."""
+        try:
+            block = self.dataset(name)[first : first + count]
+        except OSError as exc:
+            raise self.damaged(name, exc) from None
+        self.check_unchanged()
+        return block
+
+    def damaged(self, name: str, exc: OSError) -> CacheError:
+        self.check_unchanged()
+        return CacheError(f"{self.path}: dataset {name!r} cannot be read ({exc}): a damaged file")
+
+    def pixel_digests(self) -> np.ndarray:
+        """The digest of every row's stored pixels, computed from them (once per state)."""
+        if self._digests is None:
+            n = self.dataset("raw").shape[0]
+            has_rgb = self.has("rgb")
+            digests = []
+            for first in range(0, n, _DIGEST_BLOCK):
+                count = min(_DIGEST_BLOCK, n - first)
+                raw = self.rows("raw", first, count)
+                rgb = self.rows("rgb", first, count) if has_rgb else None
+                for i in range(count):
+                    digests.append(pixel_digest(raw[i], None if rgb is None else rgb[i]))
+            self._digests = np.array(digests, dtype=object)
+            self._digests.setflags(write=False)
+        return self._digests
 
     def column(self, name: str) -> np.ndarray:
         values = self._columns.get(name)
@@ -186,6 +254,10 @@ class _CacheFile:
             self._file.close()
         self._file = None
         self._datasets = {}
+
+
+#: Rows read at once to compute the pixel digests.
+_DIGEST_BLOCK = 32
 
 
 class CacheReader:
@@ -399,18 +471,45 @@ class CacheReader:
         out = np.empty((len(rows), *dataset.shape[1:]), dtype=dataset.dtype)
         order = np.argsort(rows, kind="stable")
         for position, first, count in runs(rows[order]):
-            block = dataset[first : first + count]
-            out[order[position : position + count]] = block
+            out[order[position : position + count]] = self._handle.rows(name, first, count)
         return out
 
     def fingerprint(self) -> str:
         """SHA-256 (hex) of what the samples are: the build configuration, the class names,
-        and every sample's label, path, split, fold and camera record.
+        every sample's label, path, split, fold and camera record, and its stored pixels.
 
-        Two caches with the same fingerprint hold the same images with the same labels,
-        splits and cameras (the images themselves are a pure function of these); a cache
-        rebuilt with another seed, camera policy or source gets another one. Views share
-        their cache's fingerprint.
+        The pixels enter through the digest of each row, computed from the data as stored
+        now (every image is read once per opened cache; see :meth:`verify`). Two caches
+        with the same fingerprint hold the same images with the same labels, splits and
+        cameras; a cache rebuilt from other images, with another seed, camera policy or
+        source, or changed in place, gets another one. Views share their cache's
+        fingerprint.
+
+        Raises
+        ------
+        CacheError
+            The file cannot be read or changed on disk while it was read.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import h5py
+        >>> from skimage import data
+        >>> import rawspace.cache
+        >>> from rawspace.images import write_png
+        >>> root = Path(tempfile.mkdtemp())
+        >>> for name in ("cat", "coffee"):
+        ...     (root / "cells" / name).mkdir(parents=True)
+        ...     for i in range(3):
+        ...         crop = getattr(data, name)()[8 * i : 8 * i + 32, :32]
+        ...         _ = write_png(root / "cells" / name / f"{i}.png", crop)
+        >>> _ = rawspace.cache.build(root / "cells", root / "c.h5", size=32, folds=0)
+        >>> before = rawspace.cache.open(root / "c.h5").fingerprint()
+        >>> with h5py.File(root / "c.h5", "r+") as f:
+        ...     f["raw"][0] = 0
+        >>> rawspace.cache.open(root / "c.h5").fingerprint() != before
+        True
         """
         digest = hashlib.sha256()
         attrs = self._handle.attrs
@@ -420,7 +519,66 @@ class CacheReader:
             digest.update(np.ascontiguousarray(self._handle.column(name)).tobytes())
         for path in self._handle.column("path"):
             digest.update(name_bytes(path) + b"\0")
+        for pixels in self._handle.pixel_digests():
+            digest.update(pixels.encode("ascii"))
         return digest.hexdigest()
+
+    def verify(self) -> int:
+        """Check the stored pixels of the view's samples against the digests written
+        when the cache was built.
+
+        Returns
+        -------
+        int
+            The number of samples checked.
+
+        Raises
+        ------
+        CacheError
+            Some samples' pixels differ from their digests (the message lists the rows),
+            the file cannot be read, or the cache has no digests (written before format
+            version 2).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import h5py
+        >>> from skimage import data
+        >>> import rawspace.cache
+        >>> from rawspace.images import write_png
+        >>> root = Path(tempfile.mkdtemp())
+        >>> for name in ("cat", "coffee"):
+        ...     (root / "cells" / name).mkdir(parents=True)
+        ...     for i in range(3):
+        ...         crop = getattr(data, name)()[8 * i : 8 * i + 32, :32]
+        ...         _ = write_png(root / "cells" / name / f"{i}.png", crop)
+        >>> _ = rawspace.cache.build(root / "cells", root / "c.h5", size=32, folds=0)
+        >>> rawspace.cache.open(root / "c.h5").verify()
+        6
+        >>> with h5py.File(root / "c.h5", "r+") as f:
+        ...     f["raw"][4] = 0
+        >>> rawspace.cache.open(root / "c.h5").verify()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        rawspace.cache.format.CacheError: ...c.h5: the stored pixels of 1 of 6 samples differ ...
+        """
+        if not self._handle.has("digest"):
+            raise CacheError(
+                f"{self.path} holds no pixel digests (written before format version 2); "
+                "rebuild it to verify it"
+            )
+        stored = self._handle.column("digest")[self._rows]
+        computed = self._handle.pixel_digests()[self._rows]
+        bad = self._rows[stored != computed]
+        if len(bad):
+            shown = ", ".join(str(row) for row in bad[:10]) + (", ..." if len(bad) > 10 else "")
+            raise CacheError(
+                f"{self.path}: the stored pixels of {len(bad)} of {len(self)} samples differ "
+                f"from the digests written when it was built (rows {shown}): the file was "
+                "changed or damaged; rebuild it"
+            )
+        return len(self)
 
     # ------------------------------------------------------------------ views
     def _subset(self, mask: np.ndarray) -> CacheReader:
@@ -488,9 +646,13 @@ def open(path: str | os.PathLike[str], *, rgb: bool = True) -> CacheReader:
     FileNotFoundError
         ``path`` does not exist.
     CacheError
-        ``path`` is not a complete rawspace cache, a shard file of a merged cache is
-        missing, or ``path`` (or the cache whose partial file ``path`` is) is being
-        built now.
+        ``path`` is not a complete rawspace cache (empty, truncated or not HDF5; a
+        dataset or attribute missing or of the wrong dtype, shape or length; labels,
+        splits, folds or cameras out of range; image rows not stored), a shard file
+        of a merged cache is missing, or ``path`` (or the cache whose partial file
+        ``path`` is) is being built now. The message names the file and the field.
+        Later reads raise it too when a file of the cache changed on disk since it
+        was opened (rewritten or truncated in place) or cannot be read.
 
     Examples
     --------

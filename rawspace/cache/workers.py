@@ -9,6 +9,7 @@ which hand the chunk bytes back through a shared-memory slot file. Used by
 
 from __future__ import annotations
 
+import dataclasses
 import mmap
 import os
 import tempfile
@@ -24,11 +25,12 @@ import numba
 import numpy as np
 
 from ..cameras import CameraAssigner
+from ..files import file_digest
 from ..hints import Compression, Fit, Layout
 from ..images import ImageError, fit_image, read_image
 from ..processes import worker_pool
 from ..rawimage import raw_shape
-from .format import PARAMS_DTYPE, storage_options
+from .format import PARAMS_DTYPE, pixel_digest, storage_options
 
 __all__ = ["Chunk", "Converted", "Converter", "Failed", "Settings", "results"]
 
@@ -73,17 +75,26 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Converted:
-    """The chunks (as stored: compressed) and the camera record of one image."""
+    """The chunks (as stored: compressed), camera record and digests of one image.
+
+    ``source_digest`` is the :func:`rawspace.files.file_digest` of the source file,
+    ``digest`` the :func:`~rawspace.cache.format.pixel_digest` of the stored pixels.
+    """
 
     source_index: int
     chunks: tuple[Chunk, ...]  # raw, then rgb when stored
     params: np.ndarray  # one PARAMS_DTYPE record
+    source_digest: str
+    digest: str
 
 
 @dataclass(frozen=True)
 class Failed:
+    """An image that could not be converted, why, and the digest of its file ("" if unread)."""
+
     source_index: int
     reason: str
+    source_digest: str = ""
 
 
 class _ChunkEncoder:
@@ -136,17 +147,23 @@ class Converter:
         """Convert ``(source_index, relpath, group)``; a bad image gives a :class:`Failed`."""
         source_index, relpath, group = task
         s = self.settings
+        path = os.path.join(s.root, relpath)
         try:
-            path = os.path.join(s.root, relpath)
+            source_digest = file_digest(path)
+        except FileNotFoundError:
+            return Failed(source_index, "file not found")
+        except OSError as exc:
+            return Failed(source_index, f"cannot be read: {exc.strerror or exc}")
+        try:
             image = read_image(path) if s.page is None else read_image(path, page=s.page)  # type: ignore[call-arg]
             fitted = fit_image(image, s.size, fit=s.fit)
             raw = s.assigner.invert(fitted, relpath, group, layout=s.layout, dtype=np.uint16)
         except ImageError as exc:
-            return Failed(source_index, exc.reason)
+            return Failed(source_index, exc.reason, source_digest)
         except FileNotFoundError:
             return Failed(source_index, "file not found")
         except Exception as exc:  # one bad input must not stop a build: report it and go on
-            return Failed(source_index, f"{type(exc).__name__}: {exc}")
+            return Failed(source_index, f"{type(exc).__name__}: {exc}", source_digest)
         record = np.zeros((), dtype=PARAMS_DTYPE)
         params = raw.params
         record["rgb2cam"] = params.rgb2cam
@@ -157,10 +174,12 @@ class Converter:
         record["camera_seed"] = -1 if camera_seed is None else camera_seed
         record["noise_shot"], record["noise_read"] = raw.noise if raw.noise else (np.nan, np.nan)
         record["noise_seed"] = -1 if raw.seed is None else raw.seed
+        rgb = _to_uint8(fitted) if s.rgb else None
         chunks = [self.encoder.encode("raw", raw.data)]
-        if s.rgb:
-            chunks.append(self.encoder.encode("rgb", _to_uint8(fitted)))
-        return Converted(source_index, tuple(chunks), record)
+        if rgb is not None:
+            chunks.append(self.encoder.encode("rgb", rgb))
+        digest = pixel_digest(raw.data, rgb)
+        return Converted(source_index, tuple(chunks), record, source_digest, digest)
 
 
 def _image_shapes(settings: Settings) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -244,7 +263,7 @@ def _convert_in_worker(
                 shared[offset : offset + chunk.size] = chunk.data
                 parked.append(Chunk(chunk.mask, chunk.size, None, offset))
                 offset += chunk.size
-            result = Converted(result.source_index, tuple(parked), result.params)
+            result = dataclasses.replace(result, chunks=tuple(parked))
         results.append(result)
     return results
 
@@ -320,7 +339,7 @@ def _ordered_in_slots(
                 Chunk(c.mask, c.size, view) for c, view in zip(result.chunks, views, strict=True)
             )
             try:
-                yield Converted(result.source_index, chunks, result.params)
+                yield dataclasses.replace(result, chunks=chunks)
             finally:
                 for view in views:
                     view.release()

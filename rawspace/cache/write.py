@@ -35,6 +35,7 @@ from ..hints import Compression, Layout
 from ..params import CameraParams
 from ..rawimage import raw_shape
 from .format import (
+    DESCRIPTIONS,
     FAILURES_DTYPE,
     FAILURES_SUFFIX,
     FORMAT_VERSION,
@@ -57,6 +58,7 @@ __all__ = [
     "RESERVE_BYTES",
     "CacheWriter",
     "create_datasets",
+    "describe",
     "final_attrs",
     "write_failures_csv",
 ]
@@ -67,6 +69,9 @@ CHECKPOINT_EVERY = 64
 #: and the final attributes write (at most two chunks of each small dataset, about
 #: 1.2 MB, and their metadata).
 RESERVE_BYTES = 8 << 20
+#: The dataset of a partial file holding the source digest of every image processed
+#: so far, converted or failed (a resumed build compares them with the files now).
+PROCESSED_DIGESTS = "processed_digest"
 #: Errors of a file system that is full (or a file that reached its size limit).
 _FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
@@ -173,12 +178,15 @@ def create_datasets(
         if name == "group" and not groups:
             continue
         f.create_dataset(name, shape=(n,), maxshape=(None,), dtype=SMALL_DTYPES[name], chunks=chunk)
-    f["params"].attrs["fields"] = (
-        "rgb2cam: sRGB->camera matrix (3x3); rgb_gain, red_gain, blue_gain; camera_seed: seed "
-        "of the sampled camera (-1: fixed camera); noise_shot, noise_read: noise variances "
-        "(NaN: no noise); noise_seed: seed of the noise realisation (-1: no noise)"
-    )
     f.create_dataset("failures", shape=(0,), maxshape=(None,), dtype=FAILURES_DTYPE, chunks=(256,))
+    describe(f)
+
+
+def describe(f: h5py.File) -> None:
+    """Give each dataset of ``f`` its ``description`` attribute (what its values mean)."""
+    for name, description in DESCRIPTIONS.items():
+        if name in f:
+            f[name].attrs["description"] = description
 
 
 class _PartialFile(io.FileIO):
@@ -240,7 +248,7 @@ class CacheWriter:
     config : dict
         The build configuration; a resumed file must have been started with it.
     n_rows : int
-        Room for this many samples.
+        Room for this many samples (and the number of images the build processes).
     resume : bool
         Continue ``partial`` when it exists.
     groups : bool
@@ -287,11 +295,17 @@ class CacheWriter:
                         self.file, n_rows, layout=config["layout"], size=config["size"],
                         compression=config["compression"], rgb=config["rgb"], groups=groups,
                     )  # fmt: skip
+                    self.file.create_dataset(
+                        PROCESSED_DIGESTS, shape=(n_rows,), dtype=STR,
+                        chunks=(min(max(n_rows, 1), 4096),),
+                    )  # fmt: skip
                 self.n_processed = self.n_written = 0
                 self._failures = [(-1, *failure) for failure in failures]
             self._images = [self.file[name].id for name in IMAGES if name in self.file]
             self._pending: dict[str, list[Any]] = {n: [] for n in SMALL if n in self.file}
+            self._processed_digests: list[str] = []
             self._committed = self.n_written
+            self._committed_processed = self.n_processed
             if not resuming:
                 self.checkpoint()
         except BaseException:
@@ -319,6 +333,12 @@ class CacheWriter:
         if recorded != config_json:
             f.close()
             raise CacheError(_config_mismatch(self.partial, recorded, config))
+        if PROCESSED_DIGESTS not in f or "n_processed" not in f.attrs:
+            f.close()
+            raise CacheError(
+                f"{self.partial} was written by an older rawspace (no source digests); "
+                "use overwrite to start again"
+            )
         self.n_processed = int(f.attrs["n_processed"])
         self.n_written = int(f.attrs["n_written"])
         return f
@@ -333,8 +353,38 @@ class CacheWriter:
                 raise
             raise write_error(self.partial, self._io.failure) from None
 
+    def processed_digests(self) -> list[str]:
+        """The source digest of each image processed so far, in order (after a checkpoint)."""
+        values = self.file[PROCESSED_DIGESTS].asstr(errors="surrogateescape")[: self.n_processed]
+        return list(values)
+
+    def rewind(self, n_processed: int) -> None:
+        """Forget every image processed after the first ``n_processed`` ones (rows and
+        failures alike), so that the build converts them again; then checkpoint."""
+        if self._processed_digests or self._committed != self.n_written:
+            raise CacheError(f"{self.partial}: rewind needs a checkpoint first")
+        kept = self.file["source_index"][: self.n_written]
+        table = self.file["failures"]
+        failures = table[:]
+        processed = np.concatenate([kept, failures["source_index"][failures["source_index"] >= 0]])
+        cut = np.sort(processed)[n_processed] if n_processed < len(processed) else None
+        if cut is None:
+            return
+        with self._writing():
+            keep = (failures["source_index"] < 0) | (failures["source_index"] < cut)
+            table.resize((int(keep.sum()),))
+            table[:] = failures[keep]
+            self.n_written = int(np.sum(kept < cut))
+            self.n_processed = n_processed
+            self._committed = self.n_written
+            self._committed_processed = n_processed
+            self.file.attrs["n_processed"] = self.n_processed
+            self.file.attrs["n_written"] = self.n_written
+            self.file.flush()
+
     def add(self, row: dict[str, Any], chunks: Sequence[Chunk]) -> None:
-        """Store one sample: its image chunks (raw, then rgb) and its small values."""
+        """Store one sample: its image chunks (raw, then rgb) and its small values
+        (``row`` also holds its ``source_digest`` and ``digest``)."""
         with self._writing():
             for dataset, chunk in zip(self._images, chunks, strict=True):
                 offset = (self.n_written,) + (0,) * (len(dataset.shape) - 1)
@@ -342,14 +392,17 @@ class CacheWriter:
         for name, values in self._pending.items():
             values.append(row[name])
         self.n_written += 1
-        self._processed()
+        self._processed(row["source_digest"])
 
-    def fail(self, source_index: int, path: str, label: str, reason: str) -> None:
-        """Record an image that could not be converted."""
+    def fail(
+        self, source_index: int, path: str, label: str, reason: str, source_digest: str = ""
+    ) -> None:
+        """Record an image that could not be converted (``source_digest`` of its file)."""
         self._failures.append((source_index, path, label, reason))
-        self._processed()
+        self._processed(source_digest)
 
-    def _processed(self) -> None:
+    def _processed(self, source_digest: str) -> None:
+        self._processed_digests.append(source_digest)
         self.n_processed += 1
         if self.n_processed % CHECKPOINT_EVERY == 0:
             self.checkpoint()
@@ -373,13 +426,20 @@ class CacheWriter:
                 old = len(table)
                 table.resize((old + len(self._failures),))
                 table[old:] = failures_table(self._failures)
+            if self._processed_digests:
+                first = self._committed_processed
+                self.file[PROCESSED_DIGESTS][first : self.n_processed] = stored(
+                    self._processed_digests
+                )
             self.file.attrs["n_processed"] = self.n_processed
             self.file.attrs["n_written"] = self.n_written
             self.file.flush()
         for values in self._pending.values():
             values.clear()
         self._failures.clear()
+        self._processed_digests.clear()
         self._committed = stop
+        self._committed_processed = self.n_processed
 
     def failures(self) -> list[tuple[str, str, str]]:
         """``(path, label, reason)`` of every failure recorded so far (after a checkpoint)."""
@@ -395,6 +455,7 @@ class CacheWriter:
                     dataset.resize((self.n_written, *dataset.shape[1:]))
             for name in PROGRESS_ATTRS:
                 del self.file.attrs[name]
+            del self.file[PROCESSED_DIGESTS]
             self.file.attrs.update(attrs)
 
     def params(self) -> np.ndarray:

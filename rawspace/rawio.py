@@ -22,7 +22,13 @@ LibRaw decodes the file; the result is the visible Bayer plane and a
   green multiplier is the smallest.
 - **Colour matrix**: LibRaw's camera→sRGB matrix (``color_matrix``, DNGs and some
   makers' files) when it is set, else its XYZ→camera matrix (``rgb_xyz_matrix``,
-  LibRaw's table of cameras). A file with neither is refused.
+  LibRaw's table of cameras). A file with neither is refused. A DNG with two
+  calibration illuminants (ColorMatrix1/2) gets instead the matrix that the DNG
+  specification interpolates at its as-shot white point
+  (:mod:`rawspace.dngprofile`; ``matrix="libraw"`` keeps LibRaw's, that of the D65
+  illuminant).
+- **Noise**: a DNG's NoiseProfile becomes ``noise_profile`` (``invert(...,
+  noise="camera")`` adds that noise).
 - **Curves**: a camera file carries no rendering curve, so ``tone="none"`` and
   ``gamma="srgb"``: ``develop(..., output="srgb")`` renders plain sRGB.
 - **Highlights**: a camera applies its white balance plainly, so
@@ -40,9 +46,17 @@ instead; they are checked against the DNG tags (CFA, black and white level).
 Writing (:func:`write_dng`)
 ---------------------------
 A DNG 1.4 Bayer file with the tags LibRaw needs: CFA pattern, BlackLevel,
-WhiteLevel, ColorMatrix1 (``params.xyz2cam``, D65), AsShotNeutral
-(``[1 / red_gain, 1, 1 / blue_gain]``) and, in ImageDescription, the full
-parameters as JSON.
+WhiteLevel, ColorMatrix1 (``params.xyz2cam``) and ForwardMatrix1 (white-balanced
+camera → XYZ D50: ``cam2rgb``, sRGB → XYZ and Bradford adaptation from D65 to D50)
+for CalibrationIlluminant1 = 21 (D65), AsShotNeutral (``[1 / red_gain, 1,
+1 / blue_gain]``), NoiseProfile when noise was added (see below) and, in
+ImageDescription, the full parameters as JSON. ``exiftool -validate`` finds nothing to
+warn about in these files.
+
+**NoiseProfile.** Noise of variance ``shot * x + read`` added to values ``x`` on the
+scale of ``white_level`` is written on the DNG's own scale (the effective WhiteLevel
+below): ``S = k * shot``, ``O = k**2 * read`` with
+``k = (white_level - black_level) / (WhiteLevel - black_level)``.
 
 **The digital gain.** :func:`~rawspace.develop` multiplies by
 ``rgb_gain * [red_gain, 1, blue_gain]``, but LibRaw's camera white balance scales
@@ -70,7 +84,7 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import rawpy
@@ -79,12 +93,17 @@ import tifffile
 from ._checks import check_unit_range
 from ._version import __version__
 from .cfa import cfa_channels, mosaic_view, unpack
+from .dngprofile import D50_XY, DngProfile, adaptation_matrix, read_profile, xy_to_xyz
 from .files import atomic_path
 from .hints import CFA_PATTERNS
-from .params import CameraParams
+from .params import RGB2XYZ, CameraParams
 from .rawimage import RawImage
 
-__all__ = ["CAMERA_MODEL", "RawFileError", "read_camera", "read_raw", "write_dng"]
+__all__ = ["CAMERA_MODEL", "MatrixSource", "RawFileError", "read_camera", "read_raw", "write_dng"]
+
+#: Which colour matrix :func:`read_raw` gives a DNG with two calibration illuminants: the
+#: specification's interpolation at the as-shot white, or LibRaw's choice.
+MatrixSource = Literal["dng", "libraw"]
 
 #: UniqueCameraModel of the DNGs written by :func:`write_dng`.
 CAMERA_MODEL = "rawspace simulated camera"
@@ -110,6 +129,8 @@ _TAGS = {
     "ColorMatrix1": (50721, "2i"),
     "AsShotNeutral": (50728, "2I"),
     "CalibrationIlluminant1": (50778, "H"),
+    "ForwardMatrix1": (50964, "2i"),
+    "NoiseProfile": (51041, "d"),
 }
 
 
@@ -168,10 +189,11 @@ def _read_sensor(raw: rawpy.RawPy, path: Path) -> _Sensor:
         raise RawFileError(
             f"{str(path)!r} is not a Bayer raw file: unsupported colour filter ({exc})"
         ) from exc
-    if pattern.shape != (2, 2):
+    if pattern is None or pattern.shape != (2, 2):
+        found = "no" if pattern is None else f"a {pattern.shape[0]}×{pattern.shape[1]}"
         raise RawFileError(
-            f"{str(path)!r} is not a 2×2 Bayer raw file: LibRaw reports a "
-            f"{pattern.shape[0]}×{pattern.shape[1]} colour filter pattern "
+            f"{str(path)!r} is not a 2×2 Bayer raw file: LibRaw reports {found} "
+            "colour filter pattern "
             "(X-Trans, monochrome or another sensor layout)"
         )
     sizes = raw.sizes
@@ -214,7 +236,9 @@ def _common_black(sensor: _Sensor) -> tuple[np.ndarray, int]:
     return bayer, common
 
 
-def _camera_params(sensor: _Sensor, path: Path) -> tuple[np.ndarray, CameraParams]:
+def _camera_params(
+    sensor: _Sensor, path: Path, profile: DngProfile | None, matrix: MatrixSource
+) -> tuple[np.ndarray, CameraParams]:
     wb = sensor.wb if _usable_wb(sensor.wb) else sensor.daylight_wb
     if not _usable_wb(wb):
         raise RawFileError(
@@ -224,7 +248,7 @@ def _camera_params(sensor: _Sensor, path: Path) -> tuple[np.ndarray, CameraParam
     red_gain = wb[0] / wb[1]
     blue_gain = wb[2] / wb[1]
     bayer, black = _common_black(sensor)
-    fields = {
+    fields: dict[str, Any] = {
         "rgb_gain": 1.0 / min(1.0, red_gain, blue_gain),
         "red_gain": red_gain,
         "blue_gain": blue_gain,
@@ -234,7 +258,9 @@ def _camera_params(sensor: _Sensor, path: Path) -> tuple[np.ndarray, CameraParam
         "tone": "none",
         "gamma": "srgb",
         "highlight_blend": False,
+        "noise_profile": profile.noise_profile if profile is not None else None,
     }
+    dual = profile is not None and len(profile.color_matrices) == 2 and matrix == "dng"
     has_camera_matrix = sensor.color_matrix[0, 0] > _LIBRAW_CAMERA_MATRIX_MIN
     if not has_camera_matrix and not np.any(sensor.xyz_matrix):
         raise RawFileError(
@@ -242,7 +268,9 @@ def _camera_params(sensor: _Sensor, path: Path) -> tuple[np.ndarray, CameraParam
             "camera→sRGB matrix nor an XYZ→camera matrix for its camera model"
         )
     try:
-        if has_camera_matrix:
+        if profile is not None and dual:
+            params = CameraParams.from_xyz2cam(profile.as_shot_xyz_to_camera(), **fields)
+        elif has_camera_matrix:
             rgb2cam = np.linalg.inv(sensor.color_matrix)
             params = CameraParams(rgb2cam=rgb2cam / rgb2cam.sum(axis=1, keepdims=True), **fields)
         else:
@@ -252,6 +280,19 @@ def _camera_params(sensor: _Sensor, path: Path) -> tuple[np.ndarray, CameraParam
     return bayer, params
 
 
+def _dng_profile(path: Path) -> DngProfile | None:
+    """The colour profile of a DNG, None for any other file."""
+    with open(path, "rb") as f:
+        if f.read(4) not in _TIFF_MAGIC:
+            return None
+    try:
+        return read_profile(path)
+    except ValueError as exc:
+        if "not a DNG" in str(exc):
+            return None
+        raise RawFileError(f"{str(path)!r} has an unusable DNG colour profile: {exc}") from exc
+
+
 def _stored_metadata(path: Path) -> dict[str, Any] | None:
     """The JSON that :func:`write_dng` stored in ``path``, or None for any other file."""
     with open(path, "rb") as f:
@@ -259,7 +300,7 @@ def _stored_metadata(path: Path) -> dict[str, Any] | None:
             return None
     try:
         with tifffile.TiffFile(path) as tif:
-            tags = tif.pages[0].tags
+            tags = tif.pages.first.tags
             model = tags.valueof(_TAGS["UniqueCameraModel"][0])
             text = tags.valueof(270)
     except tifffile.TiffFileError:
@@ -303,7 +344,9 @@ def _from_metadata(sensor: _Sensor, meta: dict[str, Any], path: Path) -> RawImag
     )
 
 
-def read_raw(path: str | os.PathLike[str], *, use_metadata: bool = True) -> RawImage:
+def read_raw(
+    path: str | os.PathLike[str], *, use_metadata: bool = True, matrix: MatrixSource = "dng"
+) -> RawImage:
     """Read a Bayer raw file (any camera LibRaw supports, or a DNG from :func:`write_dng`).
 
     Parameters
@@ -315,6 +358,12 @@ def read_raw(path: str | os.PathLike[str], *, use_metadata: bool = True) -> RawI
         it. With False, the file is read like any camera's, from LibRaw's view of its
         tags (``white_level`` is then the effective level and ``rgb_gain`` is 1; it
         develops the same, see the module notes).
+    matrix : {"dng", "libraw"}, default "dng"
+        For a DNG with two calibration illuminants: ``"dng"`` interpolates its colour
+        matrices at the as-shot white point as the DNG specification does
+        (:meth:`rawspace.dngprofile.DngProfile.as_shot_xyz_to_camera`); ``"libraw"``
+        takes LibRaw's matrix (that of the D65 illuminant), to develop exactly as
+        LibRaw does. Files with one matrix give the same with both.
 
     Returns
     -------
@@ -322,8 +371,9 @@ def read_raw(path: str | os.PathLike[str], *, use_metadata: bool = True) -> RawI
         ``layout="bayer"``; ``data`` is the visible sensor area, uint16, shape (H, W)
         with H and W even (an odd last row or column is dropped), values as stored
         (between 0 and 65535; normally between ``black_level`` and ``white_level``).
-        ``params`` as described in the module notes; ``noise`` and ``seed`` are
-        restored from a rawspace DNG, else None.
+        ``params`` as described in the module notes, with the DNG's NoiseProfile as
+        ``noise_profile``; ``noise`` and ``seed`` are restored from a rawspace DNG,
+        else None.
 
     Raises
     ------
@@ -336,7 +386,18 @@ def read_raw(path: str | os.PathLike[str], *, use_metadata: bool = True) -> RawI
         not a 2×2 RGB Bayer sensor (X-Trans, Foveon, linear DNG, monochrome), has no
         colour matrix or white balance, or its rawspace metadata contradicts its tags.
         The message names the file and the cause (LibRaw's own reason where it has one).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, rawspace
+    >>> raw = rawspace.invert(np.full((24, 24, 3), 100, np.uint8), seed=0)
+    >>> path = rawspace.write_dng(raw, pathlib.Path(tempfile.mkdtemp()) / "a.dng")
+    >>> back = read_raw(path)
+    >>> np.array_equal(back.data, raw.data), back.params == raw.params
+    (True, True)
     """
+    if matrix not in ("dng", "libraw"):
+        raise ValueError(f"matrix must be 'dng' or 'libraw', got {matrix!r}")
     path = _as_path("path", path)
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, "raw file not found", str(path))
@@ -354,26 +415,43 @@ def read_raw(path: str | os.PathLike[str], *, use_metadata: bool = True) -> RawI
     meta = _stored_metadata(path) if use_metadata else None
     if meta is not None:
         return _from_metadata(sensor, meta, path)
-    bayer, params = _camera_params(sensor, path)
+    bayer, params = _camera_params(sensor, path, _dng_profile(path), matrix)
     return RawImage(data=bayer, params=params)
 
 
-def read_camera(path: str | os.PathLike[str]) -> CameraParams:
+def read_camera(path: str | os.PathLike[str], *, matrix: MatrixSource = "dng") -> CameraParams:
     """The camera of a real raw file or a rawspace DNG, as :func:`read_raw` reads it.
 
-    ``invert(rgb, read_camera(path))`` inverts into that camera's raw space.
+    ``invert(rgb, read_camera(path))`` inverts into that camera's raw space, and
+    ``invert(rgb, read_camera(path), noise="camera")`` adds the DNG's NoiseProfile.
+    For a DNG with two calibration illuminants the colour matrix is the
+    specification's interpolation at the as-shot white point (``matrix="dng"``); the
+    whole profile is :func:`rawspace.dngprofile.read_profile`.
 
     Parameters
     ----------
     path : str or os.PathLike
         A Bayer raw file that LibRaw can decode.
+    matrix : {"dng", "libraw"}, default "dng"
+        As for :func:`read_raw`.
 
     Raises
     ------
     FileNotFoundError, IsADirectoryError, RawFileError
         As :func:`read_raw`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, rawspace
+    >>> raw = rawspace.invert(np.full((24, 24, 3), 100, np.uint8), seed=0, noise=(1e-3, 1e-5))
+    >>> path = rawspace.write_dng(raw, pathlib.Path(tempfile.mkdtemp()) / "a.dng")
+    >>> read_camera(path) == raw.params
+    True
+    >>> seen = read_raw(path, use_metadata=False).params  # the tags as any reader sees them
+    >>> [round(v, 6) for v in seen.noise_profile[0]], seen.rgb_gain
+    ([0.00134, 1.8e-05], 1.0)
     """
-    return read_raw(path).params
+    return read_raw(path, matrix=matrix).params
 
 
 # ------------------------------------------------------------------------------ writing
@@ -399,7 +477,33 @@ def _rationals(tag: str, values: np.ndarray, *, signed: bool) -> tuple[int, ...]
     return tuple(out)
 
 
-def _dng_tags(params: CameraParams) -> list[tuple[int, str, int, Any, bool]]:
+def _forward_matrix(params: CameraParams) -> np.ndarray:
+    """White-balanced camera RGB → XYZ D50: ``cam2rgb``, sRGB → XYZ (D65), Bradford to D50.
+
+    Camera white ``[1, 1, 1]`` maps to the D50 white, as the DNG specification requires.
+    """
+    d65 = RGB2XYZ @ np.ones(3)
+    result: np.ndarray = adaptation_matrix(d65, xy_to_xyz(D50_XY)) @ RGB2XYZ @ params.cam2rgb
+    return result
+
+
+def _noise_profile(raw: RawImage) -> tuple[float, ...] | None:
+    """NoiseProfile of the added noise, on the DNG's scale (black 0, WhiteLevel 1).
+
+    The noise was added to values ``x`` on the scale of ``white_level``; the DNG's
+    normalised value is ``k * x`` with ``k = (white - black) / (WhiteLevel - black)``
+    (``rgb_gain`` up to rounding), so its variance is ``k * shot * (k x) + k² * read``.
+    """
+    if raw.noise is None:
+        return None
+    params = raw.params
+    k = (params.white_level - params.black_level) / (_dng_white_level(params) - params.black_level)
+    shot, read = raw.noise
+    return (k * shot, k * k * read)
+
+
+def _dng_tags(raw: RawImage) -> list[tuple[int, str, int, Any, bool]]:
+    params = raw.params
     neutral = np.array([1.0 / params.red_gain, 1.0, 1.0 / params.blue_gain])
     values: dict[str, Any] = {
         "DNGVersion": (1, 4, 0, 0),
@@ -414,7 +518,11 @@ def _dng_tags(params: CameraParams) -> list[tuple[int, str, int, Any, bool]]:
         "ColorMatrix1": _rationals("ColorMatrix1", params.xyz2cam, signed=True),
         "CalibrationIlluminant1": _D65,
         "AsShotNeutral": _rationals("AsShotNeutral", neutral, signed=False),
+        "ForwardMatrix1": _rationals("ForwardMatrix1", _forward_matrix(params), signed=True),
     }
+    noise = _noise_profile(raw)
+    if noise is not None:
+        values["NoiseProfile"] = noise
     tags = []
     for name, value in values.items():
         code, dtype = _TAGS[name]
@@ -506,7 +614,7 @@ def write_dng(
         raise TypeError(f"description must be a str or None, got {type(description).__name__}")
     path = _as_path("path", path)
     bayer = _bayer_uint16(raw)
-    tags = _dng_tags(raw.params)
+    tags = _dng_tags(raw)
     source = raw.to_dict()
     del source["params"]
     text = json.dumps(

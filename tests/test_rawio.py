@@ -488,7 +488,8 @@ def test_failure_while_writing_removes_the_temporary_file(ihc, tmp_path, monkeyp
 # ------------------------------------------------------------------- a real camera
 @pytest.fixture(scope="module")
 def blackmagic(shared_dir):
-    """The Blackmagic Pocket 4K DNG: read_raw's result, the path and LibRaw's view."""
+    """The Blackmagic Pocket 4K DNG: read_raw's result with LibRaw's matrix (that of its
+    D65 illuminant, not the interpolation at its white point), the path and LibRaw's view."""
     path = shared_dir / "data/raw/Blackmagic.dng"
     with rawpy.imread(str(path)) as libraw:
         reported = {
@@ -497,7 +498,7 @@ def blackmagic(shared_dir):
             "wb": libraw.camera_whitebalance,
             "matrix": libraw.color_matrix[:, :3].astype(np.float64),
         }
-    return read_raw(path), path, reported
+    return read_raw(path, matrix="libraw"), path, reported
 
 
 @pytest.mark.shared
@@ -513,7 +514,9 @@ def test_blackmagic_is_read_as_libraw_reports_it(blackmagic):
     assert params.blue_gain == pytest.approx(1.8867925, rel=1e-6)
     assert params.rgb_gain == 1.0
     np.testing.assert_allclose(params.cam2rgb, reported["matrix"], atol=1e-6)
-    assert read_camera(path) == params
+    assert read_camera(path, matrix="libraw") == params
+    # The default interpolates between the file's two illuminants (tests/test_dng_profile.py).
+    assert read_camera(path) != params
 
 
 @pytest.mark.shared

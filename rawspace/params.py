@@ -19,6 +19,15 @@ import numpy as np
 
 from .catalogue import Camera, select_cameras
 from .hints import CFA_PATTERNS, GAMMAS, TONES, Cfa, Gamma, Tone
+from .spec import (
+    BLUE_GAIN_RANGE,
+    CCM_WEIGHT_RANGE,
+    HIGHLIGHT_START,
+    RED_GAIN_RANGE,
+    RGB2XYZ,
+    RGB_GAIN_INVERSE,
+    XYZ2CAM_PRESETS,
+)
 
 __all__ = [
     "GAIN_RANGE",
@@ -40,30 +49,6 @@ GainModel = Literal["brooks", "daylight"]
 #: A DNG noise profile: one ``(S, O)`` pair per colour plane (or one for all planes);
 #: the variance of a normalised raw value ``x`` is ``S * x + O``.
 NoiseProfile = tuple[tuple[float, float], ...]
-
-#: sRGB (linear, D65) to CIE XYZ.
-RGB2XYZ = np.array(
-    [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ]
-)
-RGB2XYZ.setflags(write=False)
-
-#: XYZ→camera matrices of the four cameras that Brooks et al. sample between.
-XYZ2CAM_PRESETS = np.array(
-    [
-        [[1.0234, -0.2969, -0.2266], [-0.5625, 1.6328, -0.0469], [-0.0703, 0.2188, 0.6406]],
-        [[0.4913, -0.0541, -0.0202], [-0.613, 1.3513, 0.2906], [-0.1564, 0.2151, 0.7183]],
-        [[0.838, -0.263, -0.0639], [-0.2887, 1.0725, 0.2496], [-0.0627, 0.1427, 0.5438]],
-        [[0.6596, -0.2079, -0.0562], [-0.4782, 1.3016, 0.1933], [-0.097, 0.1581, 0.5181]],
-    ]
-)
-XYZ2CAM_PRESETS.setflags(write=False)
-
-#: Gray level above which Brooks' inverse gains blend towards 1 to keep highlights.
-HIGHLIGHT_START = 0.9
 
 #: Smallest and largest gain a camera may apply (each gain, and each channel's
 #: effective gain ``rgb_gain * red_gain``, ``rgb_gain``, ``rgb_gain * blue_gain``).
@@ -422,14 +407,14 @@ class CameraParams:
                     "include, exclude and mix choose catalogue cameras: pass "
                     "matrices='catalogue' with them"
                 )
-            weights = rng.uniform(1e-8, 1e8, size=len(XYZ2CAM_PRESETS))
+            weights = rng.uniform(*CCM_WEIGHT_RANGE, size=len(XYZ2CAM_PRESETS))
             xyz2cam = np.tensordot(weights, XYZ2CAM_PRESETS, axes=1) / weights.sum()
         else:
             xyz2cam, name = _draw_catalogue_matrix(rng, select_cameras(include, exclude), mix)
-        rgb_gain = 1.0 / rng.normal(0.8, 0.1)
+        rgb_gain = 1.0 / rng.normal(*RGB_GAIN_INVERSE)
         if gains == "brooks":
-            red_gain = rng.uniform(1.9, 2.4)
-            blue_gain = rng.uniform(1.5, 1.9)
+            red_gain = rng.uniform(*RED_GAIN_RANGE)
+            blue_gain = rng.uniform(*BLUE_GAIN_RANGE)
         else:
             red_gain, blue_gain = daylight_gains(xyz2cam)
         return cls.from_xyz2cam(

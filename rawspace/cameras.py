@@ -3,7 +3,10 @@
 A dataset converted to raw can share one camera (what a real microscope camera
 records), one camera per group (for instance per class folder or per patient),
 or a new camera for every image (Brooks et al.'s augmentation; it scrambles
-stain colour). :class:`CameraAssigner` implements these policies. Every camera
+stain colour). :class:`CameraAssigner` implements these policies. Sampled cameras
+are Brooks et al.'s mixes of four matrices, or real cameras of the catalogue
+(:mod:`rawspace.catalogue`): all of them, its training part or its held-out part
+(:func:`sample_camera`). Every camera
 and noise draw is seeded by :func:`stable_seed` from the global seed and the
 image's relative path or group name, so the result for an image is a pure
 function of (seed, relative path, group, options): the same in any order, in
@@ -24,11 +27,12 @@ import os
 from dataclasses import KW_ONLY, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ._checks import check_choice
+from .catalogue import Camera, catalogue, held_out_cameras, training_cameras
 from .files import name_bytes
 from .hints import (
     CAMERA_POLICIES,
@@ -40,12 +44,25 @@ from .hints import (
     NoiseModel,
 )
 from .noise import NoiseLevels, sample_noise_levels
-from .params import CameraParams
+from .params import CameraParams, GainModel
 from .pipeline import invert
 from .rawimage import RawImage
 from .rawio import read_camera
 
-__all__ = ["CameraAssigner", "load_camera", "stable_seed"]
+__all__ = [
+    "CAMERA_SOURCES",
+    "CameraAssigner",
+    "CameraSource",
+    "camera_pool",
+    "load_camera",
+    "sample_camera",
+    "stable_seed",
+]
+
+#: Where sampled cameras come from: Brooks et al.'s mixes of four matrices, every
+#: catalogue camera, the catalogue's training part or its held-out part.
+CameraSource = Literal["brooks", "catalogue", "training", "held-out"]
+CAMERA_SOURCES: tuple[CameraSource, ...] = ("brooks", "catalogue", "training", "held-out")
 
 _SEED_BITS = 63
 
@@ -84,9 +101,72 @@ def stable_seed(seed: int, *parts: str) -> int:
     return int.from_bytes(digest.digest(), "little") >> (64 - _SEED_BITS)
 
 
+def camera_pool(source: CameraSource) -> tuple[Camera, ...]:
+    """The catalogue cameras that ``source`` draws from (empty for ``"brooks"``).
+
+    Examples
+    --------
+    >>> len(camera_pool("training")) + len(camera_pool("held-out")) == len(camera_pool("catalogue"))
+    True
+    """
+    check_choice("source", source, CAMERA_SOURCES)
+    pools = {
+        "brooks": (),
+        "catalogue": catalogue(),
+        "training": training_cameras(),
+        "held-out": held_out_cameras(),
+    }
+    return pools[source]
+
+
+def sample_camera(
+    seed: int | np.random.Generator | None,
+    *,
+    source: CameraSource = "training",
+    mix: bool = False,
+    gains: GainModel = "brooks",
+    cfa: Cfa = "RGGB",
+    black_level: int = 0,
+    white_level: int = 16383,
+) -> CameraParams:
+    """Draw a camera from ``source``: :meth:`CameraParams.sample` with its pool.
+
+    Parameters
+    ----------
+    seed : int, numpy.random.Generator or None
+    source : {"brooks", "catalogue", "training", "held-out"}, default "training"
+        ``"brooks"``: exactly ``CameraParams.sample(seed, ...)``. Otherwise a real
+        camera of that part of the catalogue (``"held-out"`` for cameras that no
+        training pool holds).
+    mix, gains
+        As for :meth:`CameraParams.sample` (``mix`` only for catalogue sources).
+    cfa, black_level, white_level
+        Fields of the camera.
+
+    Examples
+    --------
+    >>> from rawspace.catalogue import find_camera
+    >>> camera = sample_camera(0, source="held-out")
+    >>> find_camera(camera.name).part
+    'held-out'
+    """
+    if source == "brooks":
+        return CameraParams.sample(
+            seed, mix=mix, gains=gains, cfa=cfa, black_level=black_level, white_level=white_level
+        )
+    return CameraParams.sample(
+        seed, matrices="catalogue", include=camera_pool(source), mix=mix, gains=gains,
+        cfa=cfa, black_level=black_level, white_level=white_level,
+    )  # fmt: skip
+
+
 @lru_cache(maxsize=4096)
-def _sampled_camera(seed: int, cfa: str, black_level: int, white_level: int) -> CameraParams:
-    return CameraParams.sample(seed, cfa=cfa, black_level=black_level, white_level=white_level)
+def _sampled_camera(
+    seed: int, source: CameraSource, cfa: Cfa, black_level: int, white_level: int
+) -> CameraParams:
+    return sample_camera(
+        seed, source=source, cfa=cfa, black_level=black_level, white_level=white_level
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -155,6 +235,10 @@ class CameraAssigner:
     white_level : int, default 16383
         Fields of the sampled cameras. A fixed ``camera`` brings its own, so these
         must keep their defaults when ``camera`` is given.
+    cameras : {"brooks", "catalogue", "training", "held-out"}, default "brooks"
+        Where sampled cameras come from (:func:`sample_camera`): Brooks et al.'s
+        mixes, or real cameras of the whole catalogue, of its training part or of
+        its held-out part. Recorded by :meth:`to_dict` only when not ``"brooks"``.
 
     Notes
     -----
@@ -174,6 +258,7 @@ class CameraAssigner:
     cfa: Cfa = "RGGB"
     black_level: int = 0
     white_level: int = 16383
+    cameras: CameraSource = "brooks"
 
     def __post_init__(self) -> None:
         check_choice("policy", self.policy, CAMERA_POLICIES)
@@ -186,6 +271,7 @@ class CameraAssigner:
             check_choice("noise", self.noise, NOISE_MODELS)
         check_choice("noise_per", self.noise_per, CAMERA_POLICIES)
         check_choice("cfa", self.cfa, CFA_PATTERNS)
+        check_choice("cameras", self.cameras, CAMERA_SOURCES)
         if self.camera is None:
             # Validate the levels once, here, rather than at the first image.
             CameraParams.sample(0, black_level=self.black_level, white_level=self.white_level)
@@ -199,12 +285,14 @@ class CameraAssigner:
                 f"a fixed camera is used for the whole dataset: policy must be 'dataset' "
                 f"when camera is given, got policy={self.policy!r}"
             )
-        if (self.cfa, self.black_level, self.white_level) != ("RGGB", 0, 16383):
+        if (self.cfa, self.black_level, self.white_level, self.cameras) != (
+            "RGGB", 0, 16383, "brooks",
+        ):  # fmt: skip
             raise ValueError(
-                "cfa, black_level and white_level apply to sampled cameras; a fixed camera "
-                "brings its own (use dataclasses.replace(camera, ...) to change them), got "
-                f"cfa={self.cfa!r}, black_level={self.black_level}, "
-                f"white_level={self.white_level}"
+                "cfa, black_level, white_level and cameras apply to sampled cameras; a fixed "
+                "camera brings its own (use dataclasses.replace(camera, ...) to change them), "
+                f"got cfa={self.cfa!r}, black_level={self.black_level}, "
+                f"white_level={self.white_level}, cameras={self.cameras!r}"
             )
 
     # ------------------------------------------------------------------ seeds
@@ -240,9 +328,10 @@ class CameraAssigner:
             The image's group; required when ``policy="group"``.
         """
         seed = self.camera_seed_for(relpath, group)
-        if seed is None:
+        if self.camera is not None:
             return self.camera
-        return _sampled_camera(seed, self.cfa, self.black_level, self.white_level)
+        assert seed is not None  # only a fixed camera has no seed
+        return _sampled_camera(seed, self.cameras, self.cfa, self.black_level, self.white_level)
 
     def noise_levels_for(self, relpath: str, group: str | None = None) -> NoiseLevels | None:
         """``(shot, read)`` variances for an image, shared per ``noise_per``; None without noise."""
@@ -309,4 +398,5 @@ class CameraAssigner:
             "cfa": self.cfa,
             "black_level": self.black_level,
             "white_level": self.white_level,
+            **({"cameras": self.cameras} if self.cameras != "brooks" else {}),
         }

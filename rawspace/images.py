@@ -44,10 +44,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
 import numpy as np
-import simplejpeg
-import tifffile
 
 from .files import atomic_path
 from .hints import FITS, Fit
@@ -118,6 +115,8 @@ def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
 
 def _decode_jpeg(path: str | os.PathLike[str], data: bytes) -> np.ndarray:
     """Decode a JPEG strictly to RGB (gray is replicated, CMYK and YCCK converted)."""
+    import simplejpeg
+
     try:
         _, _, colorspace, _ = simplejpeg.decode_jpeg_header(data, strict=True)
         if colorspace in ("CMYK", "YCCK"):
@@ -140,6 +139,8 @@ def _quiet_opencv() -> Iterator[None]:
     The log level is global: the first of overlapping users (threads) saves it and
     the last one restores it.
     """
+    import cv2
+
     global _quiet_users, _quiet_previous
     with _quiet_lock:
         if _quiet_users == 0:
@@ -157,6 +158,8 @@ def _quiet_opencv() -> Iterator[None]:
 
 def _decode_tiff(path: str | os.PathLike[str], data: bytes, page: int = 0) -> np.ndarray:
     """Decode one page of a TIFF with tifffile; channel-last, RGB order."""
+    import tifffile
+
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             stored = tif.pages[page]
@@ -174,6 +177,8 @@ def _tiff_pages(data: bytes) -> int:
     """The number of images in a TIFF: its pages, or the images of an ImageJ stack whose
     later pages have no directory of their own; 1 when tifffile cannot tell (the decoder
     then says what is wrong)."""
+    import tifffile
+
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             count = len(tif.pages)
@@ -220,6 +225,8 @@ def _choose_page(path: str | os.PathLike[str], data: bytes, page: int | None) ->
 
 def _decode(path: str | os.PathLike[str], data: bytes) -> tuple[np.ndarray, bool]:
     """Decode bytes; return the array and whether its colour channels are in BGR order."""
+    import cv2
+
     if data.startswith(_JPEG_SIGNATURE):
         return _decode_jpeg(path, data), False
     if data.startswith(_PNG_SIGNATURE):
@@ -243,6 +250,8 @@ def _decode(path: str | os.PathLike[str], data: bytes) -> tuple[np.ndarray, bool
 
 def _to_rgb(path: str | os.PathLike[str], image: np.ndarray, bgr: bool) -> np.ndarray:
     """Gray → 3 equal channels, drop alpha, BGR → RGB; refuse other channel counts."""
+    import cv2
+
     if image.ndim == 2:
         image = image[:, :, None]
     if image.ndim != 3:
@@ -365,6 +374,8 @@ def _centre_crop(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def _crop_or_pad(rgb: np.ndarray, size: int) -> np.ndarray:
     """Per axis: centre-crop when longer than ``size``, reflect-pad (101) when shorter."""
+    import cv2
+
     rgb = _centre_crop(rgb, min(rgb.shape[0], size), min(rgb.shape[1], size))
     dy, dx = size - rgb.shape[0], size - rgb.shape[1]
     if dy == 0 and dx == 0:
@@ -377,6 +388,8 @@ def _crop_or_pad(rgb: np.ndarray, size: int) -> np.ndarray:
 
 def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
     """Centre-crop to the largest square, then resize it to ``size × size``."""
+    import cv2
+
     side = min(rgb.shape[:2])
     square = _centre_crop(rgb, side, side).copy()
     if side == size:
@@ -457,6 +470,8 @@ def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> Path:
     >>> int(read_image(path).max())
     65535
     """
+    import cv2
+
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be an (H, W, 3) array, got {getattr(rgb, 'shape', rgb)!r}")
     if rgb.dtype not in (np.uint8, np.uint16):

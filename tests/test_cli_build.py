@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -263,6 +266,49 @@ def test_build_into_a_read_only_folder_exits_3(tree, read_only_folder, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("rawspace build: cannot write") and "Permission denied" in err
+    assert "--resume" not in err and "nothing was kept (no partial file)" in err
+
+
+_SIZE_LIMIT = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2)
+from rawspace.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file-size limits here")
+def test_a_size_limit_below_the_reserve_leaves_no_partial_and_says_so(tree, tmp_path):
+    cache = tmp_path / "c.h5"
+    argv = [sys.executable, "-c", _SIZE_LIMIT, "65536", "build", str(tree), str(cache)]
+    done = subprocess.run([*argv, "--size", SIZE, "-q"], capture_output=True, text=True)
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.count("\n") == 1 and "File too large" in done.stderr
+    assert not Path(f"{cache}.partial").exists()
+    assert "--resume" not in done.stderr and "nothing was kept" in done.stderr
+
+
+def test_resume_without_a_partial_file_says_it_starts_from_scratch(tree, tmp_path, capsys):
+    cache = tmp_path / "c.h5"
+    assert run(["build", tree, cache, "--size", SIZE, "-q", "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert f"no partial build {cache}.partial to resume: starting from scratch" in err
+    assert len(rawspace.cache.open(cache)) == 8
+
+
+def test_a_build_in_which_every_image_fails_exits_1_and_writes_nothing(tmp_path, capsys):
+    root = tmp_path / "matek"
+    root.mkdir()
+    lines = [f"MON/MON_{i:04d}.tiff MON nan nan" for i in range(3)]
+    (root / "annotations.dat").write_text("\n".join(lines) + "\n", encoding="ascii")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run(["build", root / "annotations.dat", out / "c.h5", "--size", "16", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is SOURCE the dataset root?" in err
+    assert "3 of 3 failed" in err and "images/s" not in err
+    assert not list(out.iterdir())
 
 
 def test_negative_seed_is_a_usage_error(tree, tmp_path, capsys):

@@ -73,7 +73,7 @@ def _parse_shard(shard: Any) -> tuple[int, int] | None:
         try:
             return parse_shard(shard)
         except ValueError as exc:
-            raise CacheError(f"shard: {exc}") from None
+            raise CacheError(str(exc)) from None
     try:
         k, n = shard
     except (TypeError, ValueError):

@@ -220,10 +220,14 @@ class _CacheFile:
         values = self._columns.get(name)
         if values is None:
             dataset = self.dataset(name)
-            if dataset.dtype == STR:
-                values = dataset.asstr(errors="surrogateescape")[:]
-            else:
-                values = dataset[:]
+            try:
+                if dataset.dtype == STR:
+                    values = dataset.asstr(errors="surrogateescape")[:]
+                else:
+                    values = dataset[:]
+            except OSError as exc:
+                raise self.damaged(name, exc) from None
+            self.check_unchanged()
             values.setflags(write=False)
             self._columns[name] = values
         return values

@@ -296,7 +296,7 @@ class CacheWriter:
                         compression=config["compression"], rgb=config["rgb"], groups=groups,
                     )  # fmt: skip
                     self.file.create_dataset(
-                        PROCESSED_DIGESTS, shape=(n_rows,), dtype=STR,
+                        PROCESSED_DIGESTS, shape=(n_rows,), maxshape=(None,), dtype=STR,
                         chunks=(min(max(n_rows, 1), 4096),),
                     )  # fmt: skip
                 self.n_processed = self.n_written = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..hints import COMPRESSIONS, LABEL_MODES, UNC_MODES
 from ._conversion import add_conversion_arguments, conversion_options, logging_to_stderr
@@ -24,10 +25,12 @@ The cache is written to CACHE.h5.partial and renamed when complete; --resume
 continues an interrupted build. A second build of the same cache is refused while
 one runs. CACHE.h5 must not be an input (the CSV, an image, the camera file) nor
 lie inside a class-folder SOURCE. Images (and folders) that cannot be read are
-left out and listed in CACHE.h5.failures.csv. Exit status: 0 success, 1 when an
-image failed, 2 for usage errors, 3 when the cache cannot be written (a full disk,
-no permission: the partial file keeps its last checkpoint, and --resume continues
-from it), 130 when interrupted.
+left out and listed in CACHE.h5.failures.csv; when every image fails nothing is
+written. --resume converts again every image whose file changed since it was
+converted (and, without a partial file, starts from scratch). Exit status: 0
+success, 1 when an image failed, 2 for usage errors, 3 when the cache cannot be
+written (a full disk, no permission: the partial file, when one is left, keeps its
+last checkpoint, and --resume continues from it), 130 when interrupted.
 """
 
 _MAX_LISTED = 10
@@ -105,7 +108,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rawspace build``; return the exit status (0, 1, 2, 3, or 130 when interrupted)."""
-    from ..cache import BuildOptions, build
+    from ..cache import BuildOptions, EmptyBuildError, build
+    from ..cache.format import PARTIAL_SUFFIX
     from ..files import WriteError, printable
 
     try:
@@ -127,12 +131,19 @@ def run(args: argparse.Namespace) -> int:
         with logging_to_stderr(verbose=args.verbose):
             report = build(args.source, args.cache, options)
     except WriteError as exc:
-        print(
-            f"rawspace build: {exc}; what was built is kept up to its last checkpoint: "
-            f"continue with: rawspace build ... {args.cache} --resume",
-            file=sys.stderr,
-        )
+        partial = Path(args.cache + PARTIAL_SUFFIX)
+        if partial.is_file():
+            left = (
+                f"what was built is kept in {partial} up to its last checkpoint: "
+                f"continue with: rawspace build ... {args.cache} --resume"
+            )
+        else:
+            left = "nothing was kept (no partial file): run the build again once it can write"
+        print(printable(f"rawspace build: {exc}; {left}"), file=sys.stderr)
         return 3
+    except EmptyBuildError as exc:
+        print(printable(f"rawspace build: error: {exc}"), file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError) as exc:
         print(f"rawspace build: error: {exc}", file=sys.stderr)
         return 2

@@ -16,8 +16,10 @@ Conventions shared by the kernels:
   kernels read as compile-time globals; ``method`` is 0 (bilinear) or 1 (Malvar 2004).
 - Outputs are ``value * scale + offset``; integer outputs pass ``offset`` with
   +0.5 so that truncation rounds.
-- Rows are processed in parallel (``prange``); work is split into contiguous
-  bands so that per-band scratch rows are allocated once.
+- A single image is processed in parallel over rows (``prange``), split into
+  contiguous bands so that per-band scratch rows are allocated once. A batch
+  (``*_batch``, leading axis N) is processed in parallel over images, each by the
+  same row functions as a single image, so both give identical values.
 """
 
 from __future__ import annotations
@@ -167,12 +169,12 @@ def _add_noise(v, z, shot, read):
     return _clip01(v + math.sqrt(max(v * shot + read, 0.0)) * z)
 
 
-@njit(cache=True, parallel=True)
-def _invert_mosaic(
-    rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, start, chan,
+@njit(cache=True)
+def _invert_mosaic_row(
+    y, rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, start, chan,
     noise_z, has_noise, shot, read, scale, offset, out4,
 ):  # fmt: skip
-    """sRGB (H, W, 3) → mosaic written through the 4-D view ``out4`` (H/2, 2, W/2, 2).
+    """Row ``y`` of sRGB (H, W, 3) → its mosaic row in the 4-D view ``out4`` (H/2, 2, W/2, 2).
 
     Per pixel only the CFA channel's row of the colour matrix and the gray level
     (the mean of all three camera channels, which the highlight blend needs) are
@@ -181,23 +183,82 @@ def _invert_mosaic(
     w0 = (rgb2cam[0, 0] + rgb2cam[1, 0] + rgb2cam[2, 0]) / 3.0
     w1 = (rgb2cam[0, 1] + rgb2cam[1, 1] + rgb2cam[2, 1]) / 3.0
     w2 = (rgb2cam[0, 2] + rgb2cam[1, 2] + rgb2cam[2, 2]) / 3.0
+    i = y >> 1
+    dy = y & 1
+    src = rgb[y]
+    for dx in range(2):
+        k = chan[dy, dx]
+        r0 = rgb2cam[k, 0]
+        r1 = rgb2cam[k, 1]
+        r2 = rgb2cam[k, 2]
+        g = gains[k]
+        for j in range(out4.shape[2]):
+            l0, l1, l2 = _linear_rgb(src, 2 * j + dx, lut, use_lut, in_scale, tone, gamma)
+            m = _highlight_mask(w0 * l0 + w1 * l1 + w2 * l2, start)
+            v = _clip01((r0 * l0 + r1 * l1 + r2 * l2) * _blend_gain(m, g))
+            if has_noise:
+                v = _add_noise(v, noise_z[i, dy, j, dx], shot, read)
+            out4[i, dy, j, dx] = v * scale + offset
+
+
+@njit(cache=True, parallel=True)
+def _invert_mosaic(
+    rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, start, chan,
+    noise_z, has_noise, shot, read, scale, offset, out4,
+):  # fmt: skip
+    """sRGB (H, W, 3) → mosaic written through the 4-D view ``out4`` (H/2, 2, W/2, 2)."""
     for y in prange(rgb.shape[0]):
-        i = y >> 1
-        dy = y & 1
-        src = rgb[y]
-        for dx in range(2):
-            k = chan[dy, dx]
-            r0 = rgb2cam[k, 0]
-            r1 = rgb2cam[k, 1]
-            r2 = rgb2cam[k, 2]
-            g = gains[k]
-            for j in range(out4.shape[2]):
-                l0, l1, l2 = _linear_rgb(src, 2 * j + dx, lut, use_lut, in_scale, tone, gamma)
-                m = _highlight_mask(w0 * l0 + w1 * l1 + w2 * l2, start)
-                v = _clip01((r0 * l0 + r1 * l1 + r2 * l2) * _blend_gain(m, g))
-                if has_noise:
-                    v = _add_noise(v, noise_z[i, dy, j, dx], shot, read)
-                out4[i, dy, j, dx] = v * scale + offset
+        _invert_mosaic_row(
+            y, rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, start, chan,
+            noise_z, has_noise, shot, read, scale, offset, out4,
+        )  # fmt: skip
+
+
+@njit(cache=True, parallel=True)
+def _invert_mosaic_batch(
+    rgb, luts, lut_rows, use_lut, in_scale, tone, gamma, rgb2cam, gains, start, chan,
+    noise_z, has_noise, shot, read, scale, offset, out4,
+):  # fmt: skip
+    """Images (N, H, W, 3) → mosaics (N, H/2, 2, W/2, 2), one image per task.
+
+    Per image ``n``: its table row ``luts[lut_rows[n]]``, curve codes ``tone[n]``,
+    ``gamma[n]``, camera ``rgb2cam[n]``, ``gains[n]``, ``start[n]``, ``chan[n]``,
+    noise draws ``noise_z[n]`` and levels ``shot[n]``, ``read[n]``, output
+    ``scale[n]``, ``offset[n]``.
+    """
+    for n in prange(rgb.shape[0]):
+        for y in range(rgb.shape[1]):
+            _invert_mosaic_row(
+                y, rgb[n], luts[lut_rows[n]], use_lut, in_scale, tone[n], gamma[n], rgb2cam[n],
+                gains[n], start[n], chan[n], noise_z[n], has_noise, shot[n], read[n],
+                scale[n], offset[n], out4[n],
+            )  # fmt: skip
+
+
+@njit(cache=True)
+def _invert_linear_row(
+    y, rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, start,
+    noise_z, has_noise, shot, read, scale, offset, out,
+):  # fmt: skip
+    """Row ``y`` of sRGB (H, W, 3) → camera RGB row of ``out`` (H, W, 3), no mosaic."""
+    src = rgb[y]
+    dst = out[y]
+    for x in range(rgb.shape[1]):
+        l0, l1, l2 = _linear_rgb(src, x, lut, use_lut, in_scale, tone, gamma)
+        c0 = rgb2cam[0, 0] * l0 + rgb2cam[0, 1] * l1 + rgb2cam[0, 2] * l2
+        c1 = rgb2cam[1, 0] * l0 + rgb2cam[1, 1] * l1 + rgb2cam[1, 2] * l2
+        c2 = rgb2cam[2, 0] * l0 + rgb2cam[2, 1] * l1 + rgb2cam[2, 2] * l2
+        m = _highlight_mask((c0 + c1 + c2) / 3.0, start)
+        c0 = _clip01(c0 * _blend_gain(m, gains[0]))
+        c1 = _clip01(c1 * _blend_gain(m, gains[1]))
+        c2 = _clip01(c2 * _blend_gain(m, gains[2]))
+        if has_noise:
+            c0 = _add_noise(c0, noise_z[y, x, 0], shot, read)
+            c1 = _add_noise(c1, noise_z[y, x, 1], shot, read)
+            c2 = _add_noise(c2, noise_z[y, x, 2], shot, read)
+        dst[x, 0] = c0 * scale + offset
+        dst[x, 1] = c1 * scale + offset
+        dst[x, 2] = c2 * scale + offset
 
 
 @njit(cache=True, parallel=True)
@@ -207,24 +268,26 @@ def _invert_linear(
 ):  # fmt: skip
     """sRGB (H, W, 3) → camera RGB (H, W, 3), no mosaic."""
     for y in prange(rgb.shape[0]):
-        src = rgb[y]
-        dst = out[y]
-        for x in range(rgb.shape[1]):
-            l0, l1, l2 = _linear_rgb(src, x, lut, use_lut, in_scale, tone, gamma)
-            c0 = rgb2cam[0, 0] * l0 + rgb2cam[0, 1] * l1 + rgb2cam[0, 2] * l2
-            c1 = rgb2cam[1, 0] * l0 + rgb2cam[1, 1] * l1 + rgb2cam[1, 2] * l2
-            c2 = rgb2cam[2, 0] * l0 + rgb2cam[2, 1] * l1 + rgb2cam[2, 2] * l2
-            m = _highlight_mask((c0 + c1 + c2) / 3.0, start)
-            c0 = _clip01(c0 * _blend_gain(m, gains[0]))
-            c1 = _clip01(c1 * _blend_gain(m, gains[1]))
-            c2 = _clip01(c2 * _blend_gain(m, gains[2]))
-            if has_noise:
-                c0 = _add_noise(c0, noise_z[y, x, 0], shot, read)
-                c1 = _add_noise(c1, noise_z[y, x, 1], shot, read)
-                c2 = _add_noise(c2, noise_z[y, x, 2], shot, read)
-            dst[x, 0] = c0 * scale + offset
-            dst[x, 1] = c1 * scale + offset
-            dst[x, 2] = c2 * scale + offset
+        _invert_linear_row(
+            y, rgb, lut, use_lut, in_scale, tone, gamma, rgb2cam, gains, start,
+            noise_z, has_noise, shot, read, scale, offset, out,
+        )  # fmt: skip
+
+
+@njit(cache=True, parallel=True)
+def _invert_linear_batch(
+    rgb, luts, lut_rows, use_lut, in_scale, tone, gamma, rgb2cam, gains, start,
+    noise_z, has_noise, shot, read, scale, offset, out,
+):  # fmt: skip
+    """Images (N, H, W, 3) → camera RGB (N, H, W, 3), one image per task (see
+    `_invert_mosaic_batch` for the per-image arguments)."""
+    for n in prange(rgb.shape[0]):
+        for y in range(rgb.shape[1]):
+            _invert_linear_row(
+                y, rgb[n], luts[lut_rows[n]], use_lut, in_scale, tone[n], gamma[n], rgb2cam[n],
+                gains[n], start[n], noise_z[n], has_noise, shot[n], read[n], scale[n],
+                offset[n], out[n],
+            )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- demosaic
@@ -402,34 +465,77 @@ def _encode(s, render, tone, gamma, thresholds, grid, scale, offset):
     return s * scale + offset
 
 
+@njit(cache=True)
+def _develop_linear_row(
+    y, cam, black, norm, gains, start, cam2rgb, render, tone, gamma, thresholds, grid,
+    scale, offset, out,
+):  # fmt: skip
+    """Row ``y`` of camera RGB (H, W, 3) → sRGB row of ``out`` (H, W, 3)."""
+    src = cam[y]
+    dst = out[y]
+    for x in range(cam.shape[1]):
+        s0, s1, s2 = _develop_pixel(
+            (src[x, 0] - black) * norm,
+            (src[x, 1] - black) * norm,
+            (src[x, 2] - black) * norm,
+            gains, start, cam2rgb,
+        )  # fmt: skip
+        dst[x, 0] = _encode(s0, render, tone, gamma, thresholds, grid, scale, offset)
+        dst[x, 1] = _encode(s1, render, tone, gamma, thresholds, grid, scale, offset)
+        dst[x, 2] = _encode(s2, render, tone, gamma, thresholds, grid, scale, offset)
+
+
 @njit(cache=True, parallel=True)
 def _develop_linear(
-    cam,
-    black,
-    norm,
-    gains,
-    start,
-    cam2rgb,
-    render,
-    tone,
-    gamma,
-    thresholds,
-    grid,
-    scale,
-    offset,
-    out,
-):
+    cam, black, norm, gains, start, cam2rgb, render, tone, gamma, thresholds, grid,
+    scale, offset, out,
+):  # fmt: skip
     """Camera RGB (H, W, 3) → sRGB (H, W, 3)."""
     for y in prange(cam.shape[0]):
-        src = cam[y]
-        dst = out[y]
-        for x in range(cam.shape[1]):
-            s0, s1, s2 = _develop_pixel(
-                (src[x, 0] - black) * norm,
-                (src[x, 1] - black) * norm,
-                (src[x, 2] - black) * norm,
-                gains, start, cam2rgb,
+        _develop_linear_row(
+            y, cam, black, norm, gains, start, cam2rgb, render, tone, gamma, thresholds, grid,
+            scale, offset, out,
+        )  # fmt: skip
+
+
+@njit(cache=True, parallel=True)
+def _develop_linear_batch(
+    cam, black, norm, gains, start, cam2rgb, render, tone, gamma, thresholds, grid,
+    curve_rows, scale, offset, out,
+):  # fmt: skip
+    """Camera RGB (N, H, W, 3) → sRGB (N, H, W, 3), one image per task.
+
+    Per image ``n``: ``black[n]``, ``norm[n]``, ``gains[n]``, ``start[n]``,
+    ``cam2rgb[n]``, curve codes ``tone[n]``, ``gamma[n]`` and the rows
+    ``thresholds[curve_rows[n]]``, ``grid[curve_rows[n]]``.
+    """
+    for n in prange(cam.shape[0]):
+        for y in range(cam.shape[1]):
+            _develop_linear_row(
+                y, cam[n], black[n], norm[n], gains[n], start[n], cam2rgb[n], render, tone[n],
+                gamma[n], thresholds[curve_rows[n]], grid[curve_rows[n]], scale, offset, out[n],
             )  # fmt: skip
+
+
+@njit(cache=True)
+def _develop_band(
+    bayer, chan, method, black, norm, limits, gains, start, cam2rgb, render, tone, gamma,
+    thresholds, grid, scale, offset, y0, y1, out,
+):  # fmt: skip
+    """Rows ``[y0, y1)`` of a Bayer plane (H, W) → demosaic → sRGB rows of ``out`` (H, W, 3).
+
+    Values are black-subtracted, scaled and clipped per site to [0, ``limits``],
+    then interpolated row by row into a scratch row that stays in cache.
+    """
+    w = bayer.shape[1]
+    rows = np.empty((5, w + 2 * _PAD))
+    cam = np.empty((w, 3))
+    for y in range(y0, y1):
+        n2, n1, c0, s1, s2 = _scratch_rows(bayer, y, y0, black, norm, limits, rows)
+        _demosaic_row(n2, n1, c0, s1, s2, y, w, chan, method, cam)
+        dst = out[y]
+        for x in range(w):
+            s0, s1, s2 = _develop_pixel(cam[x, 0], cam[x, 1], cam[x, 2], gains, start, cam2rgb)
             dst[x, 0] = _encode(s0, render, tone, gamma, thresholds, grid, scale, offset)
             dst[x, 1] = _encode(s1, render, tone, gamma, thresholds, grid, scale, offset)
             dst[x, 2] = _encode(s2, render, tone, gamma, thresholds, grid, scale, offset)
@@ -440,22 +546,26 @@ def _develop_mosaic(
     bayer, chan, method, black, norm, limits, gains, start, cam2rgb, render, tone, gamma,
     thresholds, grid, scale, offset, n_bands, out,
 ):  # fmt: skip
-    """Bayer plane (H, W) → demosaic → sRGB (H, W, 3), one pass over the image.
-
-    Values are black-subtracted, scaled and clipped per site to [0, ``limits``],
-    then interpolated row by row into a scratch row that stays in cache.
-    """
-    h, w = bayer.shape
+    """Bayer plane (H, W) → demosaic → sRGB (H, W, 3), one pass over the image in bands."""
+    h = bayer.shape[0]
     for b in prange(n_bands):
         y0, y1 = _band(h, n_bands, b)
-        rows = np.empty((5, w + 2 * _PAD))
-        cam = np.empty((w, 3))
-        for y in range(y0, y1):
-            n2, n1, c0, s1, s2 = _scratch_rows(bayer, y, y0, black, norm, limits, rows)
-            _demosaic_row(n2, n1, c0, s1, s2, y, w, chan, method, cam)
-            dst = out[y]
-            for x in range(w):
-                s0, s1, s2 = _develop_pixel(cam[x, 0], cam[x, 1], cam[x, 2], gains, start, cam2rgb)
-                dst[x, 0] = _encode(s0, render, tone, gamma, thresholds, grid, scale, offset)
-                dst[x, 1] = _encode(s1, render, tone, gamma, thresholds, grid, scale, offset)
-                dst[x, 2] = _encode(s2, render, tone, gamma, thresholds, grid, scale, offset)
+        _develop_band(
+            bayer, chan, method, black, norm, limits, gains, start, cam2rgb, render, tone,
+            gamma, thresholds, grid, scale, offset, y0, y1, out,
+        )  # fmt: skip
+
+
+@njit(cache=True, parallel=True)
+def _develop_mosaic_batch(
+    bayer, chan, method, black, norm, limits, gains, start, cam2rgb, render, tone, gamma,
+    thresholds, grid, curve_rows, scale, offset, out,
+):  # fmt: skip
+    """Bayer planes (N, H, W) → sRGB (N, H, W, 3), one image per task (see
+    `_develop_linear_batch` for the per-image arguments; ``chan[n]``, ``limits[n]``)."""
+    for n in prange(bayer.shape[0]):
+        _develop_band(
+            bayer[n], chan[n], method, black[n], norm[n], limits[n], gains[n], start[n],
+            cam2rgb[n], render, tone[n], gamma[n], thresholds[curve_rows[n]],
+            grid[curve_rows[n]], scale, offset, 0, bayer.shape[1], out[n],
+        )  # fmt: skip

@@ -12,6 +12,7 @@ import numpy as np
 
 from .cfa import cfa_channels, mosaic, pack, unpack
 from .curves import gamma_compress, gamma_expand, inverse_tone_map, tone_map
+from .hints import Cfa, DemosaicMethod, Layout, Output
 from .params import CameraParams
 from .spec import HIGHLIGHT_START, HIGHLIGHT_WIDTH
 
@@ -84,7 +85,7 @@ def invert_reference(
     rgb: np.ndarray,
     params: CameraParams,
     *,
-    layout: str = "bayer",
+    layout: Layout = "bayer",
     dtype: type | np.dtype = np.uint16,
     noise: tuple[float, float] | None = None,
     noise_z: np.ndarray | None = None,
@@ -105,13 +106,15 @@ def invert_reference(
     else:
         out = cam
     if noise is not None:
+        if noise_z is None:
+            raise ValueError("noise_z must be given with noise")
         shot, read = noise
         sigma = np.sqrt(np.maximum(out * shot + read, 0.0))
         out = np.clip(out + sigma * noise_z.astype(np.float64), 0.0, 1.0)
     return _scale(out, np.dtype(dtype), params.black_level, params.white_level)
 
 
-def demosaic_reference(bayer: np.ndarray, cfa: str, method: str) -> np.ndarray:
+def demosaic_reference(bayer: np.ndarray, cfa: Cfa, method: DemosaicMethod) -> np.ndarray:
     """NumPy twin of `_demosaic`: (H, W) → (H, W, 3) float64, mirrored borders."""
     chan = cfa_channels(cfa)
     h, w = bayer.shape
@@ -157,9 +160,9 @@ def develop_reference(
     data: np.ndarray,
     params: CameraParams,
     *,
-    layout: str = "bayer",
-    demosaic: str = "bilinear",
-    output: str = "srgb",
+    layout: Layout = "bayer",
+    demosaic: DemosaicMethod = "bilinear",
+    output: Output = "srgb",
     dtype: type | np.dtype = np.uint8,
 ) -> np.ndarray:
     """NumPy twin of `_develop_mosaic` / `_develop_linear`; returns (H, W, 3)."""

@@ -126,7 +126,7 @@ def linearize_lut(dtype: np.dtype | type, tone: Tone, gamma: Gamma) -> np.ndarra
 
 
 @lru_cache(maxsize=16)
-def _linearize_lut(dtype: np.dtype, tone: str, gamma: str) -> np.ndarray:
+def _linearize_lut(dtype: np.dtype, tone: Tone, gamma: Gamma) -> np.ndarray:
     if dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
         raise ValueError(f"dtype must be uint8 or uint16, got {dtype}")
     codes = np.arange(np.iinfo(dtype).max + 1, dtype=np.float64) / np.iinfo(dtype).max
@@ -156,7 +156,7 @@ _GRID = 16384
 
 
 @lru_cache(maxsize=8)
-def _render_thresholds(tone: str, gamma: str) -> tuple[np.ndarray, np.ndarray]:
+def _render_thresholds(tone: Tone, gamma: Gamma) -> tuple[np.ndarray, np.ndarray]:
     steps = (np.arange(255, dtype=np.float64) + 0.5) / 255.0
     thresholds = gamma_expand(inverse_tone_map(steps, tone), gamma)
     grid = np.arange(_GRID + 1, dtype=np.float64) / _GRID

@@ -276,7 +276,7 @@ def test_sampled_params_are_recorded(ihc):
 @pytest.mark.parametrize(
     ("image", "error", "match"),
     [
-        (np.zeros((8, 8), np.uint8), ValueError, r"rgb must have shape \(H, W, C\).*\(8, 8\)"),
+        (np.zeros((8, 8), np.uint8), ValueError, r"rgb must have shape \(H, W, 3\).*\(8, 8\)"),
         (np.zeros((8, 8, 4), np.uint8), ValueError, r"3 channels.*\(8, 8, 4\)"),
         (np.zeros((7, 8, 3), np.uint8), ValueError, r"even height and width.*7×8"),
         (np.full((8, 8, 3), np.nan), ValueError, r"rgb contains 192 NaN"),
@@ -318,7 +318,7 @@ def test_odd_sizes_are_fine_without_a_mosaic():
 
 def test_develop_rejects_bad_input(ihc):
     raw = invert(ihc, CameraParams.sample(0))
-    with pytest.raises(TypeError, match=r"raw must be a RawImage, got ndarray"):
+    with pytest.raises(TypeError, match=r"raw must be a RawImage or a RawBatch, got ndarray"):
         develop(raw.data)
     with pytest.raises(ValueError, match=r"demosaic must be one of .* got 'ahd'"):
         develop(raw, demosaic="ahd")

@@ -23,6 +23,10 @@ each goes to the place whose per-class counts it brings closest, in least
 squares, to that place's share of each class. The test set is chosen first,
 then the folds among the training groups. Shares are then only as exact as the
 group sizes allow.
+
+A *pinned* split (``test=``, for instance a published split) fixes which samples
+are in the test set; only the folds are drawn, by the same rules, over the
+training samples (a group must then lie wholly in one set).
 """
 
 from __future__ import annotations
@@ -76,16 +80,23 @@ def _check_options(test_fraction: float, folds: int, seed: int) -> None:
 
 
 def _stratified(
-    labels: np.ndarray, test_fraction: float, folds: int, rng: np.random.Generator
+    labels: np.ndarray,
+    test_fraction: float,
+    folds: int,
+    rng: np.random.Generator,
+    pinned: np.ndarray | None,
 ) -> Splits:
     split = np.zeros(len(labels), dtype=np.int8)
     fold = np.full(len(labels), -1, dtype=np.int8)
     dealt = 0
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        n_test = int(np.floor(test_fraction * len(members) + 0.5))
-        split[members[:n_test]] = TEST
-        train = members[n_test:]
+        if pinned is None:
+            n_test = int(np.floor(test_fraction * len(members) + 0.5))
+            test, train = members[:n_test], members[n_test:]
+        else:
+            test, train = members[pinned[members]], members[~pinned[members]]
+        split[test] = TEST
         if folds:
             fold[train] = (dealt + np.arange(len(train))) % folds
             dealt += len(train)
@@ -129,6 +140,7 @@ def _grouped(
     test_fraction: float,
     folds: int,
     rng: np.random.Generator,
+    pinned: np.ndarray | None,
 ) -> Splits:
     names, group_of = np.unique(groups, return_inverse=True)
     classes, class_of = np.unique(labels, return_inverse=True)
@@ -138,7 +150,19 @@ def _grouped(
     order = shuffled[np.argsort(-counts[shuffled].sum(axis=1), kind="stable")]
 
     group_split = np.zeros(len(names), dtype=np.int8)
-    if test_fraction > 0:
+    if pinned is not None:
+        tested = np.zeros(len(names), dtype=np.int64)
+        np.add.at(tested, group_of, pinned)
+        sizes = np.bincount(group_of, minlength=len(names))
+        mixed = np.flatnonzero((tested > 0) & (tested < sizes))
+        if len(mixed):
+            raise ValueError(
+                f"the pinned test set separates group {str(names[mixed[0]])!r} "
+                f"({tested[mixed[0]]} of its {sizes[mixed[0]]} samples in test); "
+                f"{len(mixed)} group(s) are split"
+            )
+        group_split = (tested > 0).astype(np.int8)
+    elif test_fraction > 0:
         shares = np.array([1.0 - test_fraction, test_fraction])
         group_split = _balance_groups(counts, shares, order).astype(np.int8)
     group_fold = np.full(len(names), -1, dtype=np.int8)
@@ -157,6 +181,7 @@ def assign_splits(
     test_fraction: float = 0.1,
     folds: int = 5,
     seed: int = 0,
+    test: Sequence[bool] | np.ndarray | None = None,
 ) -> Splits:
     """Assign samples to the training or test set and to cross-validation folds.
 
@@ -174,15 +199,34 @@ def assign_splits(
     seed : int, default 0
         Global seed, a non-negative integer; the splits use the stream
         ``stable_seed(seed, "splits")``.
+    test : sequence of bool, shape (N,), optional
+        A pinned split: True for the samples of the test set (``test_fraction`` is
+        then not used); only the folds are drawn. With ``groups``, every group must
+        lie wholly in the test or the training set.
 
     Returns
     -------
     Splits
         ``split`` (int8, 0 train / 1 test) and ``fold`` (int8, -1 outside the folds).
 
+    Raises
+    ------
+    TypeError, ValueError
+        An argument has the wrong type, shape or value (the message names it), or
+        the pinned test set separates a group.
+
     Notes
     -----
     See the module notes for the algorithms and their guarantees.
+
+    Examples
+    --------
+    >>> splits = assign_splits([0] * 10 + [1] * 10, test_fraction=0.2, folds=2, seed=1)
+    >>> int((splits.split == 1).sum()), sorted(set(splits.fold.tolist()))
+    (4, [-1, 0, 1])
+    >>> pinned = assign_splits([0, 0, 1, 1], folds=0, test=[True, False, False, True])
+    >>> pinned.split.tolist()
+    [1, 0, 0, 1]
     """
     _check_options(test_fraction, folds, seed)
     labels = np.asarray(labels)
@@ -198,10 +242,24 @@ def assign_splits(
         if not all(isinstance(g, str) for g in group_array):
             raise TypeError("groups must be strings")
     if labels.size == 0:
+        if test is not None and len(test):
+            raise ValueError(f"test must have one entry per label (0), got {len(test)}")
         return Splits(np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.int8))
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
+    pinned = None if test is None else _check_pinned(test, labels.shape)
     rng = np.random.default_rng(stable_seed(int(seed), "splits"))
     if group_array is None:
-        return _stratified(labels, float(test_fraction), int(folds), rng)
-    return _grouped(labels, group_array.astype(str), float(test_fraction), int(folds), rng)
+        return _stratified(labels, float(test_fraction), int(folds), rng, pinned)
+    return _grouped(labels, group_array.astype(str), float(test_fraction), int(folds), rng, pinned)
+
+
+def _check_pinned(test: Sequence[bool] | np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    pinned = np.asarray(test)
+    if pinned.shape != shape:
+        raise ValueError(
+            f"test must have one entry per label ({shape[0]}), got shape {pinned.shape}"
+        )
+    if pinned.dtype != np.bool_:
+        raise TypeError(f"test must be booleans, got dtype {pinned.dtype}")
+    return pinned

@@ -151,3 +151,50 @@ def test_labels_must_be_integers_in_one_dimension():
         assign_splits(np.zeros((2, 2), dtype=int))
     with pytest.raises(TypeError, match="integers"):
         assign_splits(np.array([0.5, 1.0]))
+
+
+# ------------------------------------------------------------------------ pinned splits
+@pytest.mark.parametrize("folds", [0, 2, 5])
+def test_pinned_split_keeps_the_drawn_folds(folds):
+    labels = _labels([30, 17, 9])
+    drawn = assign_splits(labels, test_fraction=0.2, folds=folds, seed=3)
+    pinned = assign_splits(labels, test_fraction=0.0, folds=folds, seed=3, test=drawn.split == 1)
+    np.testing.assert_array_equal(pinned.split, drawn.split)
+    np.testing.assert_array_equal(pinned.fold, drawn.fold)
+
+
+def test_pinned_split_is_exactly_the_given_test_set():
+    labels = _labels([40, 25, 11], seed=1)
+    test = np.random.default_rng(7).random(len(labels)) < 0.3  # not stratified at all
+    splits = assign_splits(labels, folds=4, seed=0, test=test)
+    np.testing.assert_array_equal(splits.split, test.astype(np.int8))
+    np.testing.assert_array_equal(splits.fold == -1, test)
+    for label in np.unique(labels):  # folds still balanced within each class
+        sizes = np.bincount(splits.fold[(labels == label) & ~test], minlength=4)
+        assert sizes.max() - sizes.min() <= 1
+
+
+def test_pinned_split_with_groups():
+    labels, groups = _grouped_case()
+    names = np.unique(groups)
+    test = np.isin(groups, names[::5])  # whole groups
+    splits = assign_splits(labels, groups=list(groups), folds=3, seed=2, test=test)
+    np.testing.assert_array_equal(splits.split, test.astype(np.int8))
+    for name in names:  # no group in two folds
+        assert len(np.unique(splits.fold[groups == name])) == 1
+    mixed = test.copy()
+    mixed[np.flatnonzero(groups == names[1])[0]] = True
+    with pytest.raises(ValueError, match=f"separates group '{names[1]}'"):
+        assign_splits(labels, groups=list(groups), folds=3, test=mixed)
+
+
+@pytest.mark.parametrize(
+    ("test", "error", "match"),
+    [
+        ([True, False], ValueError, r"test must have one entry per label \(3\)"),
+        ([1, 0, 1], TypeError, "test must be booleans"),
+    ],
+)
+def test_pinned_split_arguments_are_checked(test, error, match):
+    with pytest.raises(error, match=match):
+        assign_splits([0, 1, 1], folds=0, test=test)

@@ -27,18 +27,35 @@ kinds of ``SOURCE``, recognised from what it is:
     has no patient identifiers).
 ``"csv"``
     A ``.csv`` file with a header naming the columns ``path`` and ``label`` and,
-    optionally, ``group`` (other columns are ignored). Paths are relative to the
-    CSV's folder (absolute paths are kept as they are). Items keep the file's
-    order. Class names are the labels, sorted (numerically when every label is
-    an integer).
+    optionally, ``group`` and ``split`` (other columns are ignored). Paths are
+    relative to the CSV's folder (absolute paths are kept as they are). Items keep
+    the file's order. Class names are the labels, sorted (numerically when every
+    label is an integer). A ``split`` column (``train`` or ``test`` on every row)
+    pins the test set.
 
 Listed files are not opened here: missing or unreadable ones fail later, when
 they are decoded.
+
+Pinned splits and subsets
+-------------------------
+``test_list`` pins the test set of any source to a published split: a file
+naming the test images by their paths relative to the source's root (a CSV with
+a ``path`` column, such as DinoBloom's ``dinobloom_test.csv`` of Matek-19, or a
+text file with one path a line); every other image is for training. Every path
+it names must be an image of the source (or one dropped as UNC).
+
+``per_class`` and ``limit`` keep a subset, deterministically and independently
+of the seed: the images are ranked by the SHA-256 of their relative path (as
+:func:`rawspace.shards.shard_of` hashes it), ``per_class`` keeps the first N of
+each class and then ``limit`` the first N overall; the items kept stay in the
+listing's order. Smaller subsets are contained in larger ones. Pinning comes
+first, so a subset keeps each image's pinned set.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass
@@ -47,13 +64,16 @@ from typing import Literal
 
 from .files import IMAGE_SUFFIXES, find_images, name_bytes
 from .hints import LABEL_MODES, UNC_MODES, LabelMode, UncMode
+from .options import check_count
 
 __all__ = [
     "MATEK_ANNOTATIONS",
+    "SPLIT_NAMES",
     "UNC",
     "Source",
     "SourceError",
     "SourceItem",
+    "SplitName",
     "read_source",
 ]
 
@@ -63,6 +83,12 @@ UNC = "UNC"
 MATEK_ANNOTATIONS = "annotations.dat"
 
 _MATEK_NONE = "nan"
+
+#: A pinned split: the set an image belongs to.
+SplitName = Literal["train", "test"]
+#: The values of a CSV ``split`` column.
+SPLIT_NAMES: tuple[SplitName, ...] = ("train", "test")
+_SPLITS: dict[str, SplitName] = {name: name for name in SPLIT_NAMES}
 
 
 class SourceError(ValueError):
@@ -82,11 +108,15 @@ class SourceItem:
         Index into :attr:`Source.class_names`.
     group : str or None
         Group name (a CSV ``group`` column), or None when the source has no groups.
+    split : {"train", "test"} or None
+        The pinned set of the image (a CSV ``split`` column or a test list), or None
+        when the source pins no split.
     """
 
     relpath: str
     label: int
     group: str | None = None
+    split: SplitName | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +140,8 @@ class Source:
         The Matek-19 label mode and UNC handling used (None for other formats).
     n_dropped : int
         Matek-19 images left out because they are labelled UNC.
+    dropped : tuple of str
+        Their relative paths.
     unreadable : tuple of (str, str)
         Folders of a class-folder source that could not be listed: their path
         relative to :attr:`root` and the reason. Their images are missing.
@@ -125,13 +157,26 @@ class Source:
     unc: UncMode | None = None
     n_dropped: int = 0
     unreadable: tuple[tuple[str, str], ...] = ()
+    dropped: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def has_splits(self) -> bool:
+        """Whether the test set is pinned (every item has a ``split``)."""
+        return bool(self.items) and all(item.split is not None for item in self.items)
+
+    def test_mask(self) -> tuple[bool, ...] | None:
+        """Which items the pinned split puts in the test set (for the ``test`` argument of
+        :func:`rawspace.splits.assign_splits`), or None when no split is pinned."""
+        if not self.has_splits:
+            return None
+        return tuple(item.split == "test" for item in self.items)
+
     def fingerprint(self) -> str:
-        """SHA-256 (hex) of the listing: class names, every relative path, label and group,
-        then every folder that could not be listed.
+        """SHA-256 (hex) of the listing: class names, every relative path, label, group and
+        pinned split, then every folder that could not be listed.
 
         Two listings with the same fingerprint list the same images in the same order
         with the same labels and groups. Names are hashed as the bytes they stand for
@@ -142,7 +187,8 @@ class Source:
             digest.update(b"class\0" + name_bytes(name) + b"\0")
         for item in self.items:
             group = b"\1" if item.group is None else b"\0" + name_bytes(item.group)
-            digest.update(name_bytes(item.relpath) + b"\0%d" % item.label + group + b"\n")
+            split = b"" if item.split is None else b"\0split\0" + item.split.encode("ascii")
+            digest.update(name_bytes(item.relpath) + b"\0%d" % item.label + group + split + b"\n")
         for folder, _ in self.unreadable:
             digest.update(b"unreadable\0" + name_bytes(folder) + b"\n")
         return digest.hexdigest()
@@ -198,7 +244,7 @@ def _read_matek(annotations: Path, labels: LabelMode, unc: UncMode) -> Source:
         raise SourceError(f"{annotations} is not UTF-8 text: {exc}") from None
     rows: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
-    n_dropped = 0
+    dropped: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
@@ -219,17 +265,17 @@ def _read_matek(annotations: Path, labels: LabelMode, unc: UncMode) -> Source:
         seen[relpath] = number
         label = first if labels == "reannotation" and first != _MATEK_NONE else original
         if label == UNC and unc == "drop":
-            n_dropped += 1
+            dropped.append(relpath)
             continue
         rows.append((relpath, label))
     if not rows:
-        raise SourceError(f"{annotations} lists no images (after dropping {n_dropped} UNC)")
+        raise SourceError(f"{annotations} lists no images (after dropping {len(dropped)} UNC)")
     class_names = tuple(sorted({label for _, label in rows}))
     index = {name: i for i, name in enumerate(class_names)}
     items = tuple(SourceItem(relpath, index[label]) for relpath, label in rows)
     return Source(
         annotations, annotations.parent, "matek19", items, class_names,
-        labels=labels, unc=unc, n_dropped=n_dropped,
+        labels=labels, unc=unc, n_dropped=len(dropped), dropped=tuple(dropped),
     )  # fmt: skip
 
 
@@ -252,9 +298,10 @@ def _read_csv(csv_path: Path) -> Source:
             f"{csv_path}: the header must name the columns 'path' and 'label' (and "
             f"optionally 'group'), got {columns}"
         )
-    position = {name: columns.index(name) for name in ("path", "label", "group") if name in columns}
+    optional = ("path", "label", "group", "split")
+    position = {name: columns.index(name) for name in optional if name in columns}
     has_groups = "group" in position
-    rows: list[tuple[str, str, str | None]] = []
+    rows: list[tuple[str, str, str | None, SplitName | None]] = []
     seen: dict[str, int] = {}
     for number, row in body:
         if not any(cell.strip() for cell in row):
@@ -274,13 +321,92 @@ def _read_csv(csv_path: Path) -> Source:
                 f"{seen[relpath]})"
             )
         seen[relpath] = number
-        rows.append((relpath, values["label"], values.get("group")))
+        split = None
+        if "split" in values:
+            split = _SPLITS.get(values["split"])
+            if split is None:
+                raise SourceError(
+                    f"{csv_path}, line {number}: split must be 'train' or 'test', "
+                    f"got {values['split']!r}"
+                )
+        rows.append((relpath, values["label"], values.get("group"), split))
     if not rows:
         raise SourceError(f"{csv_path} lists no images")
-    class_names = _sorted_names({label for _, label, _ in rows})
+    class_names = _sorted_names({row[1] for row in rows})
     index = {name: i for i, name in enumerate(class_names)}
-    items = tuple(SourceItem(relpath, index[label], group) for relpath, label, group in rows)
+    items = tuple(
+        SourceItem(relpath, index[label], group, split) for relpath, label, group, split in rows
+    )
     return Source(csv_path, csv_path.parent, "csv", items, class_names, has_groups=has_groups)
+
+
+# ---------------------------------------------------------- pinned splits and subsets
+def _read_path_list(path: Path) -> list[str]:
+    """The paths named by a test list: a CSV's ``path`` column, or one path a line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"test list {path} is not UTF-8 text: {exc}") from None
+    except OSError as exc:
+        raise SourceError(f"test list {path} cannot be read: {exc.strerror}") from None
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.reader(text.splitlines()))
+        columns = [name.strip() for name in rows[0]] if rows else []
+        if "path" not in columns:
+            raise SourceError(f"test list {path}: the header must name a 'path' column")
+        at = columns.index("path")
+        entries = [row[at] for row in rows[1:] if len(row) > at]
+    else:
+        entries = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    return [
+        PurePosixPath(Path(entry.strip()).as_posix()).as_posix()
+        for entry in entries
+        if entry.strip()
+    ]
+
+
+def _pin(listing: Source, test_list: Path) -> Source:
+    if listing.has_splits:
+        raise SourceError(
+            f"SOURCE {listing.location} has a 'split' column: give it or a test list "
+            f"({test_list}), not both"
+        )
+    tested = set(_read_path_list(test_list))
+    if not tested:
+        raise SourceError(f"test list {test_list} names no images")
+    unknown = sorted(tested - {item.relpath for item in listing.items} - set(listing.dropped))
+    if unknown:
+        raise SourceError(
+            f"test list {test_list}: {len(unknown)} of its {len(tested)} paths are not images "
+            f"of SOURCE {listing.location} (first: {unknown[0]!r}); paths are relative to "
+            f"{listing.root}"
+        )
+    items = tuple(
+        dataclasses.replace(item, split="test" if item.relpath in tested else "train")
+        for item in listing.items
+    )
+    return dataclasses.replace(listing, items=items)
+
+
+def _rank(relpath: str) -> bytes:
+    return hashlib.sha256(name_bytes(relpath)).digest()
+
+
+def _subset(listing: Source, per_class: int | None, limit: int | None) -> Source:
+    ranked = sorted(range(len(listing.items)), key=lambda i: _rank(listing.items[i].relpath))
+    if per_class is not None:
+        taken: dict[int, int] = {}
+        kept = []
+        for i in ranked:
+            label = listing.items[i].label
+            if taken.get(label, 0) < per_class:
+                taken[label] = taken.get(label, 0) + 1
+                kept.append(i)
+        ranked = kept
+    if limit is not None:
+        ranked = ranked[:limit]
+    chosen = sorted(ranked)
+    return dataclasses.replace(listing, items=tuple(listing.items[i] for i in chosen))
 
 
 def read_source(
@@ -288,6 +414,9 @@ def read_source(
     *,
     labels: LabelMode | None = None,
     unc: UncMode | None = None,
+    test_list: str | os.PathLike[str] | None = None,
+    per_class: int | None = None,
+    limit: int | None = None,
 ) -> Source:
     """List the labelled images of a SOURCE (see the module notes for the formats).
 
@@ -299,6 +428,12 @@ def read_source(
         Matek-19 only (default ``"original"``): which label column to use.
     unc : {"drop", "keep"}, optional
         Matek-19 only (default ``"drop"``): what to do with images labelled UNC.
+    test_list : path, optional
+        Pin the test set to the images this file names (see the module notes);
+        every item then has a ``split``.
+    per_class, limit : int, optional
+        Keep at most this many images of each class, and overall (positive; see the
+        module notes for which).
 
     Returns
     -------
@@ -309,9 +444,41 @@ def read_source(
     FileNotFoundError
         ``source`` does not exist.
     SourceError
-        ``source`` cannot be listed (no classes, malformed lines, duplicate paths), or
-        ``labels``/``unc`` are given for a source that is not Matek-19.
+        ``source`` cannot be listed (no classes, malformed lines, duplicate paths, a
+        ``split`` that is not train or test), ``labels``/``unc`` are given for a
+        source that is not Matek-19, or ``test_list`` cannot be read, names images
+        that the source does not list, or is given with a ``split`` column.
+    ValueError
+        ``per_class`` or ``limit`` is not a positive integer.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "cells.csv").write_text(
+    ...     "path,label,split\\na.png,blast,train\\nb.png,blast,test\\nc.png,normal,train\\n"
+    ... )
+    >>> listing = read_source(root / "cells.csv")
+    >>> listing.class_names, [item.split for item in listing.items]
+    (('blast', 'normal'), ['train', 'test', 'train'])
+    >>> listing.test_mask()
+    (False, True, False)
+    >>> len(read_source(root / "cells.csv", per_class=1))
+    2
     """
+    per_class = check_count("per_class", per_class, low=1, optional=True)
+    limit = check_count("limit", limit, low=1, optional=True)
+    listing = _read_any(source, labels=labels, unc=unc)
+    if test_list is not None:
+        listing = _pin(listing, Path(test_list))
+    if per_class is not None or limit is not None:
+        listing = _subset(listing, per_class, limit)
+    return listing
+
+
+def _read_any(
+    source: str | os.PathLike[str], *, labels: LabelMode | None, unc: UncMode | None
+) -> Source:
     location = Path(os.path.abspath(source))
     if not location.exists():
         raise FileNotFoundError(f"SOURCE not found: {source}")

@@ -1,5 +1,6 @@
 """Options shared by ``rawspace convert`` and ``rawspace build``: how images become raw,
-and how their progress is logged."""
+and how their progress is logged; and the listing options of a labelled SOURCE
+(a pinned test set, subsets) for ``rawspace build``."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from ..hints import CAMERA_POLICIES, FITS, LAYOUTS
 
 __all__ = [
     "add_conversion_arguments",
+    "add_listing_arguments",
     "conversion_options",
+    "listing_options",
     "logging_to_stderr",
     "non_negative",
+    "positive",
 ]
 
 
@@ -31,6 +35,48 @@ def non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
     return value
+
+
+def positive(text: str) -> int:
+    """A positive integer argument (``--per-class``, ``--limit``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def add_listing_arguments(group: Any) -> None:
+    """Add --test-list, --per-class and --limit (see `rawspace.sources.read_source`)."""
+    group.add_argument(
+        "--test-list",
+        metavar="FILE",
+        help="pin the test set to the images FILE names (a CSV with a 'path' column, or "
+        "one path a line, relative to SOURCE's root), e.g. a published split; a CSV "
+        "SOURCE may instead have a 'split' column (train/test); default: drawn with "
+        "--test-fraction",
+    )
+    group.add_argument(
+        "--per-class",
+        type=positive,
+        metavar="N",
+        help="keep N images of each class: the first by SHA-256 of their relative path "
+        "(deterministic, nested, independent of --seed); default: all",
+    )
+    group.add_argument(
+        "--limit",
+        type=positive,
+        metavar="N",
+        help="keep N images in all (after --per-class), chosen the same way; default: all",
+    )
+
+
+def listing_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of `rawspace.sources.read_source` (and so of
+    `rawspace.cache.build`) from the arguments of :func:`add_listing_arguments`."""
+    return {"test_list": args.test_list, "per_class": args.per_class, "limit": args.limit}
 
 
 def add_conversion_arguments(group: Any, *, size_help: str) -> None:

@@ -327,7 +327,7 @@ def _check_cfa(cfa: object) -> None:
         raise ValueError(f"cfa must be one of {', '.join(CFA_PATTERNS)}; got {cfa!r}")
 
 
-def _check_raw(x: object, layout: object, cfa: object) -> None:
+def _check_raw(x: torch.Tensor, layout: str, cfa: str) -> None:
     _check_batch(x)
     if layout not in RAW_LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(RAW_LAYOUTS)}; got {layout!r}")

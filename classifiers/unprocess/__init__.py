@@ -1,21 +1,36 @@
-"""Batched unprocessing in torch: sRGB → simulated camera raw on any device."""
+"""Unprocessing in torch: sRGB ↔ simulated camera raw, batched, on any device.
 
-from .pipeline import (
-    CameraSchedule,
-    CameraSource,
-    Cameras,
-    NoiseArg,
-    Unprocess,
-    invert,
-    sample_noise_levels,
-)
+The same formulas as :func:`rawspace.invert` and :func:`rawspace.develop` (Brooks et
+al., CVPR 2019), applied to whole batches, each image with its own camera.
+
+- :class:`Cameras` (:mod:`.cameras`) stacks :class:`rawspace.CameraParams` into tensors
+  once and is indexed by a tensor of indices to take the cameras of a batch without
+  leaving the device.
+- :func:`invert` (:mod:`.pipeline`) converts a batch (N, 3, H, W) to raw: a Bayer plane
+  (N, 1, H, W), packed site planes (N, 4, H/2, W/2) or camera RGB (N, 3, H, W), in
+  [0, 1] or in the core's levels; ``differentiable=True`` lets gradients flow.
+- :func:`sample_noise_levels` (:mod:`.noise`) draws Brooks et al.'s noise levels per
+  sample.
+- :class:`CameraSchedule` (:mod:`.schedule`) says which camera each training sample of
+  a ``*_cam`` space gets in each epoch.
+
+Cameras are drawn by :meth:`rawspace.CameraParams.sample` or read from raw files
+(:func:`rawspace.read_camera`); this package never re-implements the sampling. The
+constants and the curve vocabulary come from :mod:`rawspace.spec`, the CFA geometry
+from :mod:`classifiers.bayer`.
+"""
+
+from .cameras import Cameras, CameraSource
+from .noise import NoiseArg, sample_noise_levels
+from .pipeline import Scale, invert
+from .schedule import CameraSchedule
 
 __all__ = [
     "CameraSchedule",
     "CameraSource",
     "Cameras",
     "NoiseArg",
-    "Unprocess",
+    "Scale",
     "invert",
     "sample_noise_levels",
 ]

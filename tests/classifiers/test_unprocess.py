@@ -15,7 +15,7 @@ from skimage import data  # noqa: E402
 
 import rawspace  # noqa: E402
 from classifiers import unprocess  # noqa: E402
-from classifiers.unprocess import Cameras, Unprocess, invert, sample_noise_levels  # noqa: E402
+from classifiers.unprocess import Cameras, invert, sample_noise_levels  # noqa: E402
 from rawspace import CameraParams  # noqa: E402
 from rawspace._reference import invert_reference  # noqa: E402
 from rawspace.hints import CFA_PATTERNS, GAMMAS, LAYOUTS, TONES  # noqa: E402
@@ -165,8 +165,8 @@ def test_parts_of_a_cpu_batch_give_the_same_result(monkeypatch) -> None:
     x = _nchw(IMAGES[np.arange(6) % 3])
     g = torch.Generator().manual_seed(3)
     whole = invert(x, cameras, layout="bayer", noise="brooks", generator=g)
-    monkeypatch.setattr(unprocess, "_CPU_PART_PIXELS", 2 * H * W)
-    assert len(unprocess._chunks(6, H * W, torch.device("cpu"))) == 3
+    monkeypatch.setattr(unprocess.pipeline, "_CPU_PART_PIXELS", 2 * H * W)
+    assert len(unprocess.pipeline._chunks(6, H * W, torch.device("cpu"))) == 3
     g = torch.Generator().manual_seed(3)
     parts = invert(x, cameras, layout="bayer", noise="brooks", generator=g)
     assert torch.equal(parts, whole)
@@ -244,27 +244,6 @@ def test_cameras_bad_input() -> None:
         table[torch.zeros(1, 1, dtype=torch.long)]
     with pytest.raises(TypeError, match="index must be an int, a slice or a tensor"):
         table["a"]
-
-
-# ------------------------------------------------------------------------------ module
-def test_unprocess_module_equals_invert() -> None:
-    table = Cameras.sample(8, seed=4)
-    index = torch.tensor([5, 0, 3])
-    x = _nchw(IMAGES)
-    module = Unprocess(layout="bayer")
-    assert isinstance(module, torch.nn.Module)
-    assert torch.equal(module(x, table[index]), invert(x, table[index], layout="bayer"))
-    assert "layout='bayer'" in repr(module)
-    noisy = Unprocess(noise=(1e-3, 1e-5))
-    a = noisy(x, table[index], generator=torch.Generator().manual_seed(0))
-    b = noisy(x, table[index], generator=torch.Generator().manual_seed(0))
-    assert a.shape == (3, 4, H // 2, W // 2) and torch.equal(a, b)
-    with pytest.raises(ValueError, match="layout must be one of"):
-        Unprocess(layout="rgb")
-    with pytest.raises(ValueError, match="noise must be None, 'brooks' or"):
-        Unprocess(noise="gaussian")
-    with pytest.raises(ValueError, match="noise levels must be finite and >= 0"):
-        Unprocess(noise=(-1.0, 0.0))
 
 
 # ------------------------------------------------------------------------------ noise

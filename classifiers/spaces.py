@@ -1,9 +1,10 @@
 """Input spaces: the tensor a classifier sees, built from the arrays of an HDF5 cache.
 
-Seven spaces (:data:`SPACES`); ``S`` is ``input_size`` (default 224, even) and ``H×W``
-the cache's image size. Every model input is float32 of shape (N, C, S, S) (bfloat16 under
-CUDA autocast), normalised per channel with the mean and standard deviation of the
-training samples of the run (:func:`fit_normalization`).
+Nine spaces (:data:`SPACES`, from the torch-free :mod:`classifiers.space_catalogue`; a
+test keeps the table below in step with it); ``S`` is ``input_size`` (default 224, even)
+and ``H×W`` the cache's image size. Every model input is float32 of shape (N, C, S, S)
+(bfloat16 under CUDA autocast), normalised per channel with the mean and standard
+deviation of the training samples of the run (:func:`fit_normalization`).
 
 =============  ===  ==================================================================
 space          C    built from
@@ -56,10 +57,10 @@ import torch
 import torch.nn.functional as F
 
 from rawspace.cache import CacheReader
-from rawspace.cfa import cfa_channels
 from rawspace.hints import CFA_PATTERNS, LAYOUTS, Cfa, Layout
 
-from . import augment, unprocess
+from . import augment, bayer, unprocess
+from .space_catalogue import SPACE_CATALOGUE, SpaceEntry, SpaceLayout
 
 __all__ = [
     "SPACES",
@@ -71,19 +72,8 @@ __all__ = [
     "get",
 ]
 
-SPACES = (
-    "rgb",
-    "rgb_aug",
-    "raw_bayer",
-    "raw_packed",
-    "raw_linear",
-    "raw_bayer_aug",
-    "raw_packed_aug",
-    "raw_bayer_cam",
-    "raw_packed_cam",
-)
-#: Packed site order: (row, column) of each plane in the 2×2 block.
-_SITES = ((0, 0), (0, 1), (1, 0), (1, 1))
+#: The names of the spaces, in the order of :data:`classifiers.space_catalogue.SPACE_CATALOGUE`.
+SPACES: tuple[str, ...] = tuple(entry.name for entry in SPACE_CATALOGUE)
 _RAW_OFFSET = 32768
 
 
@@ -119,7 +109,13 @@ class RawFormat:
 
     @classmethod
     def of(cls, reader: CacheReader) -> RawFormat:
-        """The raw format of a cache."""
+        """The raw format of a cache.
+
+        Examples
+        --------
+        >>> RawFormat("bayer", "RGGB", 512, 4095).white_level
+        4095
+        """
         return cls(reader.layout, reader.cfa, reader.black_level, reader.white_level)
 
 
@@ -131,8 +127,8 @@ class Space:
     ----------
     name : str
         One of :data:`SPACES`.
-    channels : int
-        C of the model input.
+    layout : {"rgb", "bayer", "packed", "linear"}
+        What the model input holds: sRGB, a mosaic, site planes or camera RGB.
     source : {"rgb", "raw"}
         The cache dataset it is built from.
     augment : bool
@@ -144,21 +140,32 @@ class Space:
     camera : bool
         Whether the raw input is unprocessed from the cache's RGB on the training device
         with a :class:`classifiers.unprocess.CameraSchedule`.
+
+    Examples
+    --------
+    >>> space = get("raw_packed_cam")
+    >>> space.layout, space.channels, space.source, space.stored_dtype
+    ('packed', 4, 'rgb', torch.uint8)
     """
 
     name: str
-    channels: int
+    layout: SpaceLayout
     source: Literal["rgb", "raw"]
     augment: bool
     description: str
     camera: bool = False
 
+    @classmethod
+    def from_entry(cls, entry: SpaceEntry) -> Space:
+        """The space of a :data:`~classifiers.space_catalogue.SPACE_CATALOGUE` entry."""
+        return cls(
+            entry.name, entry.layout, entry.source, entry.augmented, entry.detail, entry.camera
+        )
+
     @property
-    def layout(self) -> Literal["rgb", "bayer", "packed", "linear"]:
-        """What the model input holds: sRGB, a mosaic, site planes or camera RGB."""
-        if self.source == "rgb" and not self.camera:
-            return "rgb"
-        return "bayer" if self.channels == 1 else "packed" if self.channels == 4 else "linear"
+    def channels(self) -> int:
+        """C of the model input: 1 for a mosaic, 4 for site planes, 3 otherwise."""
+        return {"bayer": 1, "packed": 4}.get(self.layout, 3)
 
     @property
     def raw(self) -> bool:
@@ -188,7 +195,7 @@ class Space:
         ``raw_packed`` (``(0, 1, 1, 2)`` for RGGB), None for ``raw_bayer`` (one channel).
         """
         if self.layout == "packed":
-            return tuple(cfa_channels(cfa).ravel().tolist())
+            return bayer.site_channels(cfa)
         return None if self.channels == 1 else (0, 1, 2)
 
     def input_shape(
@@ -272,7 +279,7 @@ class Space:
         if self.layout == "packed":
             return _resize(packed, input_size)
         half = None if input_size is None else input_size // 2
-        return _unpack(_resize(packed, half))
+        return bayer.unpack(_resize(packed, half))
 
     def to_unit(self, stored: torch.Tensor, *, fmt: RawFormat) -> torch.Tensor:
         """Stored tensor (N, C, h, w) → float32 in [0, 1]: RGB / 255, raw (v − b) / (w − b).
@@ -286,72 +293,7 @@ class Space:
         return (stored.float() + (_RAW_OFFSET - fmt.black_level)) * scale
 
 
-_SPACES = {
-    space.name: space
-    for space in (
-        Space("rgb", 3, "rgb", False, "sRGB from the cache's rgb dataset, uint8 / 255"),
-        Space(
-            "rgb_aug",
-            3,
-            "rgb",
-            True,
-            "as rgb; training batches get random h/v flips, rot90 (square inputs) and "
-            "brightness, contrast and saturation factors in [0.9, 1.1], clamped to [0, 1]",
-        ),
-        Space(
-            "raw_bayer",
-            1,
-            "raw",
-            False,
-            "CFA mosaic, (v − black)/(white − black); resized through its packed planes",
-        ),
-        Space(
-            "raw_packed",
-            4,
-            "raw",
-            False,
-            "CFA planes at sites (0,0),(0,1),(1,0),(1,1), (v − black)/(white − black)",
-        ),
-        Space("raw_linear", 3, "raw", False, "linear camera RGB, (v − black)/(white − black)"),
-        Space(
-            "raw_bayer_aug",
-            1,
-            "raw",
-            True,
-            "as raw_bayer; training batches get rgb_aug's random flips and rot90 (each "
-            "followed by a one-pixel shift that keeps the CFA), exposure ×b^2.2 and R, B "
-            "white balance ×w with b, w uniform in [0.9, 1.1], clipped at the white level",
-        ),
-        Space(
-            "raw_packed_aug",
-            4,
-            "raw",
-            True,
-            "as raw_packed; training batches get rgb_aug's random flips and rot90 of the "
-            "site planes (each plane keeps its colour), exposure ×b^2.2 and R, B white "
-            "balance ×w with b, w uniform in [0.9, 1.1], clipped at the white level",
-        ),
-        Space(
-            "raw_bayer_cam",
-            1,
-            "rgb",
-            True,
-            "cache rgb unprocessed on the device into a Bayer mosaic; training batches with "
-            "a fresh random camera per sample and epoch and raw_bayer_aug's flips and rot90",
-            camera=True,
-        ),
-        Space(
-            "raw_packed_cam",
-            4,
-            "rgb",
-            True,
-            "cache rgb (2S×2S) unprocessed on the device into packed planes; training batches "
-            "with a fresh random camera per sample and epoch and raw_packed_aug's flips and "
-            "rot90",
-            camera=True,
-        ),
-    )
-}
+_SPACES = {entry.name: Space.from_entry(entry) for entry in SPACE_CATALOGUE}
 
 
 def get(name: str) -> Space:
@@ -386,8 +328,15 @@ def fit_normalization(batches: Iterable[torch.Tensor]) -> Normalization:
     ``batches`` yields model inputs before normalisation (N, C, h, w) — e.g.
     :meth:`InputPipeline.unit` of the training samples, not augmented; sums are
     accumulated in float64. A standard deviation below 1e-6 is raised to 1e-6.
+
+    Examples
+    --------
+    >>> norm = fit_normalization([torch.tensor([0.0, 2.0]).reshape(2, 1, 1, 1)])
+    >>> norm.mean, norm.std
+    ((1.0,), (1.0,))
     """
-    total = squares = None
+    total: torch.Tensor | None = None
+    squares: torch.Tensor | None = None
     count = 0
     for unit in batches:
         x = unit.double()
@@ -395,7 +344,7 @@ def fit_normalization(batches: Iterable[torch.Tensor]) -> Normalization:
         total = s if total is None else total + s
         squares = q if squares is None else squares + q
         count += x.shape[0] * x.shape[2] * x.shape[3]
-    if count == 0:
+    if count == 0 or total is None or squares is None:
         raise ValueError("fit_normalization needs at least one training sample")
     mean = (total / count).cpu().numpy()
     var = np.maximum((squares / count).cpu().numpy() - mean**2, 0.0)
@@ -440,7 +389,8 @@ class InputPipeline:
         Camera spaces unprocess the stored RGB with the training cameras of ``rows`` in
         ``epoch`` (``train=True``) or the evaluation camera.
         """
-        if not self.space.camera:
+        layout = self.space.layout
+        if self.cameras is None or layout == "rgb":  # not a camera space (__post_init__)
             return self.space.to_unit(stored, fmt=self.fmt)
         if train:
             if rows is None:
@@ -448,7 +398,7 @@ class InputPipeline:
             cameras = self.cameras.training(rows, epoch)
         else:
             cameras = self.cameras.evaluation
-        return unprocess.invert(stored, cameras, layout=self.space.layout, check_range=False)
+        return unprocess.invert(stored, cameras, layout=layout, check_range=False)
 
     def __call__(
         self,
@@ -465,14 +415,16 @@ class InputPipeline:
         batches of the camera spaces.
         """
         x = self.unit(stored, rows=rows, train=train, epoch=epoch)
-        if train and self.space.augment:
-            if self.space.layout == "rgb":
-                x = augment.rgb(x, generator=generator)
-            elif self.space.camera:
-                geometry = augment.draw_geometry(x, generator=generator)
-                x = augment.raw_geometry(x, geometry, layout=self.space.layout, cfa=self.fmt.cfa)
-            else:
-                x = augment.raw(x, layout=self.space.layout, cfa=self.fmt.cfa, generator=generator)
+        layout, cfa = self.space.layout, self.fmt.cfa
+        if not (train and self.space.augment) or layout == "linear":  # no augmented linear
+            pass
+        elif layout == "rgb":
+            x = augment.rgb(x, generator=generator)
+        elif self.space.camera:
+            geometry = augment.draw_geometry(x, generator=generator)
+            x = augment.raw_geometry(x, geometry, layout=layout, cfa=cfa)
+        else:
+            x = augment.raw(x, layout=layout, cfa=cfa, generator=generator)
         return self.normalization(x)
 
     def describe(self, shape: Sequence[int]) -> dict[str, object]:
@@ -532,7 +484,7 @@ def _planar(array: torch.Tensor) -> torch.Tensor:
 
 
 def _packed(array: torch.Tensor, fmt: RawFormat) -> torch.Tensor:
-    """Raw rows in any layout → (n, 4, H/2, W/2) planes in site order (0,0),(0,1),(1,0),(1,1)."""
+    """Raw rows in any layout → (n, 4, H/2, W/2) site planes (:data:`classifiers.bayer.SITES`)."""
     if fmt.layout == "packed":
         if array.ndim != 4 or array.shape[-1] != 4:
             raise ValueError(f"packed raw rows must be (n, h, w, 4); got {_describe(array)}")
@@ -540,20 +492,8 @@ def _packed(array: torch.Tensor, fmt: RawFormat) -> torch.Tensor:
     if fmt.layout == "bayer":
         if array.ndim != 3 or array.shape[-1] % 2 or array.shape[-2] % 2:
             raise ValueError(f"bayer raw rows must be (n, H, W), H, W even; got {_describe(array)}")
-        return torch.stack([array[:, i::2, j::2] for i, j in _SITES], dim=1)
+        return bayer.pack(array.unsqueeze(1).contiguous())
     planar = _planar(array)
     if planar.shape[-1] % 2 or planar.shape[-2] % 2:
         raise ValueError(f"linear raw rows must have even H and W; got {_describe(array)}")
-    colors = cfa_channels(fmt.cfa).ravel().tolist()
-    return torch.stack(
-        [planar[:, c, i::2, j::2] for c, (i, j) in zip(colors, _SITES, strict=True)], dim=1
-    )
-
-
-def _unpack(planes: torch.Tensor) -> torch.Tensor:
-    """(n, 4, h, w) site planes → (n, 1, 2h, 2w) mosaic."""
-    n, _, h, w = planes.shape
-    mosaic = planes.new_empty((n, 1, 2 * h, 2 * w))
-    for k, (i, j) in enumerate(_SITES):
-        mosaic[:, 0, i::2, j::2] = planes[:, k]
-    return mosaic
+    return bayer.mosaic_planes(planar, fmt.cfa)

@@ -176,3 +176,87 @@ def test_availability_and_colours() -> None:
     assert S("raw_linear").channel_colors("GRBG") == (0, 1, 2)
     with pytest.raises(ValueError, match="input_size must be an even integer ≥ 2 or None; got 25"):
         S("rgb").stored_shape(height=32, width=32, input_size=25)
+
+
+# ------------------------------------------------------------------------------ catalogue
+def _docstring_table() -> list[tuple[str, str]]:
+    """(first column, C column) of each row of the spaces module's table, rows joined."""
+    lines = spaces.__doc__.splitlines()
+    rules = [i for i, line in enumerate(lines) if line.startswith("=====")]
+    rows, current = [], None
+    for line in lines[rules[1] + 1 : rules[2]]:
+        tokens = line.split() if line[:1].strip() else [""]
+        name = tokens[0]
+        channels = tokens[1] if len(tokens) > 1 and tokens[1].strip(",").isdigit() else ""
+        complete = current is None or (
+            current[0].count("``") % 2 == 0 and not current[0].endswith(",")
+        )
+        if name.startswith("``") and complete:
+            current = [name, channels]
+            rows.append(current)
+        elif current is not None and name:
+            current[0] += name
+            current[1] += channels
+    return [(name, channels) for name, channels in rows]
+
+
+def test_the_docstring_table_lists_the_catalogue() -> None:
+    import re
+
+    from classifiers.space_catalogue import SPACE_CATALOGUE
+
+    listed, channels = [], {}
+    for cell, c in _docstring_table():
+        names = re.findall(r"``([a-z_]+)``", cell)
+        listed += names
+        for name, value in zip(names, c.split(","), strict=True):
+            channels[name] = int(value)
+    assert tuple(listed) == spaces.SPACES == tuple(e.name for e in SPACE_CATALOGUE)
+    for entry in SPACE_CATALOGUE:
+        assert channels[entry.name] == entry.channels == spaces.get(entry.name).channels
+
+
+def test_spaces_declare_their_layout_from_the_catalogue() -> None:
+    from classifiers.space_catalogue import SPACE_CATALOGUE, SpaceEntry, help_text
+
+    for entry in SPACE_CATALOGUE:
+        space = spaces.get(entry.name)
+        assert (space.layout, space.source, space.augment, space.camera) == (
+            entry.layout, entry.source, entry.augmented, entry.camera,
+        )  # fmt: skip
+        assert space.description == entry.detail
+        assert f"{entry.name} ({entry.description})" in help_text()
+    assert [spaces.get(n).layout for n in ("rgb_aug", "raw_linear", "raw_bayer_cam")] == [
+        "rgb", "linear", "bayer",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="layout must be one of"):
+        SpaceEntry("x", "planar", "", False, False, "")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="a camera space must be bayer or packed"):
+        SpaceEntry("x", "rgb", "", True, True, "")
+
+
+def test_the_catalogue_imports_no_torch() -> None:
+    """Loaded on its own (as the CLI's help may), the catalogue module loads no torch."""
+    import subprocess
+    import sys
+
+    from classifiers import space_catalogue
+
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('c', {space_catalogue.__file__!r})\n"
+        "module = sys.modules['c'] = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "print(len(module.SPACE_CATALOGUE), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(len(spaces.SPACES)), "False"]
+
+
+def test_readme_lists_the_spaces_of_the_catalogue() -> None:
+    from pathlib import Path
+
+    from classifiers.space_catalogue import markdown_list
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert markdown_list() in readme, "README's list of input spaces is not markdown_list()"

@@ -143,7 +143,8 @@ class ConvertReport:
         Images whose outputs existed with the same options and the same input content.
     redone : int
         Images attempted again (for a dry run: to be) because their input changed
-        since the output was made (see :func:`rawspace.files.file_digest`).
+        since the output was made (see :func:`rawspace.files.file_digest`), or its
+        sidecar, from an older version, records no digest.
     failures : list of (str, str)
         ``(source path, reason)`` of every input that failed (an image, or a folder
         that could not be listed), sorted by path.
@@ -390,7 +391,7 @@ class _Task:
     item: ConvertItem
     data_path: Path
     json_path: Path
-    changed: bool = False  # an earlier output of another version of the input is replaced
+    changed: str = ""  # why an earlier output (of another version of the input) is redone
 
 
 def _sidecar(settings: _Settings, task: _Task, digest: str, rgb: np.ndarray, raw: RawImage) -> str:
@@ -616,10 +617,10 @@ def _recorded(json_path: Path) -> _Recorded | None:
     return _Recorded(options, digest if isinstance(digest, str) else None)
 
 
-def _unchanged(source: Path, digest: str | None) -> bool:
+def _unchanged(source: Path, digest: str) -> bool:
     """Whether ``source`` still holds the bytes hashed as ``digest`` (False if unreadable)."""
     try:
-        return digest is not None and file_digest(source) == digest
+        return file_digest(source) == digest
     except OSError:
         return False
 
@@ -631,7 +632,7 @@ def _plan(
 
     An output is skipped when its data file exists and its sidecar records the same
     options and the digest of the input as it is now; one whose input changed is
-    redone (a task marked ``changed``).
+    redone (a task whose ``changed`` says why), as is one whose sidecar records no digest.
     """
     options = settings.options
     suffix = f".{options.file_format}"
@@ -662,10 +663,14 @@ def _plan(
             ))  # fmt: skip
         elif not target.is_file():
             tasks.append(_Task(item, target, json_path))
+        elif recorded.digest is None:  # a sidecar of a version that recorded no digest
+            why = "no digest of its input recorded: redone"
+            tasks.append(_Task(item, target, json_path, changed=why))
         elif _unchanged(item.source, recorded.digest):
             skipped += 1
         else:
-            tasks.append(_Task(item, target, json_path, changed=True))
+            why = "changed since last conversion: redone"
+            tasks.append(_Task(item, target, json_path, changed=why))
     return tasks, skipped, failures
 
 
@@ -757,10 +762,10 @@ def convert(
         _log.info("failed %s: %s", printable(source), reason)
     report = ConvertReport(output=output, skipped=skipped, dry_run=options.dry_run)
     report.planned = [(str(t.item.source), str(t.data_path)) for t in tasks]
-    report.redone = sum(task.changed for task in tasks)
+    report.redone = sum(bool(task.changed) for task in tasks)
     for task in tasks:
         if task.changed:
-            _log.warning("%s: changed since last conversion: redone", printable(task.item.source))
+            _log.warning("%s: %s", printable(task.item.source), task.changed)
     if options.dry_run:
         report.failures = sorted(failures)
         return report

@@ -627,6 +627,22 @@ def test_changed_input_is_redone_and_only_it(
     assert convert(own_tree, out, size=32).skipped == len(GOOD)  # and now it is current
 
 
+def test_sidecar_without_a_digest_is_redone(
+    own_tree: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    convert(own_tree, out, size=32)
+    sidecar = out / "B/gray.json"
+    record = json.loads(sidecar.read_text())
+    del record["source_digest"]  # as an older version wrote it
+    sidecar.write_text(json.dumps(record))
+    with caplog.at_level("WARNING", logger="rawspace"):
+        report = convert(own_tree, out, size=32)
+    assert (report.converted, report.redone, report.skipped) == (1, 1, len(GOOD) - 1)
+    assert "gray.png: no digest of its input recorded: redone" in caplog.text
+    assert "source_digest" in json.loads(sidecar.read_text())
+
+
 def test_changed_input_that_fails_leaves_no_stale_output(own_tree: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     convert(own_tree, out, size=32)

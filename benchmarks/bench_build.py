@@ -38,6 +38,7 @@ import numba
 import numpy as np
 
 import rawspace.cache
+import rawspace.cache.reader as reader_module
 from rawspace.cameras import CameraAssigner
 from rawspace.hints import COMPRESSIONS
 from rawspace.images import fit_image, read_image
@@ -150,6 +151,29 @@ def read_rate(cache: Path, reads: int, *, rgb: bool, seed: int = 0) -> float:
     return rate
 
 
+def checked_read_cost(cache: Path, reads: int, rounds: int = 5) -> tuple[float, float]:
+    """Samples per second (raw + rgb) read with the reader's change check and without it.
+
+    The check (has a file of the cache changed on disk since it was opened?) runs after
+    every image read; without it, a cache truncated under the reader would read back
+    zeros. Rounds alternate, so that both see the same machine; the best of each counts.
+    """
+    check = reader_module._CacheFile.check_unchanged
+    best = {True: 0.0, False: 0.0}
+    try:
+        for round_ in range(rounds):
+            for checked in (True, False):
+                reader_module._CacheFile.check_unchanged = check if checked else _no_check
+                best[checked] = max(best[checked], read_rate(cache, reads, rgb=True, seed=round_))
+    finally:
+        reader_module._CacheFile.check_unchanged = check
+    return best[True], best[False]
+
+
+def _no_check(self: object) -> None:
+    """What the reader did before it checked that the file is unchanged: nothing."""
+
+
 def _read_through(path: Path) -> None:
     """Read a file once, sequentially, so that it is in the page cache."""
     with open(path, "rb") as f:
@@ -167,7 +191,7 @@ def _subset(source: Path, limit: int | None, work: Path) -> Path:
     for item in listing.items:
         if counts.get(item.label, 0) < limit:
             counts[item.label] = counts.get(item.label, 0) + 1
-            lines.append(f"{listing.path_of(item)},{listing.class_names[item.label]}")
+            lines.append(f"{listing.root / item.relpath},{listing.class_names[item.label]}")
     csv_path = work / "subset.csv"
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path
@@ -224,6 +248,15 @@ def main() -> None:
                 what = "raw + rgb" if rgb else "raw only"
                 rate = read_rate(cache, args.reads, rgb=rgb)
                 print(f"  random reads, {what:9}: {rate:8.1f} samples/s (file in page cache)")
+            checked, unchecked = checked_read_cost(cache, args.reads)
+            print(
+                f"  random reads, raw + rgb, checked {checked:8.1f} / unchecked {unchecked:8.1f} "
+                f"samples/s: the change check costs {1 - checked / unchecked:6.1%}"
+            )
+            start = time.perf_counter()
+            rawspace.cache.open(cache).verify()
+            print(f"  verify (every pixel digest): {n / (time.perf_counter() - start):8.1f} "
+                  "samples/s")  # fmt: skip
             cache.unlink()
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

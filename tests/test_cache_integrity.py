@@ -313,3 +313,21 @@ def test_an_empty_shard_is_still_built(tmp_path, image):
         for k in (1, 2, 3)
     ]
     assert sum(built) == 2 and 0 in built
+
+
+def test_a_cache_of_format_1_still_opens_but_cannot_be_verified(copy):
+    with h5py.File(copy, "r+") as f:
+        for name in ("digest", "source_digest"):
+            del f[name]
+        f.attrs["format_version"] = 1
+    reader = rawspace.cache.open(copy)
+    assert len(reader) == 10 and len(reader.fingerprint()) == 64
+    with pytest.raises(CacheError, match="no pixel digests .*rebuild it to verify it"):
+        reader.verify()
+
+
+def test_a_cache_of_a_newer_format_is_refused(copy):
+    with h5py.File(copy, "r+") as f:
+        f.attrs["format_version"] = 99
+    with pytest.raises(CacheError, match="format_version: 99 is newer .*upgrade rawspace"):
+        rawspace.cache.open(copy)

@@ -173,7 +173,8 @@ class _CacheFile:
         return name in self._names
 
     def sample(self, name: str, row: int) -> np.ndarray:
-        """Row ``row`` of the image dataset ``name`` (a new array)."""
+        """Row ``row`` of the image dataset ``name`` (a new array); call
+        :meth:`check_unchanged` before handing it out."""
         dataset = self.dataset(name)
         try:
             if not self._direct[name]:
@@ -184,17 +185,15 @@ class _CacheFile:
                 dataset.id.read_direct_chunk(offset, out=out.reshape(-1).view(np.uint8))
         except OSError as exc:
             raise self.damaged(name, exc) from None
-        self.check_unchanged()
         return out
 
     def rows(self, name: str, first: int, count: int) -> np.ndarray:
-        """Rows ``first`` to ``first + count`` of the image dataset ``name``."""
+        """Rows ``first`` to ``first + count`` of the image dataset ``name``; call
+        :meth:`check_unchanged` before handing them out."""
         try:
-            block = self.dataset(name)[first : first + count]
+            return self.dataset(name)[first : first + count]
         except OSError as exc:
             raise self.damaged(name, exc) from None
-        self.check_unchanged()
-        return block
 
     def damaged(self, name: str, exc: OSError) -> CacheError:
         self.check_unchanged()
@@ -210,6 +209,7 @@ class _CacheFile:
                 count = min(_DIGEST_BLOCK, n - first)
                 raw = self.rows("raw", first, count)
                 rgb = self.rows("rgb", first, count) if has_rgb else None
+                self.check_unchanged()
                 for i in range(count):
                     digests.append(pixel_digest(raw[i], None if rgb is None else rgb[i]))
             self._digests = np.array(digests, dtype=object)
@@ -410,6 +410,7 @@ class CacheReader:
         handle = self._handle
         raw = handle.sample("raw", row)
         rgb = handle.sample("rgb", row) if self.has_rgb else None
+        handle.check_unchanged()  # what was read is what was checked when opened
         return Sample(
             raw=raw,
             rgb=rgb,
@@ -476,6 +477,7 @@ class CacheReader:
         order = np.argsort(rows, kind="stable")
         for position, first, count in runs(rows[order]):
             out[order[position : position + count]] = self._handle.rows(name, first, count)
+        self._handle.check_unchanged()  # what was read is what was checked when opened
         return out
 
     def fingerprint(self) -> str:

@@ -322,12 +322,12 @@ def test_a_cache_of_format_1_still_opens_but_cannot_be_verified(copy):
         f.attrs["format_version"] = 1
     reader = rawspace.cache.open(copy)
     assert len(reader) == 10 and len(reader.fingerprint()) == 64
-    with pytest.raises(CacheError, match="no pixel digests .*rebuild it to verify it"):
+    with pytest.raises(CacheError, match=r"no pixel digests .*rebuild it to verify it"):
         reader.verify()
 
 
 def test_a_cache_of_a_newer_format_is_refused(copy):
     with h5py.File(copy, "r+") as f:
         f.attrs["format_version"] = 99
-    with pytest.raises(CacheError, match="format_version: 99 is newer .*upgrade rawspace"):
+    with pytest.raises(CacheError, match=r"format_version: 99 is newer .*upgrade rawspace"):
         rawspace.cache.open(copy)

@@ -34,6 +34,7 @@ from skimage import data
 import rawspace
 from rawspace._reference import develop_reference, invert_reference
 from rawspace.curves import linearize_lut
+from rawspace.spec import HIGHLIGHT_START, HIGHLIGHT_WIDTH
 
 
 def invert_numpy_lut(rgb: np.ndarray, params: rawspace.CameraParams) -> np.ndarray:
@@ -41,7 +42,8 @@ def invert_numpy_lut(rgb: np.ndarray, params: rawspace.CameraParams) -> np.ndarr
     linear = linearize_lut(rgb.dtype, params.tone, params.gamma)[rgb]
     cam = linear @ params.rgb2cam.T
     gains = 1.0 / params.wb_gains
-    mask = (np.maximum(cam.mean(axis=-1, keepdims=True) - 0.9, 0.0) / 0.1) ** 2
+    gray = cam.mean(axis=-1, keepdims=True)
+    mask = (np.maximum(gray - HIGHLIGHT_START, 0.0) / HIGHLIGHT_WIDTH) ** 2
     cam = np.clip(cam * np.maximum(mask + (1.0 - mask) * gains, gains), 0.0, 1.0)
     bayer = rawspace.mosaic(cam, params.cfa)
     span = params.white_level - params.black_level

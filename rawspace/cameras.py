@@ -87,6 +87,13 @@ def stable_seed(seed: int, *parts: str) -> int:
     -------
     int
         In ``[0, 2**63)``, usable as a NumPy seed.
+
+    Examples
+    --------
+    >>> stable_seed(0, "camera") == stable_seed(0, "camera")
+    True
+    >>> stable_seed(0, "ab", "c") != stable_seed(0, "a", "bc")
+    True
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -192,6 +199,14 @@ def load_camera(path: str | os.PathLike[str]) -> CameraParams:
     ValueError
         The JSON is malformed or does not describe a camera, or the raw file cannot
         be read (:class:`rawspace.rawio.RawFileError` is a ValueError).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "camera.json"
+    >>> _ = path.write_text(CameraParams.sample(0).to_json())
+    >>> load_camera(path) == CameraParams.sample(0)
+    True
     """
     path = Path(path)
     if not path.is_file():
@@ -247,6 +262,16 @@ class CameraAssigner:
     ``stable_seed(seed, "camera", "image", relpath)``; the noise levels likewise
     with ``"noise"`` in place of ``"camera"``; the noise realisation from
     ``stable_seed(seed, "noise-realisation", "image", relpath)``.
+
+    Examples
+    --------
+    >>> assigner = CameraAssigner("image", seed=1, cameras="held-out", noise="brooks")
+    >>> from rawspace.catalogue import find_camera
+    >>> find_camera(assigner.params_for("cells/a.png").name).part
+    'held-out'
+    >>> raw = assigner.invert(np.full((8, 8, 3), 128, np.uint8), "cells/a.png")
+    >>> raw.data.shape, raw.noise == assigner.noise_levels_for("cells/a.png")
+    ((8, 8), True)
     """
 
     policy: CameraPolicy = "dataset"

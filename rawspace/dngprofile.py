@@ -238,6 +238,22 @@ class DngProfile:
     noise_profile : tuple of (float, float) or None
         NoiseProfile: ``(S, O)`` per colour plane or one for all.
     unique_camera_model : str
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> a = np.array([[0.67, -0.06, -0.1], [-0.43, 1.25, 0.2], [-0.09, 0.22, 0.57]])
+    >>> d65 = np.array([[1.04, -0.38, -0.13], [-0.55, 1.38, 0.18], [-0.1, 0.2, 0.68]])
+    >>> two = dataclasses.replace(
+    ...     DngProfile.single(a, illuminant=17), illuminants=(17, 21),
+    ...     color_matrices=(a, d65), camera_calibrations=(np.eye(3), np.eye(3)),
+    ... )
+    >>> two.temperatures
+    (2850.0, 6500.0)
+    >>> round(two.interpolation_weight(4000.0), 4)  # weight of the first matrix
+    0.488
+    >>> np.allclose(two.xyz_to_camera((0.5, 0.41)), a)  # below 2850 K: clamped
+    True
     """
 
     illuminants: tuple[int, ...]

@@ -64,7 +64,14 @@ _MAX_CONDITION = 1e8
 
 
 def as_rng(seed_or_rng: int | np.random.Generator | None) -> np.random.Generator:
-    """Return a NumPy ``Generator`` for an integer seed, a generator or ``None``."""
+    """Return a NumPy ``Generator`` for an integer seed, a generator or ``None``.
+
+    Examples
+    --------
+    >>> rng = as_rng(3)
+    >>> as_rng(rng) is rng, float(as_rng(3).random()) == float(np.random.default_rng(3).random())
+    (True, True)
+    """
     if isinstance(seed_or_rng, np.random.Generator):
         return seed_or_rng
     if seed_or_rng is None or isinstance(seed_or_rng, (int, np.integer)):
@@ -331,6 +338,14 @@ class CameraParams:
 
         ``rgb2cam = xyz2cam @ RGB2XYZ`` with each row divided by its sum.
         The other fields are passed as keyword arguments.
+
+        Examples
+        --------
+        >>> params = CameraParams.from_xyz2cam(
+        ...     XYZ2CAM_PRESETS[0], rgb_gain=1.0, red_gain=2.0, blue_gain=1.5
+        ... )
+        >>> np.allclose(params.rgb2cam @ np.ones(3), 1.0)
+        True
         """
         matrix = np.asarray(xyz2cam, dtype=np.float64)
         if matrix.shape != (3, 3):

@@ -28,6 +28,11 @@ def raw_shape(layout: Layout, height: int, width: int) -> tuple[int, ...]:
 
     ``(H, W)`` for ``"bayer"``, ``(H/2, W/2, 4)`` for ``"packed"``, ``(H, W, 3)`` for
     ``"linear"``.
+
+    Examples
+    --------
+    >>> raw_shape("packed", 4, 6)
+    (2, 3, 4)
     """
     check_choice("layout", layout, LAYOUTS)
     return {
@@ -39,7 +44,13 @@ def raw_shape(layout: Layout, height: int, width: int) -> tuple[int, ...]:
 
 def image_size(layout: Layout, shape: tuple[int, ...]) -> tuple[int, int]:
     """Height and width in pixels of a raw array of ``shape`` in ``layout`` (inverse of
-    :func:`raw_shape`)."""
+    :func:`raw_shape`).
+
+    Examples
+    --------
+    >>> image_size("packed", (2, 3, 4))
+    (4, 6)
+    """
     if layout == "packed":
         return 2 * shape[0], 2 * shape[1]
     return shape[0], shape[1]
@@ -62,6 +73,12 @@ class RawImage:
         ``(shot, read)`` variances of the noise that was added, or None.
     seed : int or None
         Seed that drew the parameters and noise, when one was given.
+
+    Examples
+    --------
+    >>> raw = RawImage(np.zeros((4, 6), np.uint16), CameraParams.sample(0))
+    >>> raw.shape, raw.layout, raw.to_dict()["dtype"]
+    ((4, 6), 'bayer', 'uint16')
     """
 
     data: np.ndarray

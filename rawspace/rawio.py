@@ -607,6 +607,15 @@ def write_dng(
         parameters that do not fit the DNG rationals.
     FileNotFoundError
         The folder of ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, rawspace
+    >>> raw = rawspace.invert(np.full((24, 24, 3), 100, np.uint8), seed=0, noise="brooks")
+    >>> path = write_dng(raw, pathlib.Path(tempfile.mkdtemp()) / "a.dng")
+    >>> back = read_raw(path)
+    >>> np.array_equal(back.data, raw.data), back.noise == raw.noise
+    (True, True)
     """
     if not isinstance(raw, RawImage):
         raise TypeError(f"raw must be a RawImage, got {type(raw).__name__}")

@@ -6,7 +6,8 @@ text file listing images, turns each into raw with the camera that a
 an output folder that mirrors the input tree. Next to every output ``X.npy``
 (or ``X.dng``) it writes ``X.json``: the relative path, the source, the camera
 parameters, the noise levels and seed, and the options, which is enough to
-re-create the output exactly with :func:`rawspace.invert`.
+re-create the output exactly with :func:`rawspace.invert`; :func:`read_output`
+reads an output back, checked against its JSON.
 
 Guarantees
 ----------
@@ -14,9 +15,14 @@ Guarantees
   the same seed gives byte-identical files whatever the number of processes.
 - Files are written atomically (a temporary file in the same folder, then
   ``os.replace``), data first and JSON last: a JSON means a complete output.
-  A rerun skips outputs whose data and JSON both exist (unless ``overwrite``),
-  and reports those whose JSON records other options (seed, cameras, layout,
-  format, ...) as failures rather than mixing two conversions in one folder.
+- Identity by content: the JSON records the :func:`~rawspace.files.file_digest`
+  of the input's bytes. A rerun skips outputs whose data and JSON both exist and
+  whose input still has that digest (unless ``overwrite``); it redoes those whose
+  input changed (logged as "changed since last conversion: redone"), removing the
+  earlier output if the changed input fails; and it reports those whose JSON
+  records other options (seed, cameras, layout, format, ...) as failures rather
+  than mixing two conversions in one folder.
+- Multi-page images are refused (listed as failures) unless ``page`` chooses one.
 - Inputs are only read, and never written over: no output may be an input or
   lie inside an input folder (:func:`rawspace.files.check_outputs`). Every
   failure (an image that cannot be read or converted, a folder that cannot be

@@ -13,8 +13,11 @@ __all__ = ["register", "run"]
 _EPILOG = """\
 INPUT is an image, a folder (searched recursively) or a text file listing image
 paths. OUTPUT mirrors the input tree: each X.npy (or X.dng) gets an X.json with
-everything needed to re-create it. Groups (for --camera-per/--noise-per group) are
-the first folder of each image's relative path. No output may be an input or lie
+everything needed to re-create it, including the digest of its input's bytes.
+Running again skips the outputs whose input is unchanged and redoes those whose
+input changed ("changed since last conversion: redone"). Multi-page images (TIFF
+stacks) fail unless --page chooses one. Groups (for --camera-per/--noise-per group)
+are the first folder of each image's relative path. No output may be an input or lie
 inside an input folder. Exit status: 0 success, 1 when an image or a folder failed
 (see OUTPUT/failures.csv), 2 for usage errors, 3 when an output cannot be written
 (a full disk, no permission: the outputs written so far are complete, and running

@@ -10,6 +10,12 @@ in cache-sized parts on CPU and as one fused kernel under ``torch.compile``. Wit
 ``differentiable=True`` every step is an out-of-place autograd operation, so gradients
 flow from the raw output back to a float input (learned ISPs, adversarial cameras).
 
+The batch is processed at once (on CPU in cache-sized parts of whole images); per
+sample parameters are gathered from the table, so nothing waits for the device except
+the float range check. Under ``torch.compile`` the pixel work becomes one fused kernel
+(``fullgraph=True`` works without a ``generator``; with one, dynamo breaks the graph at
+the random draws, which run eagerly before that kernel).
+
 Precision: the arithmetic is float32 on the device; the curves of uint8 images come
 from the core's float64 look-up tables (:func:`rawspace.curves.linearize_lut`), float
 images are linearised in float32 (float64 for float64 input) with a form of the
@@ -305,17 +311,6 @@ def invert(
         float32 on ``rgb``'s device (float64 for float64 input on the differentiable
         path), shape per ``layout``.
 
-    Notes
-    -----
-    Equals ``rawspace.invert(image, camera, layout=layout, dtype=numpy.float32).data``
-    (moved to channel-first) per image, to about 1e-6.
-
-    The batch is processed at once (on CPU in cache-sized parts of whole images); per
-    sample parameters are gathered from the table, so nothing waits for the device
-    except the float range check. Under ``torch.compile`` the pixel work becomes one
-    fused kernel (``fullgraph=True`` works without a ``generator``; with one, dynamo
-    breaks the graph at the random draws, which run eagerly before that kernel).
-
     Examples
     --------
     >>> camera = CameraParams.sample(0)
@@ -327,6 +322,27 @@ def invert(
     >>> x.grad.shape
     torch.Size([1, 3, 4, 4])
     """
+    rgb = _check_arguments(rgb, layout, check_range, generator, scale)
+    n, _, h, w = rgb.shape
+    cams = _as_cameras(cameras, n, rgb.device)
+    levels = _noise_levels(noise, n, rgb.device, generator)
+    shape = {"bayer": (n, 1, h, w), "packed": (n, 4, h // 2, w // 2)}.get(layout, (n, 3, h, w))
+    z = None
+    if levels is not None:  # after the "brooks" levels, one draw for the whole batch
+        z = torch.randn(shape, generator=generator, device=rgb.device, dtype=torch.float32)
+    if differentiable:
+        out = _invert_differentiable(rgb, cams, layout)
+        if z is not None and levels is not None:
+            out = _noisy(out, *levels, z)
+    else:
+        out = _invert_in_place(rgb, cams, layout, shape, levels, z)
+    return out if scale == "unit" else _to_levels(out, cams, differentiable)
+
+
+def _check_arguments(
+    rgb: Any, layout: Any, check_range: bool, generator: Any, scale: Any
+) -> torch.Tensor:
+    """The checked ``rgb`` of :func:`invert`, after checking its other arguments."""
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     rgb = _check_rgb(rgb, layout, check_range)
@@ -339,28 +355,25 @@ def invert(
             )
     if scale not in ("unit", "levels"):
         raise ValueError(f"scale must be 'unit' or 'levels', got {scale!r}")
+    return rgb
+
+
+@torch.no_grad()
+def _invert_in_place(
+    rgb: torch.Tensor,
+    cams: Cameras,
+    layout: str,
+    shape: tuple[int, ...],
+    levels: tuple[Any, Any] | None,
+    z: torch.Tensor | None,
+) -> torch.Tensor:
+    """The fast path: parts of the batch written in place into one output tensor."""
     n, _, h, w = rgb.shape
-    cams = _as_cameras(cameras, n, rgb.device)
-    levels = _noise_levels(noise, n, rgb.device, generator)
-    shape = {
-        "bayer": (n, 1, h, w),
-        "packed": (n, 4, h // 2, w // 2),
-        "linear": (n, 3, h, w),
-    }[layout]
-    z = None
-    if levels is not None:  # after the "brooks" levels, one draw for the whole batch
-        z = torch.randn(shape, generator=generator, device=rgb.device, dtype=torch.float32)
-    if differentiable:
-        out = _invert_differentiable(rgb, cams, layout)
+    out = torch.empty(shape, dtype=torch.float32, device=rgb.device)
+    for start, stop in _chunks(n, h * w, rgb.device):
+        part = slice(start, stop)
+        _invert_part(rgb[part], cams[part], layout, out[part])
         if z is not None and levels is not None:
-            out = _noisy(out, *levels, z)
-    else:
-        with torch.no_grad():
-            out = torch.empty(shape, dtype=torch.float32, device=rgb.device)
-            for start, stop in _chunks(n, h * w, rgb.device):
-                part = slice(start, stop)
-                _invert_part(rgb[part], cams[part], layout, out[part])
-                if z is not None and levels is not None:
-                    shot, read = (v[part] if isinstance(v, torch.Tensor) else v for v in levels)
-                    _add_noise(out[part], shot, read, z[part])
-    return out if scale == "unit" else _to_levels(out, cams, differentiable)
+            shot, read = (v[part] if isinstance(v, torch.Tensor) else v for v in levels)
+            _add_noise(out[part], shot, read, z[part])
+    return out

@@ -281,3 +281,38 @@ def test_load_camera_from_dng(tmp_path: Path, ihc: np.ndarray) -> None:
     camera = CameraParams.sample(13, cfa="GRBG", black_level=64, white_level=4095)
     write_dng(rawspace.invert(ihc, camera), tmp_path / "cam.dng")
     assert load_camera(tmp_path / "cam.dng") == camera
+
+
+# ------------------------------------------------------------------ catalogue cameras
+def test_sample_camera_sources():
+    from rawspace.cameras import camera_pool, sample_camera
+    from rawspace.catalogue import find_camera, held_out_cameras, training_cameras
+
+    assert sample_camera(4, source="brooks") == CameraParams.sample(4)
+    assert camera_pool("training") == training_cameras()
+    assert camera_pool("held-out") == held_out_cameras() and camera_pool("brooks") == ()
+    for seed in range(30):
+        assert find_camera(sample_camera(seed, source="held-out").name).part == "held-out"
+        assert find_camera(sample_camera(seed).name).part == "training"
+    camera = sample_camera(2, source="catalogue", cfa="BGGR", white_level=4095)
+    assert camera == CameraParams.sample(2, matrices="catalogue", cfa="BGGR", white_level=4095)
+    with pytest.raises(ValueError, match="source must be one of"):
+        sample_camera(0, source="adobe")
+
+
+def test_assigner_draws_catalogue_cameras_reproducibly():
+    from rawspace.cameras import sample_camera
+    from rawspace.catalogue import find_camera
+
+    assigner = CameraAssigner("image", seed=5, cameras="held-out")
+    cameras = _cameras(assigner, RELPATHS)
+    assert all(find_camera(c.name).part == "held-out" for c in cameras)
+    assert len({c.name for c in cameras}) > 1
+    seed = stable_seed(5, "camera", "image", RELPATHS[0])
+    assert cameras[0] == sample_camera(seed, source="held-out")
+    assert assigner.to_dict()["cameras"] == "held-out"
+    assert "cameras" not in CameraAssigner().to_dict()  # records of Brooks' cameras unchanged
+    with pytest.raises(ValueError, match="cameras must be one of"):
+        CameraAssigner(cameras="all")
+    with pytest.raises(ValueError, match="brings its own"):
+        CameraAssigner(camera=CameraParams.sample(0), cameras="training")

@@ -180,3 +180,51 @@ def test_extreme_gains_in_range_invert_and_develop(ihc):
 def test_missing_level_is_named(name):
     with pytest.raises(TypeError, match=f"{name} must be an integer, got NoneType"):
         CameraParams(np.eye(3), 1.0, 2.0, 1.5, **{name: None})
+
+
+# --------------------------------------------------------- optional fields: name, noise profile
+def test_name_and_noise_profile_round_trip_and_stay_out_of_old_dicts():
+    plain = CameraParams.sample(1)
+    assert set(plain.to_dict()) == {
+        "rgb2cam", "rgb_gain", "red_gain", "blue_gain", "cfa", "black_level",
+        "white_level", "tone", "gamma", "highlight_blend",
+    }  # fmt: skip
+    profiled = dataclasses.replace(
+        plain, name="Nikon D850", noise_profile=[[1e-4, 2e-6], (2e-4, 3e-6), (3e-4, 4e-6)]
+    )
+    assert profiled.noise_profile == ((1e-4, 2e-6), (2e-4, 3e-6), (3e-4, 4e-6))
+    values = json.loads(profiled.to_json())
+    assert values["name"] == "Nikon D850"
+    assert values["noise_profile"] == [[1e-4, 2e-6], [2e-4, 3e-6], [3e-4, 4e-6]]
+    back = CameraParams.from_json(profiled.to_json())
+    assert back == profiled and hash(back) == hash(profiled)
+    assert back != plain and "noise_profile=" in repr(back)
+    assert CameraParams.from_dict(plain.to_dict()) == plain
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        ({"noise_profile": [(1e-4, -1e-6)]}, ValueError, "finite and >= 0"),
+        ({"noise_profile": [(1e-4, 1e-6)] * 2}, ValueError, "1 or 3"),
+        ({"noise_profile": [1e-4, 1e-6]}, ValueError, r"\(S, O\) pairs"),
+        ({"noise_profile": [(float("nan"), 0.0)]}, ValueError, "finite"),
+        ({"name": 3}, TypeError, "name must be a str or None, got int"),
+    ],
+)
+def test_optional_fields_are_validated(changes, error, match):
+    with pytest.raises(error, match=match):
+        dataclasses.replace(CameraParams.sample(0), **changes)
+
+
+def test_daylight_gains_of_the_brooks_mix():
+    params = CameraParams.sample(6, gains="daylight")
+    rng = np.random.default_rng(6)
+    weights = rng.uniform(1e-8, 1e8, size=4)
+    xyz2cam = np.tensordot(weights, XYZ2CAM_PRESETS, axes=1) / weights.sum()
+    white = (xyz2cam @ RGB2XYZ).sum(axis=1)
+    assert params.rgb_gain == 1.0 / rng.normal(0.8, 0.1)
+    assert params.red_gain == pytest.approx(white[1] / white[0], rel=1e-12)
+    assert params.blue_gain == pytest.approx(white[1] / white[2], rel=1e-12)
+    with pytest.raises(ValueError, match="every channel must be positive"):
+        rawspace.params.daylight_gains(-np.eye(3))

@@ -131,10 +131,9 @@ def add_conversion_arguments(group: Any, *, size_help: str) -> None:
 
 def conversion_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments of `rawspace.convert.convert` / `rawspace.cache.build` (not size):
-    the fields of `rawspace.options.ConversionOptions`; ``page`` only when given."""
-    page = {"page": args.page} if args.page is not None else {}
+    the fields of `rawspace.options.ConversionOptions`."""
     return {
-        **page,
+        "page": args.page,
         "layout": args.layout,
         "camera": None if args.camera == "sample" else args.camera,
         "camera_per": args.camera_per,

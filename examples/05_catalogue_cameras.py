@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 import rawspace.cache
-from rawspace.cameras import sample_camera
+from rawspace.cameras import CameraSource, sample_camera
 from rawspace.catalogue import CATALOGUE_SOURCE, catalogue, find_camera, held_out_cameras
 from rawspace.files import IMAGE_SUFFIXES
 from rawspace.params import CameraParams
@@ -38,7 +38,7 @@ def listing(source: Path, per_class: int, csv_path: Path) -> Path:
     return csv_path
 
 
-def distinct_cameras(source: str, count: int) -> list[CameraParams]:
+def distinct_cameras(source: CameraSource, count: int) -> list[CameraParams]:
     """``count`` different cameras of one part of the catalogue, drawn from seeds 0, 1, ..."""
     cameras: dict[str, CameraParams] = {}
     seed = 0

@@ -1,4 +1,5 @@
-"""classifiers.stats against hand formulas, scipy called directly and slow reference loops."""
+"""classifiers.stats: McNemar, the images-only bootstrap and compare_paired against hand
+formulas, scipy and scikit-learn called directly, and slow reference loops."""
 
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ def test_mcnemar_random_against_binomtest_and_accepts_01_integers() -> None:
     ("a", "b", "match"),
     [
         (np.ones(3, bool), np.ones(4, bool), "same shape"),
-        (np.ones((2, 3), bool), np.ones((2, 3), bool), "correct_a must be a 1-D"),
+        (np.ones((2, 3), bool), np.ones((2, 3), bool), "correct_a must be a non-empty 1-D"),
         (np.ones(3, bool), np.array([0, 1, 2]), "correct_b must be bool or 0/1"),
         (np.ones(3, bool), np.array([0.0, 1.0, 1.0]), "correct_b must be bool or 0/1"),
     ],
@@ -234,21 +235,22 @@ def test_paired_bootstrap_rejects_bad_input(change: dict, match: str) -> None:
 
 
 def test_compare_paired_numbers_match_independent_computations() -> None:
-    k, runs, n_resamples = 3, 5, 600
-    labels, base, other = _random_runs(12, runs=runs, n=150, num_classes=k, error=(0.3, 0.25))
+    k, runs, n, n_resamples = 3, 5, 150, 600
+    labels, base, other = _random_runs(12, runs=runs, n=n, num_classes=k, error=(0.3, 0.25))
     result = stats.compare_paired(
         labels,
         list(_probabilities(base, k)),  # a sequence of (n, K), one per run
         _probabilities(other, k),  # stacked (runs, n, K)
         names=("rgb", "raw_packed"),
         run_names=[f"fold{r}" for r in range(runs)],
+        n_train=600,
         n_resamples=n_resamples,
         seed=5,
     )
     assert (result.baseline, result.other, result.n_test, result.num_classes) == (
         "rgb",
         "raw_packed",
-        150,
+        n,
         k,
     )
     assert result.runs == tuple(f"fold{r}" for r in range(runs)) and result.n_runs == runs
@@ -276,35 +278,48 @@ def test_compare_paired_numbers_match_independent_computations() -> None:
         expected = scipy_stats.binomtest(min(b[r], c[r]), b[r] + c[r], 0.5).pvalue
         assert result.mcnemar_p[r] == pytest.approx(expected, rel=1e-12)
     assert (result.pooled_b, result.pooled_c) == (sum(b), sum(c))
-    pooled = scipy_stats.binomtest(min(sum(b), sum(c)), sum(b) + sum(c), 0.5).pvalue
-    assert result.pooled_p == pytest.approx(pooled, rel=1e-12)
 
-    differences = np.round((acc_other - acc_base) * 150).astype(int)
-    assert len(set(differences)) == runs and 0 not in differences  # no ties: scipy alike
-    assert result.ttest_p == pytest.approx(scipy_stats.ttest_rel(acc_other, acc_base).pvalue)
+    d = acc_other - acc_base  # Nadeau–Bengio by hand: var × (1/J + n_test/n_train)
+    t = d.mean() / math.sqrt((1 / runs + n / 600) * d.var(ddof=1))
+    assert result.ttest_t == pytest.approx(t, rel=1e-12)
+    assert result.ttest_p == pytest.approx(2 * scipy_stats.t.sf(abs(t), runs - 1), rel=1e-12)
     assert result.wilcoxon_p == pytest.approx(scipy_stats.wilcoxon(acc_other, acc_base).pvalue)
 
-    indices = stats.bootstrap_indices(150, n_resamples=n_resamples, seed=5)
-    accuracy, macro_f1 = _slow_bootstrap(labels, base, other, indices, k)
-    assert result.accuracy_ci == pytest.approx(_interval(accuracy), abs=1e-12)
-    assert result.macro_f1_ci == pytest.approx(_interval(macro_f1), abs=1e-12)
+    correct_base, correct_other = base == labels, other == labels
+    options = {"n_resamples": n_resamples, "seed": 5}
+    assert result.accuracy == stats.two_way_difference(correct_base, correct_other, **options)
+    assert result.macro_f1 == stats.two_way_macro_f1(labels, base, other, num_classes=k, **options)
+    assert result.image_test == stats.sign_flip_test(correct_base, correct_other, **options)
+    assert result.baseline_row == stats.row_accuracy(labels, base, **options)
+    assert result.other_row == stats.row_accuracy(labels, other, **options)
+    assert result.accuracy_ci == (result.accuracy.low, result.accuracy.high)
+    assert result.p_value == result.accuracy.p_value
+    assert result.mdd() == pytest.approx(2.801585218 * result.accuracy.se, rel=1e-8)
     assert (result.n_resamples, result.seed, result.alpha) == (n_resamples, 5, 0.05)
 
 
 def test_identical_spaces_show_zero_difference_and_p_one() -> None:
     labels, base, _ = _random_runs(4, runs=5, n=80, num_classes=3, error=(0.3, 0.3))
     p = _probabilities(base, 3)
-    result = stats.compare_paired(labels, p, p.copy(), names=("rgb", "rgb2"), n_resamples=500)
+    result = stats.compare_paired(
+        labels, p, p.copy(), names=("rgb", "rgb2"), n_train=320, n_resamples=500
+    )
     assert result.delta_accuracy == (0.0,) * 5 and result.delta_macro_f1 == (0.0,) * 5
     assert result.accuracy_ci == (0.0, 0.0) and result.macro_f1_ci == (0.0, 0.0)
+    assert result.p_value == 1.0 and result.macro_f1.p_value == 1.0
+    assert result.image_test.p_value == 1.0 and result.image_test.statistic == 0
     assert result.mcnemar_b == result.mcnemar_c == (0,) * 5
-    assert result.mcnemar_p == (1.0,) * 5 and result.pooled_p == 1.0
+    assert result.mcnemar_p == (1.0,) * 5
     assert result.ttest_p == 1.0 and result.wilcoxon_p == 1.0  # documented, not NaN
     assert result.verdict() == "none" and result.verdict("macro_f1") == "none"
     sentence = result.sentence()
-    assert sentence.startswith("rgb2 − rgb: 0.00 points, 95 % CI [0.00, 0.00], McNemar p = 1 ")
-    assert "no evidence of a difference at α = 0.05" in sentence
-    assert "t-test p = 1, Wilcoxon p = 1" in sentence
+    assert sentence.startswith(
+        "rgb2 − rgb: 0.00 points (mean over 5 runs), 95 % CI [0.00, 0.00] over runs and test "
+        "images, p = 1: no evidence of a difference at α = 0.05"
+    )
+    assert "image-level sign-flip p = 1, corrected t-test over runs p = 1, Wilcoxon p = 1" in (
+        sentence
+    )
 
 
 def test_ties_in_run_differences_are_ranked_as_ties() -> None:
@@ -316,120 +331,113 @@ def test_ties_in_run_differences_are_ranked_as_ties() -> None:
     base = np.stack([_wrong_at(labels, w, k) for w in wrong_base])
     other = np.stack([_wrong_at(labels, w, k) for w in wrong_other])
     result = stats.compare_paired(
-        labels,
-        _probabilities(base, k),
-        _probabilities(other, k),
-        names=("a", "b"),
-        n_resamples=200,
+        labels, _probabilities(base, k), _probabilities(other, k), names=("a", "b"), n_resamples=200
     )
     expected = scipy_stats.wilcoxon(np.array([3, 3, 3, 8, 10]) / n).pvalue
     assert result.wilcoxon_p == pytest.approx(expected)
 
 
-def test_clear_difference_is_reported_as_evidence() -> None:
+def _clear_difference() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, k, runs = 500, 4, 5
     labels = np.arange(n) % k
     base_wrong = np.arange(n) < 100  # 400 right
     other_wrong = np.arange(n) < 40  # the same 400 right and 60 more
     base = np.stack([_wrong_at(labels, np.roll(base_wrong, 7 * r), k) for r in range(runs)])
     other = np.stack([_wrong_at(labels, np.roll(other_wrong, 7 * r), k) for r in range(runs)])
-    result = stats.compare_paired(
-        labels, _probabilities(base, k), _probabilities(other, k), names=("rgb", "raw_packed")
-    )
-    assert result.delta_accuracy == pytest.approx((0.12,) * runs)
-    assert result.mcnemar_b == (0,) * runs and result.mcnemar_c == (60,) * runs
+    return labels, _probabilities(base, k), _probabilities(other, k)
+
+
+def test_clear_difference_is_reported_as_evidence() -> None:
+    labels, base, other = _clear_difference()
+    result = stats.compare_paired(labels, base, other, names=("rgb", "raw_packed"))
+    assert result.delta_accuracy == pytest.approx((0.12,) * 5)
+    assert result.mcnemar_b == (0,) * 5 and result.mcnemar_c == (60,) * 5
     assert result.mcnemar_p[0] == pytest.approx(2 * 0.5**60, rel=1e-9)
-    assert (result.pooled_b, result.pooled_c) == (0, 300)
-    assert result.pooled_p == pytest.approx(2 * 0.5**300, rel=1e-9)
     low, high = result.accuracy_ci
     assert 0 < low < 0.12 < high
     assert result.macro_f1_ci[0] > 0
-    # Every run +60: Wilcoxon's exact minimum 2/2⁵; the t statistic is infinite.
-    assert result.wilcoxon_p == pytest.approx(scipy_stats.wilcoxon([0.12] * 5).pvalue)
-    assert result.wilcoxon_p == pytest.approx(0.0625)
-    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
-        assert (
-            result.ttest_p
-            == scipy_stats.ttest_rel(result.other_accuracy, result.baseline_accuracy).pvalue
-        )
+    assert result.image_test.p_value == 1 / 10_001  # no sign flip reaches 300 images
+    assert result.ttest_p is None  # no training-set size given
     assert result.verdict() == "higher" and result.verdict("macro_f1") == "higher"
     sentence = result.sentence()
-    assert sentence.startswith("raw_packed − rgb: +12.00 points, 95 % CI [+")
-    assert "McNemar p = 9.8e-91 (pooled over 5 runs)" in sentence  # 2·2⁻³⁰⁰
+    assert sentence.startswith("raw_packed − rgb: +12.00 points (mean over 5 runs), 95 % CI [+")
     assert "evidence that raw_packed is more accurate than rgb at α = 0.05" in sentence
-    assert "paired t-test p = 0 (every run has the same difference), Wilcoxon p = 0.0625" in (
-        sentence
-    )
+    assert "McNemar p 1.7e-18 (each run's trained models)" in sentence
     assert "evidence that raw_packed has a higher macro F1 than rgb" in result.sentence("macro_f1")
 
     swapped = stats.compare_paired(
-        labels,
-        _probabilities(other, k),
-        _probabilities(base, k),
-        names=("raw_packed", "rgb"),
-        n_resamples=1000,
+        labels, other, base, names=("raw_packed", "rgb"), n_resamples=1000
     )
-    assert swapped.verdict() == "lower" and swapped.mcnemar_b == (60,) * runs
-    assert swapped.sentence().startswith("rgb − raw_packed: −12.00 points, 95 % CI [−")
+    assert swapped.verdict() == "lower" and swapped.mcnemar_b == (60,) * 5
+    assert swapped.sentence().startswith("rgb − raw_packed: −12.00 points (mean over 5 runs)")
     assert "evidence that rgb is less accurate than raw_packed" in swapped.sentence()
 
 
-@pytest.mark.parametrize("runs", [1, 4])
-def test_fewer_than_five_runs_have_no_over_run_tests(runs: int) -> None:
-    labels, base, other = _random_runs(5, runs=runs, n=60, num_classes=3, error=(0.3, 0.3))
-    probabilities = _probabilities(base, 3)
+@pytest.mark.parametrize("runs", [1, 2])
+def test_fewer_than_three_runs_describe_these_models_only(runs: int) -> None:
+    labels, base, other = _clear_difference()
+    base, other = base[:runs], other[:runs]
     if runs == 1:
-        probabilities = probabilities[0]  # a single (n, K) array is one run
+        base = base[0]  # a single (n, K) array is one run
     result = stats.compare_paired(
-        labels, probabilities, _probabilities(other, 3), names=("a", "b"), n_resamples=200
+        labels, base, other, names=("rgb", "raw"), n_train=2000, n_resamples=300
     )
-    assert result.n_runs == runs
+    assert result.n_runs == runs and result.accuracy_ci[0] > 0
+    assert result.verdict() == "too_few_runs" and result.verdict("macro_f1") == "too_few_runs"
     assert result.ttest_p is None and result.wilcoxon_p is None
-    suffix = "1 run" if runs == 1 else "4 runs"
-    assert f"no t-test or Wilcoxon test over runs ({suffix}, at least 5 needed)." in (
+    suffix = "1 run" if runs == 1 else "2 runs"
+    assert f"with {suffix} this describes these trained models only, not the spaces" in (
         result.sentence()
     )
-    pooled = "(1 run)" if runs == 1 else "(pooled over 4 runs)"
-    assert pooled in result.sentence()
+    assert "evidence" not in result.sentence()
+    assert result.baseline_row.method == ("Wilson" if runs == 1 else "two-way bootstrap")
     data = json.loads(json.dumps(result.to_dict()))
-    assert data["ttest_p"] is None and data["wilcoxon_p"] is None
+    assert data["ttest_p"] is None and data["verdict_accuracy"] == "too_few_runs"
 
 
-def test_sentence_wording_and_inconclusive_cases() -> None:
-    labels, base, other = _random_runs(6, runs=5, n=60, num_classes=3, error=(0.3, 0.3))
+def test_a_near_chance_row_makes_the_comparison_tell_nothing() -> None:
+    """8 classes, one of them half the test set; both models near that majority rate."""
+    rng = np.random.default_rng(2)
+    n, k, runs = 200, 8, 5
+    labels = np.where(rng.random(n) < 0.5, 0, rng.integers(1, k, n))
+    base = np.where(rng.random((runs, n)) < 0.45, labels, rng.integers(0, k, (runs, n)))
+    other = np.where(rng.random((runs, n)) < 0.9, labels, rng.integers(0, k, (runs, n)))
     result = stats.compare_paired(
-        labels,
-        _probabilities(base, 3),
-        _probabilities(other, 3),
-        names=("rgb", "raw_packed"),
-        n_resamples=100,
+        labels, _probabilities(base, k), _probabilities(other, k), names=("rgb", "raw"),
+        n_resamples=500,
+    )  # fmt: skip
+    rate = np.bincount(labels).max() / n
+    assert result.baseline_row.majority_rate == pytest.approx(rate)
+    assert result.baseline_row.low <= rate < result.other_row.low
+    assert result.near_chance == ("rgb",) and result.accuracy_ci[0] > 0
+    assert result.verdict() == "near_chance"
+    assert "rgb is near chance (accuracy CI reaches the majority-class rate" in result.sentence()
+    assert "tells nothing about the spaces" in result.sentence()
+    assert "evidence that" not in result.sentence()
+
+
+def test_holm_family_and_margin_in_verdict_and_sentence() -> None:
+    labels, base, other = _clear_difference()
+    clear = stats.compare_paired(labels, base, other, names=("rgb", "raw"), n_resamples=300)
+    same = stats.compare_paired(labels, base, base, names=("rgb", "raw_aug"), n_resamples=300)
+    primary, secondary = stats.adjust_family([clear, same], is_primary=lambda c: c.other == "raw")
+    assert primary.primary and primary.p_holm is None and primary.family_size == 1
+    assert not secondary.primary and secondary.p_holm == 1.0
+    assert "(primary comparison)" in primary.sentence()
+    assert "Holm-adjusted p = 1 over 1 secondary comparisons" in secondary.sentence()
+    # A Holm-adjusted verdict reads the adjusted p, not the interval.
+    adjusted = dataclasses.replace(primary, primary=False, p_holm=0.09)
+    assert primary.verdict() == "higher" and adjusted.verdict() == "none"
+
+    with_margin = stats.compare_paired(
+        labels, base, base, names=("rgb", "raw_aug"), n_resamples=300, margin=1.0
     )
-    example = dataclasses.replace(
-        result,
-        mean_delta_accuracy=0.0027,
-        accuracy_ci=(-0.0041, 0.0095),
-        pooled_p=0.52,
-        ttest_p=0.41,
-        wilcoxon_p=0.4375,
-    )
-    assert example.sentence() == (
-        "raw_packed − rgb: +0.27 points, 95 % CI [−0.41, +0.95], McNemar p = 0.52 "
-        "(pooled over 5 runs): no evidence of a difference at α = 0.05; over the 5 runs, "
-        "paired t-test p = 0.41, Wilcoxon p = 0.44."
-    )
-    excludes = dataclasses.replace(example, accuracy_ci=(0.001, 0.0095))
-    assert excludes.verdict() == "inconclusive"
-    assert "inconclusive at α = 0.05 (the CI excludes 0 but McNemar p ≥ 0.05)" in (
-        excludes.sentence()
-    )
-    significant = dataclasses.replace(example, pooled_p=0.0496)
-    assert significant.verdict() == "inconclusive"
-    assert "McNemar p = 0.0496" in significant.sentence()
-    assert "(McNemar p < 0.05 but the CI includes 0)" in significant.sentence()
-    for text in (example.sentence(), excludes.sentence(), significant.sentence()):
-        assert "no difference" not in text.replace("no evidence of a difference", "")
-    with pytest.raises(ValueError, match="metric must be 'accuracy' or 'macro_f1'"):
-        example.sentence("f1")  # type: ignore[arg-type]
+    assert with_margin.non_inferior() is True
+    assert "non-inferior within 1 points (CI lower end 0.00 > −1)" in with_margin.sentence()
+    worse = stats.compare_paired(labels, other, base, names=("raw", "rgb"), margin=1.0)
+    assert worse.non_inferior() is False
+    assert "non-inferiority within 1 points not shown" in worse.sentence()
+    assert clear.non_inferior() is None  # no margin asked
 
 
 def test_to_dict_is_json_and_round_trips() -> None:
@@ -439,12 +447,17 @@ def test_to_dict_is_json_and_round_trips() -> None:
         _probabilities(base, 3),
         _probabilities(other, 3),
         names=("rgb", "raw"),
+        n_train=200,
         n_resamples=100,
+        margin=2.0,
     )
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert data["sentence_accuracy"] == result.sentence()
     assert data["sentence_macro_f1"] == result.sentence("macro_f1")
     assert data["verdict_accuracy"] == result.verdict()
+    assert data["mdd_accuracy"] == result.mdd()
+    assert data["accuracy_ci"] == list(result.accuracy_ci)
+    assert data["image_p"] == result.image_test.p_value
     assert data["convention"].startswith("raw − rgb")
     assert stats.PairedComparison.from_dict(data) == result
     assert all(math.isfinite(v) for v in data["delta_accuracy"] + data["accuracy_ci"])
@@ -469,6 +482,8 @@ def test_to_dict_is_json_and_round_trips() -> None:
         ({"alpha": 0}, "alpha must lie strictly between 0 and 1"),
         ({"n_resamples": 1.5}, "n_resamples must be an integer"),
         ({"seed": True}, "seed must be an integer"),
+        ({"n_train": 0}, "n_train must be an integer ≥ 1"),
+        ({"margin": -1.0}, "margin_points must be > 0"),
     ],
 )
 def test_compare_paired_rejects_bad_input(change: dict, match: str) -> None:

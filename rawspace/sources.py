@@ -199,6 +199,10 @@ def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
         raise SourceError(f"{name} must be one of {choices}, got {value!r}")
 
 
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
 def _sorted_names(names: set[str]) -> tuple[str, ...]:
     """Sorted class names: numerically when all are integers, else as strings."""
     try:
@@ -242,6 +246,8 @@ def _read_matek(annotations: Path, labels: LabelMode, unc: UncMode) -> Source:
         text = annotations.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"{annotations} is not UTF-8 text: {exc}") from None
+    except OSError as exc:
+        raise SourceError(f"SOURCE {annotations} cannot be read: {_reason(exc)}") from None
     rows: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
     dropped: list[str] = []
@@ -289,8 +295,10 @@ def _read_csv(csv_path: Path) -> Source:
         raise SourceError(f"{csv_path} is not UTF-8 text: {exc}") from None
     except csv.Error as exc:
         raise SourceError(f"{csv_path} is not a valid CSV file: {exc}") from None
+    except OSError as exc:
+        raise SourceError(f"SOURCE {csv_path} cannot be read: {_reason(exc)}") from None
     if header is None:
-        raise SourceError(f"{csv_path} is empty: expected a header 'path,label[,group]'")
+        raise SourceError(f"{csv_path} is empty: expected a header 'path,label[,group][,split]'")
     columns = [name.strip() for name in header]
     missing = [name for name in ("path", "label") if name not in columns]
     if missing:
@@ -348,7 +356,7 @@ def _read_path_list(path: Path) -> list[str]:
     except UnicodeDecodeError as exc:
         raise SourceError(f"test list {path} is not UTF-8 text: {exc}") from None
     except OSError as exc:
-        raise SourceError(f"test list {path} cannot be read: {exc.strerror}") from None
+        raise SourceError(f"test list {path} cannot be read: {_reason(exc)}") from None
     if path.suffix.lower() == ".csv":
         rows = list(csv.reader(text.splitlines()))
         columns = [name.strip() for name in rows[0]] if rows else []

@@ -189,3 +189,22 @@ def test_pinned_split_build_puts_exactly_the_listed_images_in_test(tmp_path: Pat
         reader = rawspace.cache.open(cache)
         assert set(reader.test.paths) == published
         assert set(reader.train.paths) == {row[0] for row in rows} - published
+
+
+@pytest.mark.parametrize("kind", ["csv", "matek19"])
+def test_unreadable_source_file_is_one_line(tmp_path: Path, monkeypatch, kind: str) -> None:
+    if kind == "csv":
+        source = _write_csv(tmp_path / "s.csv", [("x.png", "a")])
+    else:
+        source = tmp_path / "annotations.dat"
+        source.write_text("A/A_1.tiff A nan nan\n")
+    real_open = Path.open
+
+    def refusing(self: Path, *args, **kwargs):
+        if self == source:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing)
+    with pytest.raises(SourceError, match=f"SOURCE {source} cannot be read: Permission denied"):
+        read_source(source)

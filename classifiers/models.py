@@ -1,35 +1,49 @@
-"""Classifier models: torchvision architectures with weights, channel adaptation and regime.
+"""Classifier models: architectures with weights, channel adaptation and regime.
 
-:func:`create` builds one of :data:`MODELS` for ``num_classes`` classes and an input of
-``in_channels`` channels, loads weights (none, torchvision's ImageNet weights, or a local
-state dict such as KimiaNet's ``.pth``) and sets the training regime (:data:`MODES`).
+:func:`create` builds a model for ``num_classes`` classes and an input of ``in_channels``
+channels, loads weights and sets the training regime (:data:`MODES`). Names
+(:func:`check_model`):
+
+* :data:`MODELS` — torchvision architectures with none, torchvision's ImageNet weights
+  or a local state dict (such as KimiaNet's ``.pth``); the ViTs also with
+  ``weights="imagenet21k"``, which builds timm's architecture with its ImageNet-21k
+  checkpoint (:data:`classifiers.timm_models.IN21K_CHECKPOINTS`);
+* ``timm:NAME`` — any timm architecture;
+* ``dinobloom-s``, ``dinobloom-b``, ``dinobloom-l``, ``dinobloom-g`` — DINOv2 ViT/14 at
+  224 px with DinoBloom's checkpoint (``weights="dinobloom"`` or a path).
+
 Every model takes a float tensor of shape (N, ``in_channels``, H, W) and returns logits
 of shape (N, ``num_classes``).
 """
 
 from __future__ import annotations
 
-import logging
+import functools
 import os
-import re
 import types
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from urllib.parse import urlparse
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torchvision  # type: ignore[import-untyped]
 from torch import nn
-from torchvision.models.vision_transformer import (  # type: ignore[import-untyped]
-    interpolate_embeddings,
+
+from . import timm_models, torchvision_models
+from .timm_models import DINOBLOOM, IN21K_CHECKPOINTS
+from .torchvision_models import (
+    _LAYOUT,
+    WeightsUnavailableError,
+    adapt_first_layer,
+    imagenet_checkpoint_path,
 )
 
 __all__ = [
     "IN_CHANNELS",
     "MODELS",
     "MODES",
+    "PRETRAINED",
     "WeightsUnavailableError",
     "adapt_first_layer",
+    "check_model",
     "create",
     "first_layer_name",
     "head_name",
@@ -48,51 +62,63 @@ MODELS = (
     "mobilenet_v3_small",
 )
 MODES = ("full", "linear")
+#: Named weights besides a path: torchvision's ImageNet-1k, timm's ImageNet-21k (ViTs),
+#: DinoBloom's checkpoint (``dinobloom-*``) from its default place.
+PRETRAINED = ("imagenet", "imagenet21k", "dinobloom")
 IN_CHANNELS = (1, 3, 4)
 
-# Per model: (first convolution, classification head, torchvision weight enum name).
-_LAYOUT = {
-    "resnet50": ("conv1", "fc", "ResNet50_Weights"),
-    "densenet121": ("features.conv0", "classifier", "DenseNet121_Weights"),
-    "vit_b_16": ("conv_proj", "heads.head", "ViT_B_16_Weights"),
-    "vit_b_32": ("conv_proj", "heads.head", "ViT_B_32_Weights"),
-    "vit_l_16": ("conv_proj", "heads.head", "ViT_L_16_Weights"),
-    "vit_l_32": ("conv_proj", "heads.head", "ViT_L_32_Weights"),
-    "mobilenet_v3_small": ("features.0.0", "classifier.3", "MobileNet_V3_Small_Weights"),
-}
-# Old torchvision DenseNet checkpoints name layers 'norm.1' instead of 'norm1'.
-_OLD_DENSENET_KEY = re.compile(
-    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$"
-)
-# KimiaNet wraps DenseNet121's features as 'model.0' and names its 30-class head 'fc_4'.
-_KIMIANET_PREFIXES = (("model.0.", "features."), ("fc_4.", "classifier."))
-_LOG = logging.getLogger(__name__)
+
+def check_model(name: str) -> str:
+    """``name`` if :func:`create` knows it, else a ValueError listing what it accepts.
+
+    Examples
+    --------
+    >>> check_model("dinobloom-s"), check_model("timm:resnet18")
+    ('dinobloom-s', 'timm:resnet18')
+    >>> check_model("efficientnet")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: model must be one of resnet50, ..., dinobloom-g or timm:NAME ...; got 'efficientnet'
+    """
+    if name in _LAYOUT or name in DINOBLOOM or timm_models.is_timm_name(name):
+        return name
+    raise ValueError(
+        f"model must be one of {', '.join((*MODELS, *DINOBLOOM))} or timm:NAME (any timm "
+        f"architecture, e.g. timm:efficientnet_b0); got {name!r}"
+    )
 
 
-class WeightsUnavailableError(RuntimeError):
-    """Pretrained weights were asked for but cannot be read or downloaded."""
+def _by_timm(name: str, weights: object) -> bool:
+    """Whether timm builds ``name`` with ``weights``."""
+    return name not in _LAYOUT or (name in IN21K_CHECKPOINTS and weights == "imagenet21k")
 
 
-def first_layer_name(name: str) -> str:
-    """The dotted name of the first convolution of model ``name``.
+def first_layer_name(name: str, *, weights: str | os.PathLike[str] | None = None) -> str:
+    """The dotted name of the first convolution of model ``name`` with ``weights``.
 
     Examples
     --------
     >>> first_layer_name("resnet50"), first_layer_name("vit_b_16")
     ('conv1', 'conv_proj')
+    >>> first_layer_name("vit_b_16", weights="imagenet21k"), first_layer_name("dinobloom-s")
+    ('patch_embed.proj', 'patch_embed.proj')
     """
-    return _LAYOUT[_check_name(name)][0]
+    if _by_timm(check_model(name), weights):
+        return timm_models.first_conv(_meta_timm(name))
+    return _LAYOUT[name][0]
 
 
-def head_name(name: str) -> str:
+def head_name(name: str, *, weights: str | os.PathLike[str] | None = None) -> str:
     """The dotted name of the classification head (an ``nn.Linear``) of model ``name``.
 
     Examples
     --------
-    >>> head_name("densenet121"), head_name("vit_b_16")
-    ('classifier', 'heads.head')
+    >>> head_name("densenet121"), head_name("vit_b_16"), head_name("timm:resnet18")
+    ('classifier', 'heads.head', 'fc')
     """
-    return _LAYOUT[_check_name(name)][1]
+    if _by_timm(check_model(name), weights):
+        return timm_models.classifier(_meta_timm(name))
+    return _LAYOUT[name][1]
 
 
 def patch_size(name: str) -> int | None:
@@ -100,26 +126,27 @@ def patch_size(name: str) -> int | None:
 
     Examples
     --------
-    >>> patch_size("vit_l_32"), patch_size("resnet50")
-    (32, None)
+    >>> patch_size("vit_l_32"), patch_size("resnet50"), patch_size("dinobloom-l")
+    (32, None, 14)
     """
-    _check_name(name)
-    return int(name.rsplit("_", 1)[1]) if name.startswith("vit_") else None
+    check_model(name)
+    if name in _LAYOUT:
+        return int(name.rsplit("_", 1)[1]) if name.startswith("vit_") else None
+    embed = getattr(_meta_timm(name), "patch_embed", None)
+    size = getattr(embed, "patch_size", None)
+    return None if size is None else int(size[0] if isinstance(size, tuple) else size)
 
 
-def imagenet_checkpoint_path(name: str) -> Path:
-    """Where torch.hub looks for the ImageNet weights of model ``name`` before downloading.
+@functools.lru_cache(maxsize=32)
+def _meta_timm(name: str) -> nn.Module:
+    """The timm architecture of ``name`` on the meta device (names and shapes, no memory)."""
+    import timm
 
-    ``torch.hub.get_dir()/checkpoints/<file name of the weight enum's URL>``; put the file
-    there on a machine without internet access.
-
-    Examples
-    --------
-    >>> imagenet_checkpoint_path("resnet50").name
-    'resnet50-11ad3fa6.pth'
-    """
-    url = _imagenet_enum(name).url
-    return Path(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(url).path))
+    architecture = timm_models.timm_architecture(name)
+    options: dict[str, Any] = {"img_size": 224} if name in DINOBLOOM else {}
+    with torch.device("meta"):
+        model: nn.Module = timm.create_model(architecture, pretrained=False, **options)
+    return model
 
 
 def create(
@@ -137,14 +164,21 @@ def create(
     Parameters
     ----------
     name : str
-        One of :data:`MODELS`. ``densenet121`` is KimiaNet's architecture.
+        One of :data:`MODELS` (``densenet121`` is KimiaNet's architecture), ``timm:NAME``
+        or ``dinobloom-s|b|l|g`` (:func:`check_model`).
     num_classes : int
         Number of output logits (≥ 2).
     in_channels : int
         Channels of the input tensor: 1, 3 or 4 (:data:`IN_CHANNELS`).
-    weights : None, "imagenet" or path
+    weights : None, "imagenet", "imagenet21k", "dinobloom" or path
         None: random initialisation. ``"imagenet"``: torchvision's DEFAULT weights,
-        read from torch.hub's cache (:func:`imagenet_checkpoint_path`) or downloaded.
+        read from torch.hub's cache (:func:`imagenet_checkpoint_path`) or downloaded
+        (for ``timm:NAME``: timm's default pretrained tag). ``"imagenet21k"`` (ViTs):
+        timm's ImageNet-21k checkpoint
+        (:func:`classifiers.timm_models.imagenet21k_checkpoint_path`). ``"dinobloom"``:
+        DinoBloom's checkpoint at
+        :func:`classifiers.timm_models.dinobloom_checkpoint_path`. For ``timm:NAME`` a
+        path is a timm state dict, for ``dinobloom-*`` DinoBloom's file; for the others:
         A path: a state dict saved with ``torch.save`` (optionally under a ``"state_dict"``
         or ``"model"`` key), with or without a ``"module."`` prefix (DataParallel), with or
         without the classifier; KimiaNet's layout (``model.0.*`` features, ``fc_4`` head)
@@ -184,12 +218,42 @@ def create(
     >>> net = create("mobilenet_v3_small", num_classes=3, in_channels=4)
     >>> net(torch.zeros(2, 4, 32, 32)).shape
     torch.Size([2, 3])
-    >>> create("efficientnet", num_classes=3)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: model must be one of resnet50, ..., mobilenet_v3_small; got 'efficientnet'
+    >>> net = create("timm:resnet18", num_classes=3, in_channels=1)
+    >>> net(torch.zeros(2, 1, 32, 32)).shape
+    torch.Size([2, 3])
     """
-    _check_name(name)
+    check_model(name)
+    _check_options(name, num_classes=num_classes, in_channels=in_channels, mode=mode,
+                   image_size=image_size, weights=weights)  # fmt: skip
+    if _by_timm(name, weights):
+        model = _timm_model(
+            name, num_classes=num_classes, in_channels=in_channels, weights=weights,
+            image_size=image_size, channel_colors=channel_colors,
+        )  # fmt: skip
+    else:
+        model = torchvision_models.build(
+            name, num_classes=num_classes, in_channels=in_channels, weights=weights,
+            image_size=image_size, channel_colors=channel_colors,
+        )  # fmt: skip
+    if mode == "linear":
+        head = head_name(name, weights=weights)
+        for key, parameter in model.named_parameters():
+            parameter.requires_grad_(key.startswith(head + "."))
+        train = functools.partial(_train_head_only, head=head)
+        model.train = types.MethodType(train, model)  # type: ignore[method-assign]
+        model.train()
+    return model
+
+
+def _check_options(
+    name: str,
+    *,
+    num_classes: int,
+    in_channels: int,
+    mode: str,
+    image_size: int,
+    weights: str | os.PathLike[str] | None,
+) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     if in_channels not in IN_CHANNELS:
@@ -198,6 +262,17 @@ def create(
         )
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer ≥ 2; got {num_classes!r}")
+    if isinstance(weights, str) and weights in PRETRAINED:
+        allowed = {"imagenet21k": IN21K_CHECKPOINTS, "dinobloom": DINOBLOOM}.get(weights)
+        if (allowed is not None and name not in allowed) or (
+            weights == "imagenet" and name in DINOBLOOM
+        ):
+            raise ValueError(
+                f"weights {weights!r} do not exist for {name}; "
+                f"{weights} is for {', '.join(allowed or DINOBLOOM)}"
+                if allowed is not None
+                else f"weights 'imagenet' do not exist for {name}; use 'dinobloom' or a path"
+            )
     patch = patch_size(name)
     if patch is not None and (
         not isinstance(image_size, int) or image_size < patch or image_size % patch
@@ -207,223 +282,47 @@ def create(
             f"got {image_size!r}"
         )
 
-    kwargs = {"num_classes": num_classes}
-    if patch is not None:
-        kwargs["image_size"] = image_size
-    model = getattr(torchvision.models, name)(weights=None, **kwargs)
-    if name == "mobilenet_v3_small":
-        # torchvision's BatchNorm momentum of 0.01 suits ImageNet's long schedules; in a
-        # short run from scratch the running statistics stay near their initial values
-        # and the evaluation-mode model predicts one class. 0.1 (PyTorch's default) fixes it.
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.momentum = 0.1
-    if in_channels != 3:
-        _replace_first_layer(model, name, in_channels)
 
-    if weights is not None:
-        if isinstance(weights, str) and weights == "imagenet":
-            state = _imagenet_state(name)
-        else:
-            state = _read_state_file(Path(weights))
-        _load(model, name, state, image_size=image_size, channel_colors=channel_colors)
-
-    if mode == "linear":
-        head = head_name(name)
-        for key, parameter in model.named_parameters():
-            parameter.requires_grad_(key.startswith(head + "."))
-        model.train = types.MethodType(_train_head_only, model)
-        model.rawspace_head = head
-        model.train()
+def _timm_model(
+    name: str,
+    *,
+    num_classes: int,
+    in_channels: int,
+    weights: str | os.PathLike[str] | None,
+    image_size: int,
+    channel_colors: Sequence[int] | None,
+) -> nn.Module:
+    """timm's model; the first layer adapted by timm, or by colour with ``channel_colors``."""
+    by_colour = weights is not None and in_channels != 3 and channel_colors is not None
+    try:
+        model = timm_models.create_timm(
+            name, num_classes=num_classes, in_channels=in_channels, weights=weights,
+            image_size=image_size, adapt=by_colour,
+        )  # fmt: skip
+    except timm_models.Unavailable as error:
+        where = (
+            timm_models.imagenet21k_checkpoint_path(name)
+            if name in IN21K_CHECKPOINTS
+            else "timm's Hugging Face cache"
+        )
+        raise WeightsUnavailableError(
+            f"cannot load the pretrained weights of {name}: {error}. Without internet access, "
+            f"put the checkpoint at {where}"
+        ) from error
+    if by_colour:
+        layer = timm_models.first_conv(model)
+        conv = model.get_submodule(layer)
+        if not isinstance(conv, nn.Conv2d):
+            raise TypeError(f"{layer} of {name} is not a Conv2d")
+        weight = adapt_first_layer(conv.weight.detach(), in_channels, channel_colors)
+        timm_models.replace_first_conv(model, layer, in_channels, weight)
     return model
 
 
-def adapt_first_layer(
-    weight: torch.Tensor, in_channels: int, channel_colors: Sequence[int] | None = None
-) -> torch.Tensor:
-    """Turn RGB first-layer kernels (O, 3, kh, kw) into kernels for ``in_channels`` inputs.
-
-    Without ``channel_colors``, every input channel gets the mean of the three RGB kernels
-    times ``3 / in_channels`` (for one channel: the sum over RGB). With ``channel_colors``
-    (the RGB channel of each input channel; every colour must appear), input channel ``i``
-    gets the kernel of its colour divided by how many input channels share that colour.
-    Either way the kernels over all input channels sum to the RGB sum, so an input whose
-    channels are all equal to a gray image gives the RGB model's response to that gray
-    image.
-
-    Returns
-    -------
-    torch.Tensor
-        Shape (O, in_channels, kh, kw), same dtype and device as ``weight``.
-
-    Examples
-    --------
-    >>> rgb = torch.arange(6.0).reshape(1, 3, 1, 2)
-    >>> adapt_first_layer(rgb, 4, channel_colors=(0, 1, 1, 2))[0, :, 0, 0].tolist()
-    [0.0, 1.0, 1.0, 4.0]
-    >>> float(adapt_first_layer(rgb, 1).sum()) == float(rgb.sum())
-    True
-    """
-    if weight.ndim != 4 or weight.shape[1] != 3:
-        raise ValueError(f"weight must have shape (O, 3, kh, kw); got {tuple(weight.shape)}")
-    if channel_colors is None:
-        mean = weight.mean(dim=1, keepdim=True)
-        return mean.repeat(1, in_channels, 1, 1) * (3.0 / in_channels)
-    colors = [int(c) for c in channel_colors]
-    if len(colors) != in_channels or sorted(set(colors)) != [0, 1, 2]:
-        raise ValueError(
-            f"channel_colors must give an RGB index (0, 1, 2) for each of the {in_channels} "
-            f"input channels, using every colour; got {tuple(channel_colors)!r}"
-        )
-    counts = [colors.count(c) for c in range(3)]
-    return torch.stack([weight[:, c] / counts[c] for c in colors], dim=1)
-
-
-def _check_name(name: str) -> str:
-    if name not in _LAYOUT:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {name!r}")
-    return name
-
-
-def _imagenet_enum(name: str) -> torchvision.models.WeightsEnum:
-    return getattr(torchvision.models, _LAYOUT[_check_name(name)][2]).DEFAULT
-
-
-def _imagenet_state(name: str) -> dict[str, torch.Tensor]:
-    enum = _imagenet_enum(name)
-    try:
-        return enum.get_state_dict(progress=False, check_hash=False)
-    except Exception as error:  # urllib, socket and SSL errors all land here
-        raise WeightsUnavailableError(
-            f"cannot load the ImageNet weights of {name} ({enum}): {error}. Without internet "
-            f"access, download {enum.url} elsewhere and put the file at "
-            f"{imagenet_checkpoint_path(name)}"
-        ) from error
-
-
-def _read_state_file(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):
-        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
-            state = state[key]
-    if not isinstance(state, Mapping) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise ValueError(f"weights file {path} does not hold a state dict of tensors")
-    return dict(state)
-
-
-def _normalise_keys(state: Mapping[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
-    out = {}
-    for key, value in state.items():
-        while key.startswith("module."):
-            key = key[len("module.") :]
-        if name == "densenet121":
-            for old, new in _KIMIANET_PREFIXES:
-                if key.startswith(old):
-                    key = new + key[len(old) :]
-            match = _OLD_DENSENET_KEY.match(key)
-            if match:
-                key = match.group(1) + match.group(2)
-        out[key] = value
-    return out
-
-
-def _load(
-    model: nn.Module,
-    name: str,
-    state: Mapping[str, torch.Tensor],
-    *,
-    image_size: int,
-    channel_colors: Sequence[int] | None,
-) -> None:
-    state = _normalise_keys(state, name)
-    own = model.state_dict()
-
-    first = first_layer_name(name) + ".weight"
-    if first in state and first in own and state[first].shape != own[first].shape:
-        source, target = state[first], own[first]
-        if source.shape[1] == 3 and source.shape[0] == target.shape[0]:
-            state[first] = adapt_first_layer(source, target.shape[1], channel_colors)
-        else:
-            raise ValueError(
-                f"{first} in the weights has shape {tuple(source.shape)}; {name} with "
-                f"{target.shape[1]} input channels needs {tuple(target.shape)} "
-                f"(or 3 input channels to adapt)"
-            )
-
-    position = "encoder.pos_embedding"
-    if position in state and position in own and state[position].shape != own[position].shape:
-        patch = patch_size(name)
-        state = dict(interpolate_embeddings(image_size, patch, dict(state)))
-
-    head = head_name(name) + "."
-    mismatched = [
-        k for k in state if k.startswith(head) and k in own and state[k].shape != own[k].shape
-    ]
-    if mismatched:
-        _LOG.info(
-            "%s: head %s not loaded (%s has shape %s in the weights, %s in the model)",
-            name,
-            head_name(name),
-            mismatched[0],
-            tuple(state[mismatched[0]].shape),
-            tuple(own[mismatched[0]].shape),
-        )
-        state = {k: v for k, v in state.items() if not k.startswith(head)}
-
-    result = model.load_state_dict(state, strict=False)
-    missing = [
-        k for k in result.missing_keys if not k.startswith(head) and "num_batches_tracked" not in k
-    ]
-    unexpected = list(result.unexpected_keys)
-    if missing or unexpected:
-        raise ValueError(
-            f"weights do not fit {name}: {len(missing)} missing keys {_preview(missing)}, "
-            f"{len(unexpected)} unexpected keys {_preview(unexpected)}"
-        )
-
-
-def _preview(keys: Sequence[str], limit: int = 5) -> str:
-    shown = ", ".join(keys[:limit])
-    more = f", … (+{len(keys) - limit})" if len(keys) > limit else ""
-    return f"[{shown}{more}]"
-
-
-def _replace_first_layer(model: nn.Module, name: str, in_channels: int) -> None:
-    parent_name, _, child = first_layer_name(name).rpartition(".")
-    parent = model.get_submodule(parent_name) if parent_name else model
-    old = getattr(parent, child)
-    if not isinstance(old, nn.Conv2d):
-        raise TypeError(f"{first_layer_name(name)} of {name} is not a Conv2d: {type(old).__name__}")
-    new = nn.Conv2d(
-        in_channels,
-        old.out_channels,
-        kernel_size=(old.kernel_size[0], old.kernel_size[1]),
-        stride=(old.stride[0], old.stride[1]),
-        padding=old.padding if isinstance(old.padding, str) else (old.padding[0], old.padding[1]),
-        bias=old.bias is not None,
-    )
-    if name.startswith("vit_"):
-        # torchvision's ViT initialises conv_proj with a fan-in truncated normal.
-        fan_in = in_channels * new.kernel_size[0] * new.kernel_size[1]
-        nn.init.trunc_normal_(new.weight, std=(1.0 / fan_in) ** 0.5)
-        if new.bias is not None:
-            nn.init.zeros_(new.bias)
-    else:
-        nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")
-    setattr(parent, child, new)
-
-
-def _train_head_only(self: nn.Module, mode: bool = True) -> nn.Module:
+def _train_head_only(self: nn.Module, mode: bool = True, *, head: str) -> nn.Module:
     """``train`` of a linear-mode model: the backbone stays in eval mode, the head (and the
     root's ``training`` flag) follow ``mode``."""
     nn.Module.train(self, False)
-    head = self.rawspace_head
-    if not isinstance(head, str):
-        raise TypeError(f"rawspace_head must name the head module; got {head!r}")
     self.get_submodule(head).train(mode)
     self.training = mode
     return self

@@ -31,7 +31,6 @@ DistributedDataParallel (BatchNorm synchronised on CUDA); see
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +45,7 @@ from .batchnorm import recompute_batchnorm
 from .checkpoint import BestCheckpoint
 from .data import Samples, batch_rows
 from .distributed import Group
+from .optim import build_optimizer, warmup_cosine
 from .runtime import (
     DEVICES,
     PRECISIONS,
@@ -96,6 +96,9 @@ class TrainConfig:
         or normalisation parameters).
     warmup_epochs : float
         Linear warm-up length; the learning rate then follows a cosine to 0.
+    layer_decay : float
+        Layer-wise learning-rate decay in (0, 1] (:func:`classifiers.optim.build_optimizer`);
+        1.0: one learning rate for all.
     label_smoothing : float
         Of the cross-entropy loss, in [0, 1).
     patience : int
@@ -133,6 +136,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
+    layer_decay: float = 1.0
     label_smoothing: float = 0.0
     patience: int = 10
     seed: int = 0
@@ -161,6 +165,8 @@ class TrainConfig:
                 f"weight_decay and warmup_epochs must be ≥ 0; got {self.weight_decay!r} "
                 f"and {self.warmup_epochs!r}"
             )
+        if not 0 < self.layer_decay <= 1:
+            raise ValueError(f"layer_decay must lie in (0, 1]; got {self.layer_decay!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}"
@@ -265,10 +271,13 @@ def fit(
     run = config.runtime(device)
     trained = run.place(model, group)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    optimizer = _optimizer(model, config, fused=run.fused)
+    optimizer = build_optimizer(
+        model, lr=config.lr, weight_decay=config.weight_decay, layer_decay=config.layer_decay,
+        fused=run.fused,
+    )  # fmt: skip
     steps = len(batch_rows(train_rows, batch_size=config.batch_size, drop_last=True))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_cosine(round(config.warmup_epochs * steps), config.epochs * steps)
+        optimizer, warmup_cosine(round(config.warmup_epochs * steps), config.epochs * steps)
     )
     # Augmentation draws: per rank (a rank augments only its part of each batch).
     generator = torch.Generator(device=device).manual_seed(config.seed * 1009 + group.rank)
@@ -462,28 +471,6 @@ def _epoch_line(record: EpochRecord, epochs: int) -> str:
         f"time {record.epoch_s:.2f}s model {record.model_s:.2f}s ratio {record.ratio:.2f} "
         f"val {record.val_s:.2f}s"
     )
-
-
-def _optimizer(model: nn.Module, config: TrainConfig, *, fused: bool) -> torch.optim.Optimizer:
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    if not trainable:
-        raise ValueError("the model has no trainable parameter")
-    groups = [
-        {"params": [p for p in trainable if p.ndim >= 2], "weight_decay": config.weight_decay},
-        {"params": [p for p in trainable if p.ndim < 2], "weight_decay": 0.0},
-    ]
-    groups = [g for g in groups if g["params"]]
-    return torch.optim.AdamW(groups, lr=config.lr, fused=fused or None)
-
-
-def _warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-    return factor
 
 
 def _num_classes(model: nn.Module) -> int:

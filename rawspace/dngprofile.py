@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -447,7 +448,8 @@ def read_profile(path: str | os.PathLike[str]) -> DngProfile:
             }
             model = tags.valueof(_TAG_CODES["UniqueCameraModel"], "")
             repeat = raw_tags.valueof(_TAG_CODES["BlackLevelRepeatDim"], (1, 1))
-    except tifffile.TiffFileError as exc:
+    except (tifffile.TiffFileError, struct.error, IndexError, KeyError, TypeError) as exc:
+        # A malformed TIFF structure or tag (tifffile raises any of these).
         raise ValueError(f"cannot read {str(path)!r} as a DNG: {exc}") from exc
     return _profile(values, str(model), tuple(int(v) for v in repeat), path)
 

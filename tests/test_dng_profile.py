@@ -248,3 +248,28 @@ def test_exiftool_validates_and_rawpy_reads_back(tmp_path, cfa, noise):
     )  # fmt: skip
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].split(":", 1)[1].strip() == "OK", result.stdout
+
+
+def test_per_site_black_levels_and_a_dng_without_colour_matrix(tmp_path):
+    bayer = np.full((32, 32), 500, dtype=np.uint16)
+    tags = [
+        (50706, "B", 4, (1, 4, 0, 0), True),
+        (33421, "H", 2, (2, 2), True),
+        (33422, "B", 4, (0, 1, 1, 2), True),
+        (50713, "H", 2, (2, 2), True),
+        (50714, "H", 4, (100, 110, 120, 130), True),
+        (50717, "I", 1, 4095, True),
+    ]
+    path = tmp_path / "black.dng"
+    tifffile.imwrite(path, bayer, photometric=32803, extratags=tags, metadata=None)
+    profile = read_profile(path)
+    assert profile.black_level.tolist() == [[100, 110], [120, 130]]
+    assert profile.color_matrices == () and profile.illuminants == ()
+    with pytest.raises(ValueError, match="no ColorMatrix1"):
+        profile.as_shot_xyz_to_camera()
+    tifffile.imwrite(tmp_path / "plain.tif", bayer)
+    with pytest.raises(ValueError, match="not a DNG"):
+        read_profile(tmp_path / "plain.tif")
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00" + bytes(12))
+    with pytest.raises(ValueError, match="cannot read"):
+        read_profile(tmp_path / "broken.tif")

@@ -62,7 +62,7 @@ def _dead(record: dict[str, object]) -> bool:
     if record.get("host") != socket.gethostname():
         return False
     try:
-        os.kill(int(record.get("pid", -1)), 0)
+        os.kill(int(str(record.get("pid", -1))), 0)
     except ProcessLookupError:
         return True
     except (PermissionError, ValueError, OverflowError):

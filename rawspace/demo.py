@@ -9,6 +9,7 @@ input spaces. Everything lands in one folder with a one-page ``report.md``.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -162,27 +163,24 @@ def _round_trips(out: Path, seed: int) -> tuple[dict[str, dict[str, float]], flo
 def _compare(
     cache: Path, out: Path, say: Callable[[str], None]
 ) -> tuple[dict[str, float], str] | None:
-    """Train in RGB and packed raw; test accuracy per space and the paired comparison."""
-    try:
-        from classifiers.compare import CompareConfig, run
-        from classifiers.train import TrainConfig
-    except ImportError:
-        say("  (skipped: the classify extra is not installed — pip install 'rawspace[classify]')")
+    """Train in RGB and packed raw through ``rawspace compare`` (the ``classify`` add-on);
+    test accuracy per space and the paired comparison, from ``compare/results.json``."""
+    from .cli import command
+
+    compare = command("compare")
+    skipped = "  (skipped: training needs the classify extra — pip install 'rawspace[classify]')"
+    if compare is None:
+        say(skipped)
         return None
-    config = CompareConfig(
-        caches=(("demo", cache),),
-        out=out / "compare",
-        models=("mobilenet_v3_small",),
-        spaces=("rgb", "raw_packed"),
-        folds=1,
-        device="cpu",
-        input_size=_CROP,
-        workers=0,
-        train=TrainConfig(
-            epochs=_EPOCHS, batch_size=32, lr=3e-3, patience=0, timing_batches=1, quiet=True
-        ),
-    )
-    results = run(config, log=lambda line: say(f"  {line}"))
+    argv = [str(cache), "--models", "mobilenet_v3_small", "--spaces", "rgb,raw_packed",
+            "--folds", "1", "--device", "cpu", "--input-size", str(_CROP), "--workers", "0",
+            "--epochs", str(_EPOCHS), "--batch-size", "32", "--lr", "3e-3", "--patience", "0",
+            "--out", str(out / "compare"), "-q"]  # fmt: skip
+    status = compare(argv)
+    if status != 0:
+        say(f"  (not trained: rawspace compare ended with exit status {status})")
+        return None
+    results = json.loads((out / "compare" / "results.json").read_text(encoding="utf-8"))
     accuracy = {r["space"]: 100.0 * r["metrics"]["accuracy"]["mean"] for r in results["rows"]}
     return accuracy, results["comparisons"][0]["sentence_accuracy"]
 

@@ -81,6 +81,50 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_the_core_never_imports_the_add_on() -> None:
+    """No module of ``rawspace`` imports ``classifiers``, at the top or inside a function:
+    the add-on registers its commands through the ``rawspace.commands`` entry points."""
+    modules = _modules()
+    arrows = [
+        f"{name} -> {target}"
+        for name, path in modules.items()
+        if name.split(".")[0] == "rawspace"
+        for target in _all_imports(path, name)
+        if target.split(".")[0] == "classifiers"
+    ]
+    assert arrows == []
+
+
+def test_the_arrow_finder_sees_lazy_and_relative_imports(tmp_path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text(
+        "def f():\n    from classifiers.grid import run\n    import classifiers.report as r\n"
+    )
+    assert _all_imports(source, "rawspace.m") >= {"classifiers.grid", "classifiers.report"}
+    source.write_text("import importlib\nimportlib.import_module('classifiers.grid')\n")
+    assert "classifiers.grid" in _all_imports(source, "rawspace.cli.m")
+
+
+def _all_imports(path: Path, name: str) -> set[str]:
+    """Every module named in an import of ``path`` (module ``name``), project or not."""
+    package = name.rpartition(".")[0] if path.name != "__init__.py" else name
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: max(len(package.split(".")) - node.level + 1, 0)]
+                origin = ".".join(base + ([node.module] if node.module else []))
+            else:
+                origin = node.module or ""
+            found.add(origin.lstrip("."))
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
+            if node.args and isinstance(node.args[0], ast.Constant):
+                found.add(str(node.args[0].value))
+    return found
+
+
 def test_classifiers_read_caches_only_through_rawspace_cache() -> None:
     for path in (ROOT / "classifiers").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

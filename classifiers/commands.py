@@ -1,0 +1,187 @@
+"""The add-on's subcommands of the ``rawspace`` command line, registered through the
+``rawspace.commands`` entry point group (``compare = "classifiers.commands:register_compare"``).
+
+Importing this module loads nothing heavy: torch and the rest of the ``classify`` extra
+are imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .grid import CompareConfig
+
+__all__ = ["register_compare", "run_compare"]
+
+_EXTRA = ("torch", "torchvision", "sklearn", "scipy", "matplotlib")
+_NEEDS_EXTRA = "rawspace compare needs the classify extra: pip install 'rawspace[classify]'"
+_MODELS = "resnet50, densenet121, vit_b_16, vit_b_32, vit_l_16, vit_l_32, mobilenet_v3_small"
+_SPACES = (
+    "rgb, rgb_aug, raw_bayer, raw_packed, raw_linear, raw_bayer_aug, raw_packed_aug, "
+    "raw_bayer_cam, raw_packed_cam"
+)
+
+_EPILOG = """\
+Every model is trained on every input space of every cache, for every fold and seed,
+and tested on the cache's test split; OUT gets results.{json,csv,md} and figures, with
+paired statistics (bootstrap CIs over test images, McNemar, t-test and Wilcoxon over
+runs) for every raw space against rgb and every augmented space against its twin.
+Finished cells in OUT/cells are reused while their settings and cache are unchanged;
+a damaged cell is retrained.
+
+Scaling out: --shard K/N (or auto, in a SLURM array job) trains only shard K's cells
+into a shared OUT; claims keep two processes off one cell; then
+'rawspace compare --report OUT' assembles the report. Under
+'torchrun --nproc-per-node=G -m rawspace compare ...' each cell trains on G processes.
+Exit status: 0 success, 1 when weights are unavailable, 2 for bad input,
+3 when an output cannot be written.
+"""
+
+
+def _add_training(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models", default="resnet50", help=f"comma-separated: {_MODELS}")
+    parser.add_argument("--spaces", default="rgb,raw_packed", help=f"comma-separated: {_SPACES}")
+    parser.add_argument("--mode", choices=("full", "linear"), default="full",
+                        help="train every layer, or the last layer only")  # fmt: skip
+    parser.add_argument(
+        "--weights",
+        default="none",
+        help="none, imagenet, a state-dict PATH, or MODEL=SPEC,… per model",
+    )
+    parser.add_argument("--epochs", type=int, default=30, help="most epochs per run")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=1,
+        help="K ≥ 2: one run per cache fold (validated on it); 0 or 1: one run",
+    )
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="runs per fold, with seeds SEED, SEED+1, …")  # fmt: skip
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: CUDA when available")  # fmt: skip
+    parser.add_argument("--batch-size", type=int, default=64, help="global batch size")
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of AdamW")
+    parser.add_argument("--input-size", type=int, default=224,
+                        help="side of the model input; 0 keeps native sizes")  # fmt: skip
+    parser.add_argument("--label-smoothing", type=float, default=0.0,
+                        help="of the cross-entropy loss")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--patience", type=int, default=10, help="0 disables early stopping")
+    parser.add_argument("--workers", type=int, default=4, help="DataLoader workers if streamed")
+
+
+def register_compare(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``compare`` subcommand to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "compare",
+        help="train and compare classifiers on RGB and raw input spaces",
+        description="Train classifiers on RGB and raw input spaces of caches and compare them.",
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument(
+        "cache", nargs="?", help="an HDF5 cache, or a folder of *.h5 caches (named by stem)"
+    )
+    parser.add_argument(
+        "--cache", dest="named_caches", action="append", default=[], metavar="NAME=PATH",
+        help="a named cache; repeat to compare caches (e.g. built with other camera policies)",
+    )  # fmt: skip
+    parser.add_argument("--out", metavar="OUT",
+                        help="output folder (required, unless --report OUT)")  # fmt: skip
+    _add_training(parser)
+    shift = parser.add_argument_group("camera shift: test raw models on unseen cameras")
+    shift.add_argument(
+        "--test-cameras", type=int, default=0, metavar="K",
+        help="K cameras drawn as Brooks et al. with a seed of their own (at most 1000)",
+    )  # fmt: skip
+    shift.add_argument(
+        "--test-camera", dest="test_camera_files", action="append", default=[], metavar="FILE",
+        help="an unseen camera from a raw file (DNG, CR2, ...) or a camera JSON; repeatable",
+    )  # fmt: skip
+    scale = parser.add_argument_group("scaling out")
+    scale.add_argument("--shard", metavar="K/N|auto",
+                       help="train only shard K of N of the cells (no report)")  # fmt: skip
+    scale.add_argument("--reclaim", action="store_true",
+                       help="take over cells claimed by processes now gone")  # fmt: skip
+    scale.add_argument("--claim-timeout", type=float, default=120.0, metavar="MINUTES",
+                       help="take over a claim without a heartbeat for this long")  # fmt: skip
+    scale.add_argument("--report", metavar="OUT",
+                       help="only assemble the report from the finished cells in OUT")  # fmt: skip
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or logs")
+    parser.set_defaults(func=run_compare)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The epilog as written, and every option's default in its help."""
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"rawspace compare: error: {message}", file=sys.stderr)
+    return status
+
+
+def _config(args: argparse.Namespace) -> CompareConfig:
+    from .grid import CompareConfig, CompareError, parse_caches, parse_weights
+    from .train import TrainConfig
+
+    if args.out is None:
+        raise CompareError("--out OUT is required (or --report OUT to assemble a report)")
+    if not args.claim_timeout > 0:
+        raise CompareError(f"--claim-timeout must be positive; got {args.claim_timeout}")
+    model_names = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    return CompareConfig(
+        caches=parse_caches(args.cache, args.named_caches),
+        out=Path(args.out),
+        models=model_names,
+        spaces=tuple(s.strip() for s in args.spaces.split(",") if s.strip()),
+        mode=args.mode,
+        weights=parse_weights(args.weights, model_names),
+        folds=args.folds,
+        seeds=args.seeds,
+        device=args.device,
+        input_size=args.input_size or None,
+        workers=args.workers,
+        test_cameras=args.test_cameras,
+        test_camera_files=tuple(args.test_camera_files),
+        train=TrainConfig(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            label_smoothing=args.label_smoothing, patience=args.patience, seed=args.seed,
+            quiet=args.quiet,
+        ),
+    )  # fmt: skip
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Run ``rawspace compare``; returns the exit status: 0 success, 1 weights unavailable,
+    2 bad input, 3 an output cannot be written."""
+    if any(importlib.util.find_spec(name) is None for name in _EXTRA):
+        print(_NEEDS_EXTRA, file=sys.stderr)
+        return 2
+    from tqdm.auto import tqdm
+
+    from rawspace.files import WriteError
+
+    from .grid import CompareError, parse_shard, run, write_report
+    from .models import WeightsUnavailableError
+
+    log = None if args.quiet else lambda line: tqdm.write(line, file=sys.stderr)
+    try:
+        if args.report is not None:
+            write_report(Path(args.report), log=log)
+            return 0
+        shard = None if args.shard is None else parse_shard(args.shard)
+        config = _config(args)
+        run(config, shard=shard, reclaim=args.reclaim,
+            claim_timeout_s=60.0 * args.claim_timeout, log=log)  # fmt: skip
+    except WriteError as error:
+        return _fail(str(error), 3)
+    except WeightsUnavailableError as error:
+        return _fail(str(error), 1)
+    except (CompareError, ValueError) as error:  # TrainConfig raises ValueErrors
+        return _fail(str(error), 2)
+    return 0

@@ -151,11 +151,6 @@ class ConversionOptions:
             return load_camera(self.camera)
         return self.camera
 
-    def conversion(self) -> ConversionOptions:
-        """Only the shared conversion options (of a record that extends them)."""
-        names = [f.name for f in dataclasses.fields(ConversionOptions)]
-        return ConversionOptions(**{name: getattr(self, name) for name in names})
-
 
 class ConversionKeywords(TypedDict, total=False):
     """The fields of :class:`ConversionOptions` as keyword arguments (for ``**overrides``)."""

@@ -267,6 +267,16 @@ def find_inputs(
         ``inputs`` (a single path) does not exist.
     ValueError
         ``inputs`` is a file that is neither an image nor a text list.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("blast/1.png", "blast/sub/2.tif", "top.jpg"):
+    ...     (root / name).parent.mkdir(parents=True, exist_ok=True)
+    ...     _ = (root / name).write_bytes(b"")
+    >>> [(item.relpath, item.group) for item in find_inputs(root).items]
+    [('blast/1.png', 'blast'), ('blast/sub/2.tif', 'blast'), ('top.jpg', '.')]
     """
     if not isinstance(inputs, (str, os.PathLike)):
         return Inputs(_items_from_paths([Path(p) for p in inputs]))

@@ -273,8 +273,22 @@ class DngProfile:
 
     @property
     def temperatures(self) -> tuple[float, ...]:
-        """The calibration illuminants' temperatures in kelvin."""
+        """The calibration illuminants' temperatures in kelvin.
+
+        Raises
+        ------
+        ValueError
+            An illuminant without a standard temperature (see :attr:`interpolable`).
+        """
         return tuple(_illuminant_temperature(code) for code in self.illuminants)
+
+    @property
+    def interpolable(self) -> bool:
+        """Whether the profile has two colour matrices whose illuminants have known
+        temperatures (:data:`ILLUMINANT_TEMPERATURES`), so that it can be interpolated."""
+        return len(self.color_matrices) == 2 and all(
+            code in ILLUMINANT_TEMPERATURES for code in self.illuminants
+        )
 
     def interpolation_weight(self, temperature: float) -> float:
         """Weight ``g`` of the first matrix at ``temperature`` (1 with a single matrix).
@@ -421,9 +435,8 @@ def read_profile(path: str | os.PathLike[str]) -> DngProfile:
     Raises
     ------
     ValueError
-        Not a DNG, ColorMatrix2 without ColorMatrix1 or without its illuminant, a
-        calibration illuminant without a standard temperature, or a matrix that does
-        not hold 9 values.
+        Not a DNG, a malformed TIFF, ColorMatrix2 without ColorMatrix1 or without its
+        illuminant, or a matrix that does not hold 9 values.
 
     Examples
     --------
@@ -476,9 +489,6 @@ def _profile(
         if tag is None and count == 2:
             raise ValueError(f"{str(path)!r} has ColorMatrix2 but no CalibrationIlluminant{i}")
         illuminants.append(int(tag[0]) if tag is not None else 0)
-    if count == 2:
-        for code in illuminants:
-            _illuminant_temperature(code)
     forward = [_matrix(values, f"ForwardMatrix{i}") for i in range(1, count + 1)]
     calibrations = [_matrix(values, f"CameraCalibration{i}") for i in range(1, count + 1)]
     balance, neutral, white_xy = (

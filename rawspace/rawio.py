@@ -26,7 +26,8 @@ LibRaw decodes the file; the result is the visible Bayer plane and a
   calibration illuminants (ColorMatrix1/2) gets instead the matrix that the DNG
   specification interpolates at its as-shot white point
   (:mod:`rawspace.dngprofile`; ``matrix="libraw"`` keeps LibRaw's, that of the D65
-  illuminant).
+  illuminant). A DNG whose illuminants have no standard temperature (such as 255,
+  "other light source") keeps LibRaw's matrix too.
 - **Noise**: a DNG's NoiseProfile becomes ``noise_profile`` (``invert(...,
   noise="camera")`` adds that noise).
 - **Curves**: a camera file carries no rendering curve, so ``tone="none"`` and
@@ -260,7 +261,7 @@ def _camera_params(
         "highlight_blend": False,
         "noise_profile": profile.noise_profile if profile is not None else None,
     }
-    dual = profile is not None and len(profile.color_matrices) == 2 and matrix == "dng"
+    dual = profile is not None and profile.interpolable and matrix == "dng"
     has_camera_matrix = sensor.color_matrix[0, 0] > _LIBRAW_CAMERA_MATRIX_MIN
     if not has_camera_matrix and not np.any(sensor.xyz_matrix):
         raise RawFileError(

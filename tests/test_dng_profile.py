@@ -273,3 +273,17 @@ def test_per_site_black_levels_and_a_dng_without_colour_matrix(tmp_path):
     (tmp_path / "broken.tif").write_bytes(b"II*\x00" + bytes(12))
     with pytest.raises(ValueError, match="cannot read"):
         read_profile(tmp_path / "broken.tif")
+
+
+def test_illuminant_without_temperature_keeps_libraws_matrix(tmp_path):
+    path = two_illuminant_dng(tmp_path / "other.dng", white_xy=xy_at(4000.0))
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.pages[0].tags[50779].valueoffset
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 2] = (255).to_bytes(2, "little")  # CalibrationIlluminant2 = other
+    path.write_bytes(bytes(data))
+    profile = read_profile(path)
+    assert profile.illuminants == (17, 255) and not profile.interpolable
+    with pytest.raises(ValueError, match="no standard temperature"):
+        profile.temperatures  # noqa: B018
+    assert read_camera(path) == read_camera(path, matrix="libraw")

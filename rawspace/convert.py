@@ -569,7 +569,10 @@ def read_output(path: str | os.PathLike[str]) -> RawImage:
     json_path = path.with_suffix(".json")
     record = _sidecar_record(json_path)
     options = record["options"]
-    data_path = json_path.with_name(str(record.get("output", path.name)))
+    name = record.get("output", path.name)
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name:
+        raise RawFileError(f"{printable(json_path)}: invalid sidecar (output {name!r})")
+    data_path = json_path.with_name(name)
     if options.get("format") == "dng":
         return read_raw(data_path)
     try:

@@ -9,6 +9,11 @@ al., CVPR 2019), applied to whole batches, each image with its own camera.
 - :func:`invert` (:mod:`.pipeline`) converts a batch (N, 3, H, W) to raw: a Bayer plane
   (N, 1, H, W), packed site planes (N, 4, H/2, W/2) or camera RGB (N, 3, H, W), in
   [0, 1] or in the core's levels; ``differentiable=True`` lets gradients flow.
+- :func:`develop` (:mod:`.develop`) renders such raw batches back to sRGB, the exact
+  inverse of :func:`invert` (bilinear demosaic), as :func:`rawspace.develop`.
+- :func:`random_camera` and its module :class:`RandomCamera` (:mod:`.transforms`) draw a
+  camera per sample themselves and take one image or a batch: a transform for
+  ``torchvision.transforms.v2.Compose`` or a training step.
 - :func:`sample_noise_levels` (:mod:`.noise`) draws Brooks et al.'s noise levels per
   sample.
 - :class:`CameraSchedule` (:mod:`.schedule`) says which camera each training sample of
@@ -21,16 +26,22 @@ from :mod:`classifiers.bayer`.
 """
 
 from .cameras import Cameras, CameraSource
+from .develop import develop
 from .noise import NoiseArg, sample_noise_levels
 from .pipeline import Scale, invert
 from .schedule import CameraSchedule
+from .transforms import RandomCamera, draw_cameras, random_camera
 
 __all__ = [
     "CameraSchedule",
     "CameraSource",
     "Cameras",
     "NoiseArg",
+    "RandomCamera",
     "Scale",
+    "develop",
+    "draw_cameras",
     "invert",
+    "random_camera",
     "sample_noise_levels",
 ]

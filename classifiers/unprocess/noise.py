@@ -102,3 +102,12 @@ def _noisy(x: torch.Tensor, shot: Any, read: Any, z: torch.Tensor) -> torch.Tens
     """:func:`_add_noise` out of place, for the differentiable path."""
     sigma = (x * shot + read).clamp_min(0.0).sqrt()
     return (x + sigma * z.to(x.dtype)).clamp(0.0, 1.0)
+
+
+def _check_noise(noise: Any) -> None:
+    """Reject a bad ``noise`` argument early (when a transform is made)."""
+    if isinstance(noise, str):
+        if noise != "brooks":
+            raise ValueError(f"noise must be None, 'brooks' or (shot, read), got {noise!r}")
+    elif noise is not None and not any(isinstance(v, torch.Tensor) for v in noise):
+        resolve_noise(noise, _UNUSED_RNG)  # draws nothing for a pair

@@ -74,7 +74,7 @@ def _check_rgb(rgb: Any, layout: str, check_range: bool) -> torch.Tensor:
             "crop or pad it, or use layout='linear'"
         )
     if check_range and rgb.dtype != torch.uint8:
-        lo, hi = (float(v) for v in torch.aminmax(rgb.float()))  # synchronises
+        lo, hi = (float(v) for v in torch.aminmax(rgb.detach().float()))  # synchronises
         if not (lo >= 0.0 and hi <= 1.0):  # NaN fails both
             raise ValueError(
                 f"rgb is a float image and must lie in [0, 1], got values in [{lo:.6g}, {hi:.6g}]"

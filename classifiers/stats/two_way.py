@@ -26,7 +26,7 @@ runs; ``tests/classifiers/test_stats_null.py``, 1,000 studies a setting): false 
 0.3 %, 1.5 % and 5.5 % at a run-to-run SD of the true difference of 0.4, 0.8 and 1.6
 points (the plain percentile interval: 0.6 %, 1.9 % and 11.1 %), power 99.8 % at +2 points
 and 84 % at +1.2 points with SD 0.4. Over other seeds and image correlations (2,000
-studies): 0.2–0.8 %, 2.2–2.4 %, 3.9–4.2 %, and 4.2–4.4 % at 2.4 points.
+studies): 0.6–0.8 %, 2.2–2.4 %, 3.9–4.2 %, and 4.2–4.4 % at 2.4 points.
 """
 
 from __future__ import annotations

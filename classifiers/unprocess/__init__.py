@@ -17,7 +17,9 @@ al., CVPR 2019), applied to whole batches, each image with its own camera.
 - :func:`sample_noise_levels` (:mod:`.noise`) draws Brooks et al.'s noise levels per
   sample.
 - :class:`CameraSchedule` (:mod:`.schedule`) says which camera each training sample of
-  a ``*_cam`` space gets in each epoch.
+  a ``*_cam`` space gets in each epoch, from Brooks et al.'s random cameras or the
+  training part of the real-camera catalogue; :func:`unseen_cameras` draws test cameras
+  from its held-out part.
 
 Cameras are drawn by :meth:`rawspace.CameraParams.sample` or read from raw files
 (:func:`rawspace.read_camera`); this package never re-implements the sampling. The
@@ -29,7 +31,7 @@ from .cameras import Cameras, CameraSource
 from .develop import develop
 from .noise import NoiseArg, sample_noise_levels
 from .pipeline import Scale, invert
-from .schedule import CameraSchedule
+from .schedule import CameraSchedule, unseen_cameras
 from .transforms import RandomCamera, draw_cameras, random_camera
 
 __all__ = [
@@ -44,4 +46,5 @@ __all__ = [
     "invert",
     "random_camera",
     "sample_noise_levels",
+    "unseen_cameras",
 ]

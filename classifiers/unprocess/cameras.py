@@ -18,9 +18,11 @@ from typing import Any, TypeAlias
 import numpy as np
 import torch
 
+from rawspace.cameras import CameraSource as CatalogueSource
+from rawspace.cameras import camera_pool
 from rawspace.curves import linearize_lut
 from rawspace.hints import CFA_PATTERNS, Cfa, Gamma, Tone
-from rawspace.params import CameraParams, as_rng
+from rawspace.params import CameraParams, GainModel, as_rng
 from rawspace.spec import (
     CURVE_PAIRS,
     GAMMA_CURVES,
@@ -210,6 +212,9 @@ class Cameras:
         n: int,
         seed: int | np.random.Generator | None = None,
         *,
+        source: CatalogueSource = "brooks",
+        mix: bool = False,
+        gains: GainModel = "brooks",
         cfa: Cfa = "RGGB",
         tone: Tone = "smoothstep",
         gamma: Gamma = "power2.2",
@@ -230,17 +235,36 @@ class Cameras:
             Number of cameras, ≥ 1.
         seed : int, numpy.random.Generator or None
             Seed of the draws (None: fresh entropy).
+        source : {"brooks", "catalogue", "training", "held-out"}, default "brooks"
+            ``"brooks"``: Brooks et al.'s random mix of four matrices; otherwise real
+            cameras of that part of :mod:`rawspace.catalogue`
+            (:func:`rawspace.cameras.camera_pool`): ``"training"`` for training pools,
+            ``"held-out"`` for cameras no training pool holds.
+        mix, gains
+            As :meth:`rawspace.CameraParams.sample` (``mix`` for catalogue sources only).
         cfa, tone, gamma, black_level, white_level
             Fixed fields of every camera, as in :meth:`rawspace.CameraParams.sample`.
         device : torch.device or str, optional
             Where the tensors live.
+
+        Examples
+        --------
+        >>> len(Cameras.sample(3, seed=0, source="training"))
+        3
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
+        pool = camera_pool(source)  # checks source
+        if source == "brooks" and mix:
+            raise ValueError("mix mixes two catalogue cameras: pass a catalogue source")
         rng = as_rng(seed)
         cameras = [
             CameraParams.sample(
                 rng,
+                matrices="brooks" if source == "brooks" else "catalogue",
+                include=pool or None,
+                mix=mix,
+                gains=gains,
                 cfa=cfa,
                 tone=tone,
                 gamma=gamma,

@@ -1,4 +1,11 @@
-"""The per-epoch camera schedule of the ``*_cam`` spaces: :class:`CameraSchedule`."""
+"""Which cameras a run uses: the per-epoch camera schedule of the ``*_cam`` spaces
+(:class:`CameraSchedule`) and unseen test cameras for the camera-shift test
+(:func:`unseen_cameras`).
+
+Training pools draw from Brooks et al.'s random cameras or from the training part of
+the real-camera catalogue (:mod:`rawspace.catalogue`); unseen test cameras come from
+its held-out part, so that no test camera is in any training pool.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from rawspace.cameras import stable_seed
-from rawspace.params import CameraParams
+from rawspace.cameras import CameraSource as CatalogueSource
+from rawspace.cameras import camera_pool, stable_seed
+from rawspace.params import CameraParams, as_rng
 
 from .cameras import Cameras
 
-__all__ = ["CameraSchedule"]
+__all__ = ["CameraSchedule", "unseen_cameras"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +61,7 @@ class CameraSchedule:
         evaluation: CameraParams,
         seed: int,
         pool_size: int | None = None,
+        source: CatalogueSource = "brooks",
         device: torch.device | str | None = None,
     ) -> CameraSchedule:
         """A schedule for a run.
@@ -69,12 +78,26 @@ class CameraSchedule:
             per-epoch assignment.
         pool_size : int, optional
             Cameras in the pool; default ``max(4096, len(train_rows))``.
+        source : {"brooks", "catalogue", "training", "held-out"}, default "brooks"
+            Where the pool's colour matrices come from (:meth:`Cameras.sample`):
+            ``"training"`` keeps every camera of :func:`unseen_cameras` out of the pool.
+        device : torch.device or str, optional
+
+        Examples
+        --------
+        >>> schedule = CameraSchedule.create(
+        ...     train_rows=np.arange(10), evaluation=CameraParams.sample(0), seed=1,
+        ...     pool_size=8, source="training",
+        ... )
+        >>> len(schedule.training(np.array([3, 7]), epoch=0))
+        2
         """
         rows = np.unique(np.asarray(train_rows, dtype=np.int64))
         size = max(4096, len(rows)) if pool_size is None else int(pool_size)
         pool = Cameras.sample(
             size,
             stable_seed(int(seed), "training-cameras"),
+            source=source,
             cfa=evaluation.cfa,
             tone=evaluation.tone,
             gamma=evaluation.gamma,
@@ -104,3 +127,56 @@ class CameraSchedule:
         return CameraSchedule(
             self.pool, self.train_rows, Cameras.stack(camera, device=self.pool.device), self.seed
         )
+
+
+def unseen_cameras(
+    k: int, seed: int | np.random.Generator | None, *, like: CameraParams, mix: bool = False
+) -> tuple[CameraParams, ...]:
+    """Draw ``k`` test cameras from the catalogue's held-out part, for the camera-shift test.
+
+    No such camera is in a pool drawn from the training part (``source="training"``):
+    the catalogue's split is by maker and model, and every camera has its own matrix.
+
+    Parameters
+    ----------
+    k : int
+        Number of cameras, ≥ 1.
+    seed : int, numpy.random.Generator or None
+    like : CameraParams
+        The cameras share its CFA, tone curve, gamma and levels (the run's evaluation
+        camera).
+    mix : bool, default False
+        Mix two held-out cameras of one maker (:meth:`rawspace.CameraParams.sample`).
+
+    Returns
+    -------
+    tuple of CameraParams
+        Named after their catalogue cameras (``name``).
+
+    Examples
+    --------
+    >>> from rawspace.catalogue import find_camera
+    >>> (camera,) = unseen_cameras(1, 0, like=CameraParams.sample(0))
+    >>> find_camera(camera.name).part
+    'held-out'
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if not isinstance(like, CameraParams):
+        raise TypeError(f"like must be a CameraParams, got {type(like).__name__}")
+    rng = as_rng(seed)
+    pool = camera_pool("held-out")
+    return tuple(
+        CameraParams.sample(
+            rng,
+            matrices="catalogue",
+            include=pool,
+            mix=mix,
+            cfa=like.cfa,
+            tone=like.tone,
+            gamma=like.gamma,
+            black_level=like.black_level,
+            white_level=like.white_level,
+        )
+        for _ in range(int(k))
+    )

@@ -433,3 +433,41 @@ def test_torch_compile_traces_one_graph_and_matches_eager() -> None:
     clean = invert(_nchw(IMAGES), table, layout="packed")
     assert noisy.shape == clean.shape and 0 < float((noisy - clean).abs().max()) < 0.5
     torch._dynamo.reset()
+
+
+# ------------------------------------------------------------------------------ catalogue
+def _rgb2cam(camera) -> np.ndarray:
+    return CameraParams.from_xyz2cam(
+        camera.xyz2cam, rgb_gain=1.0, red_gain=2.0, blue_gain=1.7
+    ).rgb2cam
+
+
+def test_no_held_out_camera_is_in_a_training_pool() -> None:
+    from classifiers.unprocess import CameraSchedule, unseen_cameras
+    from rawspace.catalogue import find_camera, held_out_cameras, training_cameras
+
+    evaluation = CameraParams.sample(0, cfa="GRBG", black_level=64)
+    schedule = CameraSchedule.create(
+        train_rows=np.arange(50), evaluation=evaluation, seed=3, pool_size=300, source="training"
+    )
+    pool = schedule.pool.rgb2cam.numpy()
+    train = np.stack([_rgb2cam(c) for c in training_cameras()])
+    held = np.stack([_rgb2cam(c) for c in held_out_cameras()])
+
+    def matches(matrices: np.ndarray, table: np.ndarray) -> np.ndarray:
+        return np.abs(matrices[:, None] - table[None]).max(axis=(2, 3)).min(axis=1) < 1e-12
+
+    assert matches(pool, train).all() and not matches(pool, held).any()
+    assert len(np.unique(pool.round(9), axis=0)) > 100  # many real cameras, not one
+    unseen = unseen_cameras(6, 1, like=evaluation)
+    assert {find_camera(c.name).part for c in unseen} == {"held-out"}
+    assert all((c.cfa, c.black_level) == ("GRBG", 64) for c in unseen)
+    got = np.stack([c.rgb2cam for c in unseen])
+    assert matches(got, held).all() and not matches(got, pool).any()
+    brooks = CameraSchedule.create(train_rows=np.arange(5), evaluation=evaluation, seed=3,
+                                   pool_size=20)  # fmt: skip
+    assert not matches(brooks.pool.rgb2cam.numpy(), train).any()
+    with pytest.raises(ValueError, match="source must be one of"):
+        Cameras.sample(2, 0, source="real")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        unseen_cameras(0, 1, like=evaluation)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -212,8 +213,8 @@ def test_paired_bootstrap_single_run_1d_predictions() -> None:
         ({"indices": np.full((3, 5), 5)}, r"indices must be integers in 0\.\.4"),
     ],
 )
-def test_paired_bootstrap_rejects_bad_input(change: dict, match: str) -> None:
-    arguments = {
+def test_paired_bootstrap_rejects_bad_input(change: dict[str, Any], match: str) -> None:
+    arguments: dict[str, Any] = {
         "labels": np.array([0, 1, 0, 1, 1]),
         "baseline_predictions": np.zeros((2, 5), int),
         "other_predictions": np.ones((2, 5), int),
@@ -486,8 +487,8 @@ def test_to_dict_is_json_and_round_trips() -> None:
         ({"margin": -1.0}, "margin_points must be > 0"),
     ],
 )
-def test_compare_paired_rejects_bad_input(change: dict, match: str) -> None:
-    arguments = {
+def test_compare_paired_rejects_bad_input(change: dict[str, Any], match: str) -> None:
+    arguments: dict[str, Any] = {
         "labels": np.zeros(10, int),
         "base": np.full((4, 10, 3), 1 / 3),
         "other": np.full((4, 10, 3), 1 / 3),

@@ -118,7 +118,7 @@ def test_sign_flip_test_recomputed(saved: dict[str, np.ndarray]) -> None:
     rgb, raw = saved["rgb"] == saved["labels"], saved["raw"] == saved["labels"]
     per_image = raw.sum(axis=0).astype(int) - rgb.sum(axis=0)
     rng = np.random.default_rng(SEED)
-    flipped = []
+    flipped: list[int] = []
     for start in range(0, RESAMPLES, stats.RESAMPLE_BLOCK):
         rows = min(stats.RESAMPLE_BLOCK, RESAMPLES - start)
         signs = 2 * rng.integers(0, 2, size=(rows, per_image.size)) - 1
@@ -165,7 +165,8 @@ def test_family_of_comparisons_holm_adjusted_as_statsmodels(saved: dict[str, np.
     adjusted = stats.adjust_family(found, is_primary=lambda c: c.other == "raw")
     expected = multitest.multipletests([c.p_value for c in found[1:]], method="holm")[1]
     assert adjusted[0].p_holm is None and adjusted[0].p_value == found[0].p_value
-    np.testing.assert_allclose([c.p_holm for c in adjusted[1:]], expected, atol=1e-15)
+    np.testing.assert_allclose([float(c.p_holm or 0) for c in adjusted[1:]], expected, atol=1e-15)
+    assert all(c.p_holm is not None for c in adjusted[1:])
     assert [c.family_size for c in adjusted] == [2, 2, 2]
     assert [c.p_value for c in adjusted] == [c.p_value for c in found]  # both p kept
 

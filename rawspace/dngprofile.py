@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import tifffile
 
+from .spec import RGB2XYZ
+
 __all__ = [
     "BRADFORD",
     "D50_XY",
@@ -387,7 +389,8 @@ class DngProfile:
         )
 
 
-_D65_XY = np.array([0.31271, 0.32902])
+#: The D65 white of sRGB (``RGB2XYZ @ [1, 1, 1]``) as a chromaticity.
+_D65_XY = (RGB2XYZ.sum(axis=1) / RGB2XYZ.sum())[:2]
 
 
 def _illuminant_temperature(code: int) -> float:

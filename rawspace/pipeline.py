@@ -350,14 +350,16 @@ def invert(
         return _invert_batch(rgb, params, seed=seed, layout=layout, dtype=dtype, noise=noise)
     if isinstance(seed, Sequence):
         raise TypeError("seed must be an int, a numpy.random.Generator or None for one image")
-    rng = as_rng(seed)
+    # A fresh generator costs more than a small image's kernel: made only when drawn from.
+    drawn = params is None or noise is not None
+    rng = as_rng(seed) if drawn or seed is not None else None
     params = CameraParams.sample(rng) if params is None else _check_camera(params)
-    levels = resolve_noise(noise, rng)
+    levels = resolve_noise(noise, rng) if rng is not None else None
 
     out = np.empty(raw_shape(layout, h, w), dtype=dtype)
     noise_z = (
         np.asarray(rng.standard_normal(size=out.shape), dtype=np.float32)
-        if levels is not None
+        if levels is not None and rng is not None
         else np.zeros((0,) * out.ndim, dtype=np.float32)
     )
     shot, read = levels if levels is not None else (0.0, 0.0)

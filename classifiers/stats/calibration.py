@@ -34,6 +34,13 @@ class Calibration:
         (B,) mean confidence and accuracy of each bin; None for an empty bin.
     bin_count : tuple of int
         (B,) predictions per bin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> result = calibration(np.array([0, 1]), np.array([[0.9, 0.1], [0.4, 0.6]]))
+    >>> Calibration.from_dict(result.to_dict()) == result
+    True
     """
 
     ece: float

@@ -47,6 +47,16 @@ class CameraShift:
         Corrected t-test and descriptive Wilcoxon over the per-run Δs.
     alpha, confidence : float
     n_resamples, seed : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.array([0, 1, 1, 0])
+    >>> rgb = np.eye(2)[np.array([[0, 1, 1, 0]] * 3)]
+    >>> shift = compare_camera_shift(labels, rgb, rgb[:, None], names=("rgb", "raw"),
+    ...                              cameras=["cam"], n_resamples=20)
+    >>> CameraShift.from_dict(shift.to_dict()) == shift
+    True
     """
 
     baseline: str

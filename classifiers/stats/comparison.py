@@ -106,6 +106,15 @@ class PairedComparison:
         Non-inferiority margin in percentage points, or None.
     alpha, confidence : float
     n_resamples, seed : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.array([0, 1] * 4)
+    >>> p = np.eye(2)[np.stack([labels] * 3)]
+    >>> result = compare_paired(labels, p, p, names=("rgb", "raw"), n_resamples=20)
+    >>> PairedComparison.from_dict(result.to_dict()) == result, result.n_runs
+    (True, 3)
     """
 
     baseline: str

@@ -34,6 +34,12 @@ class SignFlipTest:
     n_images : int
         Images with s_i ≠ 0 (the only ones whose sign can flip).
     n_resamples, seed : int
+
+    Examples
+    --------
+    >>> result = SignFlipTest(statistic=3.0, p_value=0.25, n_images=3, n_resamples=99, seed=0)
+    >>> SignFlipTest.from_dict(result.to_dict()) == result
+    True
     """
 
     statistic: float

@@ -80,6 +80,13 @@ class RowAccuracy:
         True when ``low ≤ majority_rate``: the interval reaches what always guessing the
         majority class scores, so comparisons involving this row tell nothing.
     confidence : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row = row_accuracy(np.array([0, 1, 1]), np.array([0, 1, 0]))
+    >>> RowAccuracy.from_dict(row.to_dict()) == row, row.method
+    (True, 'Wilson')
     """
 
     accuracy: float
@@ -183,6 +190,13 @@ class ClassSensitivity:
     low, high : float
         Wilson interval of the mean correct count over ``n_test`` trials.
     confidence : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first = per_class_sensitivity(np.array([0, 1]), np.array([0, 0]))[0]
+    >>> ClassSensitivity.from_dict(first.to_dict()) == first, first.sensitivity
+    (True, 1.0)
     """
 
     label: int

@@ -50,6 +50,13 @@ class BootstrapResult:
     n_resamples : int
     seed : int or None
         None when the resamples were passed in as ``indices``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.array([0, 1, 0, 1])
+    >>> paired_bootstrap(labels, labels, labels, n_resamples=5).n_resamples
+    5
     """
 
     delta_accuracy: np.ndarray

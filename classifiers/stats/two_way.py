@@ -81,6 +81,12 @@ class TwoWayBatch:
         √V* (plain two-way bootstrap SD) and √(var(Δ_r)/R) (0 with one run).
     percentile_low, percentile_high : ndarray
         Plain percentile interval of the resampled means (a description).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> two_way_mean_batch(np.ones((2, 3, 4)), n_resamples=10).estimate.tolist()
+    [1.0, 1.0]
     """
 
     estimate: np.ndarray
@@ -115,6 +121,13 @@ class TwoWayInterval:
     confidence : float
     stratified : bool
         Whether test images were resampled within classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> interval = two_way_mean(np.ones((3, 4)), n_resamples=10)
+    >>> TwoWayInterval.from_dict(interval.to_dict()) == interval
+    True
     """
 
     estimate: float

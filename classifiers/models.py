@@ -171,28 +171,20 @@ def create(
     in_channels : int
         Channels of the input tensor: 1, 3 or 4 (:data:`IN_CHANNELS`).
     weights : None, "imagenet", "imagenet21k", "dinobloom" or path
-        None: random initialisation. ``"imagenet"``: torchvision's DEFAULT weights,
-        read from torch.hub's cache (:func:`imagenet_checkpoint_path`) or downloaded
-        (for ``timm:NAME``: timm's default pretrained tag). ``"imagenet21k"`` (ViTs):
-        timm's ImageNet-21k checkpoint
-        (:func:`classifiers.timm_models.imagenet21k_checkpoint_path`). ``"dinobloom"``:
-        DinoBloom's checkpoint at
-        :func:`classifiers.timm_models.dinobloom_checkpoint_path`. For ``timm:NAME`` a
-        path is a timm state dict, for ``dinobloom-*`` DinoBloom's file; for the others:
-        A path: a state dict saved with ``torch.save`` (optionally under a ``"state_dict"``
-        or ``"model"`` key), with or without a ``"module."`` prefix (DataParallel), with or
-        without the classifier; KimiaNet's layout (``model.0.*`` features, ``fc_4`` head)
-        is recognised. A head whose shape differs from ``num_classes`` is not loaded and
-        keeps its random initialisation; any other missing or unexpected key raises.
+        None: random initialisation. ``"imagenet"``: torchvision's DEFAULT weights from
+        torch.hub's cache (:func:`imagenet_checkpoint_path`) or downloaded (``timm:NAME``:
+        timm's default tag). ``"imagenet21k"`` (ViTs): timm's ImageNet-21k checkpoint
+        (:mod:`classifiers.timm_models`). ``"dinobloom"``: DinoBloom's file at its default
+        place. A path: a timm state dict (``timm:NAME``), DinoBloom's file
+        (``dinobloom-*``), or a torchvision state dict (:mod:`classifiers.torchvision_models`:
+        prefixes, KimiaNet's layout). A head of another shape is not loaded; any other
+        missing or unexpected key raises.
     mode : str
-        ``"full"`` trains every parameter. ``"linear"`` trains only the classification
-        head: every other parameter has ``requires_grad=False`` and ``model.train()``
-        keeps everything but the head in eval mode (batch-norm statistics frozen,
-        dropout off), so the backbone is a fixed feature extractor.
+        ``"full"`` trains every parameter; ``"linear"`` only the head (the backbone frozen
+        and kept in eval mode by ``model.train()``: a fixed feature extractor).
     image_size : int
-        Side of the square input for the ViT models (a multiple of the patch size);
-        position embeddings of loaded weights are interpolated (bicubic) to it.
-        Convolutional models accept any size and ignore it.
+        Side of the square input of the ViTs (a multiple of the patch size; loaded position
+        embeddings are interpolated to it); convolutional models ignore it.
     channel_colors : sequence of int, optional
         For pretrained weights and ``in_channels != 3``: the RGB channel (0, 1, 2) that
         each input channel corresponds to, e.g. ``(0, 1, 1, 2)`` for packed RGGB planes.
@@ -206,10 +198,9 @@ def create(
     Raises
     ------
     ValueError
-        Unknown ``name``, ``mode`` or ``in_channels``, a bad ``image_size``, or a state
-        dict that does not fit the architecture.
+        A bad argument, or weights that do not fit the architecture.
     WeightsUnavailableError
-        ``weights="imagenet"`` and the file is neither cached nor downloadable.
+        Named weights that are neither cached nor downloadable.
     FileNotFoundError
         ``weights`` names a file that does not exist.
 
@@ -236,13 +227,17 @@ def create(
             image_size=image_size, channel_colors=channel_colors,
         )  # fmt: skip
     if mode == "linear":
-        head = head_name(name, weights=weights)
-        for key, parameter in model.named_parameters():
-            parameter.requires_grad_(key.startswith(head + "."))
-        train = functools.partial(_train_head_only, head=head)
-        model.train = types.MethodType(train, model)  # type: ignore[method-assign]
-        model.train()
+        _freeze_backbone(model, head_name(name, weights=weights))
     return model
+
+
+def _freeze_backbone(model: nn.Module, head: str) -> None:
+    """Train only ``head``: every other parameter frozen, the backbone kept in eval mode."""
+    for key, parameter in model.named_parameters():
+        parameter.requires_grad_(key.startswith(head + "."))
+    train = functools.partial(_train_head_only, head=head)
+    model.train = types.MethodType(train, model)  # type: ignore[method-assign]
+    model.train()
 
 
 def _check_options(

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -46,6 +46,7 @@ from .checkpoint import BestCheckpoint
 from .data import Samples, batch_rows
 from .distributed import Group
 from .optim import build_optimizer, warmup_cosine
+from .passes import EpochTotals, evaluate, train_one_epoch
 from .runtime import (
     DEVICES,
     PRECISIONS,
@@ -220,16 +221,6 @@ class TrainResult:
         return {**asdict(self), "history": [asdict(r) for r in self.history]}
 
 
-@dataclass(frozen=True)
-class EpochTotals:
-    """What one :func:`train_one_epoch` measured: mean loss and accuracy over the samples
-    it trained on (all ranks), and its wall time in seconds."""
-
-    loss: float
-    accuracy: float
-    seconds: float
-
-
 def fit(
     model: nn.Module,
     samples: Samples,
@@ -270,31 +261,15 @@ def fit(
     seed_everything(config.seed)
     run = config.runtime(device)
     trained = run.place(model, group)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    optimizer = build_optimizer(
-        model, lr=config.lr, weight_decay=config.weight_decay, layer_decay=config.layer_decay,
-        fused=run.fused,
-    )  # fmt: skip
-    steps = len(batch_rows(train_rows, batch_size=config.batch_size, drop_last=True))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, warmup_cosine(round(config.warmup_epochs * steps), config.epochs * steps)
-    )
-    # Augmentation draws: per rank (a rank augments only its part of each batch).
-    generator = torch.Generator(device=device).manual_seed(config.seed * 1009 + group.rank)
-    # A fixed, shuffled subset: batches that mix classes, as in training (class-sorted
-    # batches would each see one class and underestimate every variance).
-    bn_rows = np.random.default_rng(config.seed).permutation(train_rows)[: config.precise_bn]
+    parts = _Parts.of(model, train_rows, config=config, run=run, group=group)
     show = not config.quiet and sys.stderr.isatty() and group.is_main
-    result = TrainResult(
-        device=device_name(device),
-        resident=samples.resident,
-        precision=run.precision,
-        processes=group.world_size,
-    )
+    result = TrainResult(device=device_name(device), resident=samples.resident,
+                         precision=run.precision, processes=group.world_size)  # fmt: skip
     keeper = BestCheckpoint(patience=config.patience)
-    model_s = steps * time_model(
+    model_s = parts.steps * time_model(
         trained, samples, pipeline, train_rows, batch_size=config.batch_size,
-        batches=config.timing_batches, seed=config.seed, run=run, loss_fn=loss_fn, group=group,
+        batches=config.timing_batches, seed=config.seed, run=run, loss_fn=parts.loss_fn,
+        group=group,
     )  # fmt: skip
     epochs = tqdm(range(1, config.epochs + 1), desc="epochs", disable=not show, leave=False)
     for epoch in epochs:
@@ -303,24 +278,17 @@ def fit(
             seed=config.seed * 100_003 + epoch, drop_last=True,
         )  # fmt: skip
         totals = train_one_epoch(
-            trained, samples, pipeline, batches, optimizer=optimizer, schedule=schedule,
-            loss_fn=loss_fn, run=run, generator=generator, epoch=epoch, group=group, show=show,
+            trained, samples, pipeline, batches, optimizer=parts.optimizer,
+            schedule=parts.schedule, loss_fn=parts.loss_fn, run=run, generator=parts.generator,
+            epoch=epoch, group=group, show=show,
         )  # fmt: skip
         start = time.perf_counter()
+        # precise BatchNorm, then the validation pass of the model itself (not its wrapper)
         recompute_batchnorm(
-            trained, samples, pipeline, bn_rows, batch_size=config.batch_size, group=group
+            trained, samples, pipeline, parts.bn_rows, batch_size=config.batch_size, group=group
         )
-        logits, labels = evaluate(
-            model, samples, pipeline, val_rows, batch_size=config.batch_size, run=run, group=group
-        )
-        val_loss = float(nn.functional.cross_entropy(logits, labels))
-        val_acc = float((logits.argmax(1) == labels).double().mean())
-        record = EpochRecord(
-            epoch=epoch, loss=totals.loss, train_acc=totals.accuracy, val_acc=val_acc,
-            val_loss=val_loss, lr=optimizer.param_groups[0]["lr"], epoch_s=totals.seconds,
-            model_s=model_s, ratio=totals.seconds / model_s if model_s > 0 else float("nan"),
-            val_s=time.perf_counter() - start,
-        )  # fmt: skip
+        val_acc, val_loss = _validate(model, samples, pipeline, val_rows, config, run, group)
+        record = _record(epoch, totals, val_acc, val_loss, parts, model_s, start)
         result.history.append(record)
         if log is not None and group.is_main:
             log(_epoch_line(record, config.epochs))
@@ -334,93 +302,73 @@ def fit(
     return result
 
 
-def train_one_epoch(
-    model: nn.Module,
-    samples: Samples,
-    pipeline: InputPipeline,
-    batches: Sequence[np.ndarray],
-    *,
-    optimizer: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler,
-    loss_fn: nn.Module,
-    run: Runtime,
-    generator: torch.Generator,
+@dataclass(frozen=True)
+class _Parts:
+    """The objects of one run besides the model: loss, optimiser, schedule, augmentation
+    generator, the precise-BatchNorm rows and the number of steps per epoch."""
+
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LambdaLR
+    generator: torch.Generator
+    bn_rows: np.ndarray
+    steps: int
+
+    @classmethod
+    def of(
+        cls, model: nn.Module, train_rows: np.ndarray, *, config: TrainConfig, run: Runtime,
+        group: Group,
+    ) -> _Parts:  # fmt: skip
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        optimizer = build_optimizer(
+            model, lr=config.lr, weight_decay=config.weight_decay,
+            layer_decay=config.layer_decay, fused=run.fused,
+        )  # fmt: skip
+        steps = len(batch_rows(train_rows, batch_size=config.batch_size, drop_last=True))
+        warmup = round(config.warmup_epochs * steps)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, warmup_cosine(warmup, config.epochs * steps)
+        )
+        # Augmentation draws: per rank (a rank augments only its part of each batch).
+        generator = torch.Generator(device=run.device).manual_seed(config.seed * 1009 + group.rank)
+        # A fixed, shuffled subset: batches that mix classes, as in training (class-sorted
+        # batches would each see one class and underestimate every variance).
+        bn_rows = np.random.default_rng(config.seed).permutation(train_rows)[: config.precise_bn]
+        return cls(loss_fn, optimizer, schedule, generator, bn_rows, steps)
+
+
+def _record(
     epoch: int,
-    group: Group | None = None,
-    show: bool = False,
-) -> EpochTotals:
-    """One pass over ``batches`` (arrays of cache rows, global batches): forward under the
-    run's autocast, float32 loss, backward, an optimiser and a schedule step per batch.
-
-    Each rank trains on its part of every batch; ``epoch`` and ``generator`` drive the
-    pipeline's augmentation and cameras. ``show`` draws a progress bar.
-
-    Returns
-    -------
-    EpochTotals
-        Mean loss and accuracy over the epoch's samples (all ranks), and its seconds.
-    """
-    group = group or Group()
-    model.train()
-    run.sync()
-    start = time.perf_counter()
-    totals = torch.zeros(3, device=run.device, dtype=torch.float64)  # loss sum, correct, seen
-    parts = [group.part(rows) for rows in batches]
-    for rows, (stored, labels) in tqdm(
-        zip(parts, samples.batches(parts), strict=True),
-        total=len(parts), desc=f"epoch {epoch}", disable=not show, leave=False,
-    ):  # fmt: skip
-        x = run.prepare(pipeline(stored, train=True, generator=generator, rows=rows, epoch=epoch))
-        with run.autocast():
-            logits = model(x)
-        loss = loss_fn(logits.float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        with torch.no_grad():
-            seen = torch.tensor(labels.shape[0], device=run.device, dtype=torch.float64)
-            correct = (logits.argmax(1) == labels).sum().double()
-            totals += torch.stack([loss.detach().double() * labels.shape[0], correct, seen])
-    run.sync()
-    seconds = time.perf_counter() - start
-    loss_sum, correct_sum, seen_sum = group.sum(totals).tolist()
-    return EpochTotals(loss=loss_sum / seen_sum, accuracy=correct_sum / seen_sum, seconds=seconds)
+    totals: EpochTotals,
+    val_acc: float,
+    val_loss: float,
+    parts: _Parts,
+    model_s: float,
+    val_start: float,
+) -> EpochRecord:
+    return EpochRecord(
+        epoch=epoch, loss=totals.loss, train_acc=totals.accuracy, val_acc=val_acc,
+        val_loss=val_loss, lr=parts.optimizer.param_groups[0]["lr"], epoch_s=totals.seconds,
+        model_s=model_s, ratio=totals.seconds / model_s if model_s > 0 else float("nan"),
+        val_s=time.perf_counter() - val_start,
+    )  # fmt: skip
 
 
-def evaluate(
+def _validate(
     model: nn.Module,
     samples: Samples,
     pipeline: InputPipeline,
     rows: np.ndarray,
-    *,
-    batch_size: int,
+    config: TrainConfig,
     run: Runtime,
-    group: Group | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """float32 logits and labels of ``rows`` in eval mode, without autocast.
-
-    With several processes each computes its contiguous part of ``rows`` and the parts
-    are gathered in order, so every rank returns the whole.
-
-    Returns
-    -------
-    (torch.Tensor, torch.Tensor)
-        Logits (n, num_classes) float32 and labels (n,) int64, on the run's device, in
-        the order of ``rows``.
-    """
-    group = group or Group()
-    model.eval()
-    outputs, targets = [], []
-    parts = batch_rows(group.part(rows), batch_size=batch_size)
-    with torch.inference_mode():
-        for part, (stored, labels) in zip(parts, samples.batches(parts), strict=True):
-            outputs.append(model(run.prepare(pipeline(stored, train=False, rows=part))).float())
-            targets.append(labels)
-    classes = _num_classes(model)
-    logits = torch.cat(outputs) if outputs else torch.zeros((0, classes), device=run.device)
-    labels = torch.cat(targets) if targets else torch.zeros(0, dtype=torch.long, device=run.device)
-    return group.gather(logits), group.gather(labels)
+    group: Group,
+) -> tuple[float, float]:
+    """Validation accuracy and mean cross-entropy (fp32 logits, eval mode)."""
+    logits, labels = evaluate(
+        model, samples, pipeline, rows, batch_size=config.batch_size, run=run, group=group
+    )
+    loss = float(nn.functional.cross_entropy(logits, labels))
+    return float((logits.argmax(1) == labels).double().mean()), loss
 
 
 def predict(
@@ -471,9 +419,3 @@ def _epoch_line(record: EpochRecord, epochs: int) -> str:
         f"time {record.epoch_s:.2f}s model {record.model_s:.2f}s ratio {record.ratio:.2f} "
         f"val {record.val_s:.2f}s"
     )
-
-
-def _num_classes(model: nn.Module) -> int:
-    """Outputs of the model's last linear layer (for an empty evaluation part)."""
-    last = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return last[-1].out_features if last else 0

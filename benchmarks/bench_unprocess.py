@@ -12,6 +12,8 @@ as a training loop does. It prints images per second of
 - ``classifiers.unprocess.invert`` on the CPU (eager torch, one call per batch), and the
   ratio between the two, in the same run, with all threads and with one thread each
   (the one-thread figures suffer less when other processes share the cores),
+- the differentiable path (``differentiable=True``, forward and backward) against the
+  default one on float32 input,
 - when CUDA is available: the same on the GPU, eager and ``torch.compile``d, against the
   reference figures of a plain torch port on one H200 (67k images/s eager, 143k compiled),
 
@@ -76,7 +78,7 @@ def to_channel_first(raw: np.ndarray, layout: str) -> np.ndarray:
     return raw[None] if layout == "bayer" else np.moveaxis(raw, -1, 0)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32, help="batch size on the CPU")
     parser.add_argument("--gpu-batch", type=int, default=256, help="batch size on the GPU")
@@ -90,30 +92,24 @@ def main() -> None:
         default="cuda",
         help="device of the eager/compiled section (default cuda; 'cpu' is a dry run of it)",
     )
-    args = parser.parse_args()
-    noise = None if args.noise == "none" else args.noise
-    layout = args.layout
+    return parser.parse_args()
 
-    print(f"command: python {shlex.join(sys.argv)}")
-    print(
-        f"rawspace {rawspace.__version__}, torch {torch.__version__}, numba {numba.__version__}, "
-        f"numpy {np.__version__}, Python {platform.python_version()}"
-    )
-    print(
-        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch threads {torch.get_num_threads()}, numba threads {numba.get_num_threads()}"
-    )
-    print(
-        f"{args.size}×{args.size} uint8 sRGB → float32 {layout}, noise={noise}, "
-        f"one camera per image from a table of {TABLE}; best of {args.repeat}"
-    )
 
-    # ------------------------------------------------------------------ CPU
-    n = args.batch
-    images = make_images(max(n, args.gpu_batch), args.size)
-    table = Cameras.sample(TABLE, seed=0)
-    params = table.to_params()
-    index = np.random.default_rng(1).integers(0, TABLE, size=len(images))
+def check_parity(batch, table, params, index, images, layout: str) -> None:
+    """The batched result equals the core's to ≤ 1e-5 (printed, and asserted)."""
+    check = invert(batch[:8], table[index[:8]], layout=layout).numpy()
+    error = 0.0
+    for i, got in enumerate(check):
+        raw = rawspace.invert(images[i], params[int(index[i])], layout=layout, dtype=np.float32)
+        error = max(error, float(np.abs(got - to_channel_first(raw.data, layout)).max()))
+    print(f"parity with rawspace.invert on 8 images: max abs error {error:.2e}")
+    assert error <= 1e-5, error
+
+
+def cpu_section(args, images, table, params, index, noise) -> None:
+    """rawspace.invert per image against one batched call, all threads and one thread; then
+    the differentiable path against the default one on float input."""
+    n, layout, repeat = args.batch, args.layout, args.repeat
 
     def core() -> None:
         for i in range(n):
@@ -126,22 +122,14 @@ def main() -> None:
     def torch_cpu() -> None:
         invert(batch, table[cpu_index], layout=layout, noise=noise)
 
-    core_s = best_seconds(core, args.repeat)
-    torch_s = best_seconds(torch_cpu, args.repeat)
+    core_s, torch_s = best_seconds(core, repeat), best_seconds(torch_cpu, repeat)
     threads = (torch.get_num_threads(), numba.get_num_threads())
     torch.set_num_threads(1)
     numba.set_num_threads(1)
-    core1_s = best_seconds(core, args.repeat)
-    torch1_s = best_seconds(torch_cpu, args.repeat)
+    core1_s, torch1_s = best_seconds(core, repeat), best_seconds(torch_cpu, repeat)
     torch.set_num_threads(threads[0])
     numba.set_num_threads(threads[1])
-    check = invert(batch[:8], table[cpu_index[:8]], layout=layout).numpy()
-    error = 0.0
-    for i, got in enumerate(check):
-        raw = rawspace.invert(images[i], params[index[i]], layout=layout, dtype=np.float32)
-        error = max(error, float(np.abs(got - to_channel_first(raw.data, layout)).max()))
-    print(f"parity with rawspace.invert on 8 images: max abs error {error:.2e}")
-    assert error <= 1e-5, error
+    check_parity(batch, table, params, cpu_index, images, layout)
     print(f"CPU, batch {n}:")
     for label, core_t, torch_t in (
         ("all threads", core_s, torch_s),
@@ -152,9 +140,25 @@ def main() -> None:
             f"  unprocess.invert,          {label:<11} {n / torch_t:8.0f} images/s   "
             f"{core_t / torch_t:5.2f}× rawspace.invert"
         )
+    floats = batch.float() / 255.0
+    cams = table[cpu_index]
+    fast_s = best_seconds(lambda: invert(floats, cams, layout=layout, check_range=False), repeat)
+    grad = floats.clone().requires_grad_()
 
-    # ------------------------------------------------------------------ GPU
-    device = torch.device(args.device)
+    def differentiable() -> None:
+        invert(grad, cams, layout=layout, differentiable=True).sum().backward()
+
+    diff_s = best_seconds(differentiable, repeat)
+    print(f"  float32 input, default path          {n / fast_s:8.0f} images/s   (baseline)")
+    print(
+        f"  float32 input, differentiable=True   {n / diff_s:8.0f} images/s   "
+        f"{fast_s / diff_s:5.2f}× the default path (forward and backward)"
+    )
+
+
+def gpu_section(args, images, table, index, noise) -> None:
+    """Eager and compiled throughput on the device against a plain torch port."""
+    device, layout = torch.device(args.device), args.layout
     if device.type == "cuda" and not torch.cuda.is_available():
         print("GPU: CUDA is not available; GPU figures skipped")
         return
@@ -197,6 +201,30 @@ def main() -> None:
         f"  compiled   {compiled:10.0f} images/s   {compiled / REFERENCE_COMPILED:5.2f}× reference "
         f"{REFERENCE_COMPILED:,} (plain torch port, H200); {compiled / eager:.2f}× eager"
     )
+
+
+def main() -> None:
+    args = parse_args()
+    noise = None if args.noise == "none" else args.noise
+    print(f"command: python {shlex.join(sys.argv)}")
+    print(
+        f"rawspace {rawspace.__version__}, torch {torch.__version__}, numba {numba.__version__}, "
+        f"numpy {np.__version__}, Python {platform.python_version()}"
+    )
+    print(
+        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch threads {torch.get_num_threads()}, numba threads {numba.get_num_threads()}"
+    )
+    print(
+        f"{args.size}×{args.size} uint8 sRGB → float32 {args.layout}, noise={noise}, "
+        f"one camera per image from a table of {TABLE}; best of {args.repeat}"
+    )
+    images = make_images(max(args.batch, args.gpu_batch), args.size)
+    table = Cameras.sample(TABLE, seed=0)
+    params = table.to_params()
+    index = np.random.default_rng(1).integers(0, TABLE, size=len(images))
+    cpu_section(args, images, table, params, index, noise)
+    gpu_section(args, images, table, index, noise)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ The same curves as :mod:`rawspace.curves`, with the constants and the vocabulary
 (names, codes, the index of a (tone, gamma) pair) of :mod:`rawspace.spec`. Each camera
 of a :class:`~classifiers.unprocess.Cameras` table has its own pair; the functions
 here apply each sample's pair, and evaluate only the curves that some camera uses.
-All are out of place and differentiable (apart from the uint8 look-up tables).
+All are differentiable (apart from the uint8 look-up tables): with gradients enabled
+they work out of place, without (the default path of ``invert``) in place on their
+temporaries.
 """
 
 from __future__ import annotations
@@ -89,15 +91,22 @@ def _inverse_smoothstep(y: torch.Tensor) -> torch.Tensor:
     (½, ½)); ``asin(1 − 2s) = π/2 − 2 asin(√s)`` makes them equal to the formula.
     """
     s = torch.minimum(y, 1.0 - y)
-    a = s.sqrt().asin() * (1.0 / 3.0)
-    f = 2.0 * torch.sin(a) * torch.sin(a + math.pi / 3.0)
+    if torch.is_grad_enabled():  # out of place, for autograd
+        a = s.sqrt().asin() * (1.0 / 3.0)
+        f = 2.0 * torch.sin(a) * torch.sin(a + math.pi / 3.0)
+    else:  # the same in place on the temporaries: fewer passes over memory
+        a = s.sqrt_().asin_().mul_(1.0 / 3.0)
+        f = torch.sin(a).mul_(a.add_(math.pi / 3.0).sin_()).mul_(2.0)
     return torch.where(y > 0.5, 1.0 - f, f)
 
 
 def _gamma_expand(x: torch.Tensor, gamma: Gamma) -> torch.Tensor:
+    in_place = not torch.is_grad_enabled()
     if gamma == "power2.2":
-        return x.clamp_min(GAMMA_FLOOR).pow(POWER_GAMMA)
-    curve = ((x + SRGB_OFFSET) / SRGB_SCALE).pow(SRGB_EXPONENT)
+        floor = x.clamp_min(GAMMA_FLOOR)
+        return floor.pow_(POWER_GAMMA) if in_place else floor.pow(POWER_GAMMA)
+    shifted = (x + SRGB_OFFSET) / SRGB_SCALE
+    curve = shifted.pow_(SRGB_EXPONENT) if in_place else shifted.pow(SRGB_EXPONENT)
     return torch.where(x <= SRGB_KNEE, x / SRGB_SLOPE, curve)
 
 

@@ -43,7 +43,8 @@ def comparison_sentence(c: PairedComparison, metric: Metric) -> str:
     )
     if metric == "accuracy" and c.p_holm is not None:
         text += (
-            f", Holm-adjusted p = {format_p(c.p_holm)} over {c.family_size} secondary comparisons"
+            f", Holm-adjusted p = {format_p(c.p_holm)} over "
+            f"{plural(c.family_size, 'secondary comparison')}"
         )
     elif metric == "accuracy" and c.primary:
         text += " (primary comparison)"
@@ -93,7 +94,7 @@ def _power(c: PairedComparison, metric: Metric) -> str:
     verdict = c.non_inferior(metric)
     if verdict is not None:
         bound = f"CI lower end {points(interval.low)}"
-        margin = f"{c.margin:g} points"
+        margin = plural(c.margin, "point")
         text += (
             f"; non-inferior within {margin} ({bound} > −{c.margin:g})"
             if verdict
@@ -103,13 +104,23 @@ def _power(c: PairedComparison, metric: Metric) -> str:
 
 
 def _descriptions(c: PairedComparison) -> str:
-    parts = [f"image-level sign-flip p = {format_p(c.image_test.p_value)}"]
-    if c.ttest_p is not None:
-        parts.append(f"corrected t-test over runs p = {format_p(c.ttest_p)}")
-    if c.wilcoxon_p is not None:
-        parts.append(f"Wilcoxon p = {format_p(c.wilcoxon_p)} (descriptive)")
     low, high = min(c.mcnemar_p), max(c.mcnemar_p)
     spread = format_p(low) if low == high else f"{format_p(low)}–{format_p(high)}"
-    each = "its trained models" if c.n_runs == 1 else "each run's trained models"
-    parts.append(f"McNemar p {spread} ({each})")
-    return ", ".join(parts)
+    text = (
+        f"with the trained models held fixed, image-level sign-flip p = "
+        f"{format_p(c.image_test.p_value)} and McNemar p {spread}"
+        + ("" if c.n_runs == 1 else " per run")
+    )
+    over = []
+    if c.ttest_p is not None:
+        over.append(f"corrected t-test p = {format_p(c.ttest_p)}")
+    if c.wilcoxon_p is not None:
+        over.append(f"Wilcoxon p = {format_p(c.wilcoxon_p)} (descriptive)")
+    if over:
+        text += "; over runs, " + ", ".join(over)
+    return text
+
+
+def plural(count: float | None, word: str) -> str:
+    """The count with its word: 1 point, 2 points, 1.5 points."""
+    return f"{count:g} {word}" if count == 1 else f"{count:g} {word}s"

@@ -318,8 +318,9 @@ def test_identical_spaces_show_zero_difference_and_p_one() -> None:
         "rgb2 − rgb: 0.00 points (mean over 5 runs), 95 % CI [0.00, 0.00] over runs and test "
         "images, p = 1: no evidence of a difference at α = 0.05"
     )
-    assert "image-level sign-flip p = 1, corrected t-test over runs p = 1, Wilcoxon p = 1" in (
-        sentence
+    assert sentence.endswith(
+        "with the trained models held fixed, image-level sign-flip p = 1 and McNemar p 1 per "
+        "run; over runs, corrected t-test p = 1, Wilcoxon p = 1 (descriptive)."
     )
 
 
@@ -363,7 +364,7 @@ def test_clear_difference_is_reported_as_evidence() -> None:
     sentence = result.sentence()
     assert sentence.startswith("raw_packed − rgb: +12.00 points (mean over 5 runs), 95 % CI [+")
     assert "evidence that raw_packed is more accurate than rgb at α = 0.05" in sentence
-    assert "McNemar p 1.7e-18 (each run's trained models)" in sentence
+    assert "McNemar p 1.7e-18 per run; over runs, Wilcoxon p = 0.0625 (descriptive)." in sentence
     assert "evidence that raw_packed has a higher macro F1 than rgb" in result.sentence("macro_f1")
 
     swapped = stats.compare_paired(
@@ -425,7 +426,7 @@ def test_holm_family_and_margin_in_verdict_and_sentence() -> None:
     assert primary.primary and primary.p_holm is None and primary.family_size == 1
     assert not secondary.primary and secondary.p_holm == 1.0
     assert "(primary comparison)" in primary.sentence()
-    assert "Holm-adjusted p = 1 over 1 secondary comparisons" in secondary.sentence()
+    assert "Holm-adjusted p = 1 over 1 secondary comparison:" in secondary.sentence()
     # A Holm-adjusted verdict reads the adjusted p, not the interval.
     adjusted = dataclasses.replace(primary, primary=False, p_holm=0.09)
     assert primary.verdict() == "higher" and adjusted.verdict() == "none"
@@ -434,10 +435,10 @@ def test_holm_family_and_margin_in_verdict_and_sentence() -> None:
         labels, base, base, names=("rgb", "raw_aug"), n_resamples=300, margin=1.0
     )
     assert with_margin.non_inferior() is True
-    assert "non-inferior within 1 points (CI lower end 0.00 > −1)" in with_margin.sentence()
+    assert "non-inferior within 1 point (CI lower end 0.00 > −1)" in with_margin.sentence()
     worse = stats.compare_paired(labels, other, base, names=("raw", "rgb"), margin=1.0)
     assert worse.non_inferior() is False
-    assert "non-inferiority within 1 points not shown" in worse.sentence()
+    assert "non-inferiority within 1 point not shown" in worse.sentence()
     assert clear.non_inferior() is None  # no margin asked
 
 

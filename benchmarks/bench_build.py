@@ -11,14 +11,19 @@ DIR is a class-folder tree (for instance the PBC data set). The script prints
   processes, the reference for the build rates;
 - a profile of one image's work in one process (CPU ms): decoding, fitting,
   converting, and compressing raw + rgb as HDF5 does for each compression;
+- the single-process bound of each compression: the images/s of one process doing
+  nothing but decode + fit + invert + store per image (the sum of the profile);
 - ``build`` images/s with ``--jobs 1`` and ``--jobs 2`` for each compression, the
-  ratio to the decode-only rate at the same job count, the speed-up of 2 jobs, and
-  the CPU time per image of the main process and of the workers (which, unlike the
-  wall-clock rates, does not depend on what else the machine is running);
+  ratio to that bound and to the decode-only rate at the same job count, the speed-up
+  of 2 jobs, and the CPU time per image of the main process and of the workers
+  (which, unlike the wall-clock rates, does not depend on what else the machine is
+  running);
 - bytes per image stored for each compression;
 - random-access reads per second through :func:`rawspace.cache.open`, with the
   RGB image and without it, once the file is in the page cache (this measures the
-  reader and the decompression, not the disk).
+  reader and the decompression, not the disk); the same with and without the
+  reader's check that the file is unchanged (its cost); and the rate of
+  :meth:`~rawspace.cache.CacheReader.verify`.
 
 The machine's load average is printed too: timings on a busy machine are low.
 """
@@ -225,10 +230,17 @@ def main() -> None:
             print(f"decode only, {jobs} process(es): {rate:8.1f} images/s")
 
         print("profile of one image, one process (CPU ms per image):")
-        for name, ms in profile_stages(paths[:200], args.size).items():
+        profile = profile_stages(paths[:200], args.size)
+        for name, ms in profile.items():
             print(f"  {name:24} {ms:7.2f}")
+        work_ms = sum(profile[k] for k in ("decode (read_image)", "fit_image", "invert (1 thread)"))
 
         for compression in args.compression or COMPRESSIONS:
+            bound = 1e3 / (work_ms + profile[f"store raw+rgb, {compression}"])
+            print(
+                f"single-process bound, {compression}: {bound:8.1f} images/s "
+                "(decode + fit + invert + store per image, above)"
+            )
             rates = {}
             cache = work / f"{compression}.h5"
             for jobs in (1, 2):
@@ -237,8 +249,9 @@ def main() -> None:
                 )
                 print(
                     f"build --compression {compression:4} --jobs {jobs}: {rates[jobs]:8.1f} "
-                    f"images/s ({rates[jobs] / decode[jobs]:6.1%} of decode-only); CPU ms "
-                    f"per image: main {main_ms:.2f}, workers {workers_ms:.2f}"
+                    f"images/s ({rates[jobs] / bound:6.1%} of the single-process bound, "
+                    f"{rates[jobs] / decode[jobs]:6.1%} of decode-only); CPU ms per image: "
+                    f"main {main_ms:.2f}, workers {workers_ms:.2f}"
                 )
             print(f"  --jobs 2 / --jobs 1: {rates[2] / rates[1]:.2f}x")
             n = len(rawspace.cache.open(cache))

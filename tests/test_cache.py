@@ -885,13 +885,17 @@ sys.exit(main(sys.argv[2:]))
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file-size limits here")
-@pytest.mark.parametrize("compression", ["none", "lzf"])
-def test_a_full_disk_stops_the_build_and_resume_finishes_it(good_tree, tmp_path, compression):
+@pytest.mark.parametrize(("compression", "share"), [("none", 0.96), ("lzf", 0.5)])
+def test_a_full_disk_stops_the_build_and_resume_finishes_it(
+    good_tree, tmp_path, compression, share
+):
+    # Uncompressed images have their place in the file from the start (written there by
+    # the workers), so the limit must lie beyond them to stop the build halfway.
     options = ["--size", str(SIZE), "--camera-per", "image", "--compression", compression, "-q"]
     reference = tmp_path / "reference.h5"
     rawspace.cli.main(["build", str(good_tree), str(reference), *options])
     cache = tmp_path / "cache.h5"
-    limit = reference.stat().st_size // 2
+    limit = int(reference.stat().st_size * share)
     argv = [sys.executable, "-c", _DISK_FULL, str(limit), "build", str(good_tree), str(cache)]
     full = subprocess.run([*argv, *options], capture_output=True, text=True, timeout=300)
     assert full.returncode == 3, full.stderr
@@ -902,6 +906,19 @@ def test_a_full_disk_stops_the_build_and_resume_finishes_it(good_tree, tmp_path,
         assert 0 < f.attrs["n_processed"] < 18
     assert rawspace.cli.main(["build", str(good_tree), str(cache), *options, "--resume"]) == 0
     assert_same_cache(reference, cache)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file-size limits here")
+def test_a_limit_below_the_uncompressed_images_stops_the_build_at_once(good_tree, tmp_path):
+    options = ["--size", str(SIZE), "-q"]
+    reference = tmp_path / "reference.h5"
+    rawspace.cli.main(["build", str(good_tree), str(reference), *options])
+    cache = tmp_path / "cache.h5"
+    limit = reference.stat().st_size // 2
+    argv = [sys.executable, "-c", _DISK_FULL, str(limit), "build", str(good_tree), str(cache)]
+    full = subprocess.run([*argv, *options], capture_output=True, text=True, timeout=300)
+    assert full.returncode == 3 and "File too large; nothing was kept" in full.stderr
+    assert not Path(f"{cache}.partial").exists() and not cache.exists()
 
 
 def test_unreadable_class_folders_are_listed_failures(good_tree, tmp_path, make_unreadable):

@@ -331,3 +331,19 @@ def test_a_cache_of_a_newer_format_is_refused(copy):
         f.attrs["format_version"] = 99
     with pytest.raises(CacheError, match=r"format_version: 99 is newer .*upgrade rawspace"):
         rawspace.cache.open(copy)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_images_written_in_place_close_the_gaps_of_failed_ones(tmp_path, image, jobs):
+    src = _tree(tmp_path / "src", image)
+    for broken in ("alpha/alpha0.png", "alpha/alpha3.png", "beta/beta2.png"):
+        (src / broken).write_bytes(b"not a png")
+    placed, handed = tmp_path / "placed.h5", tmp_path / "handed.h5"
+    options = {"size": SIZE, "folds": 2, "camera_per": "image", "jobs": jobs}
+    report = rawspace.cache.build(src, placed, **options)  # uncompressed: written in place
+    rawspace.cache.build(src, handed, compression="lzf", **options)  # written by the main
+    assert report.built == 7 and report.failed == 3
+    a, b = rawspace.cache.open(placed), rawspace.cache.open(handed)
+    assert a.paths == b.paths and a.verify() == 7
+    for name in ("raw", "rgb"):
+        np.testing.assert_array_equal(a.read(name), b.read(name))

@@ -9,6 +9,7 @@ image belongs to.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -37,7 +38,7 @@ from .format import (
     writing_lock,
 )
 from .options import BuildOptions
-from .workers import Converted, Failed, Settings, results
+from .workers import Converted, Failed, Settings, Task, results
 from .write import CacheWriter, final_attrs, write_failures_csv
 
 __all__ = ["BuildOptions", "BuildReport", "build", "shard_of"]
@@ -236,7 +237,8 @@ def build(
                 attrs = final_attrs(
                     plan.config, listing.class_names, writer.params(), len(report.failures)
                 )
-                writer.finish(attrs)
+                indices = writer.file["source_index"][: writer.n_written]
+                writer.finish(attrs, np.searchsorted(np.asarray(plan.selected), indices))
                 report.built = writer.n_written
         except KeyboardInterrupt:
             writer.checkpoint()  # keep what was converted: resume continues from here
@@ -314,9 +316,9 @@ def _rewind_changed(writer: CacheWriter, plan: _Plan) -> None:
     if not done:
         return
     root = plan.listing.root
-    for position, (index, recorded) in enumerate(
-        zip(plan.selected[:done], writer.processed_digests(), strict=True)
-    ):
+    digests = writer.processed_digests()
+    for position, index in enumerate(plan.selected[:done]):
+        recorded = digests.get(index)
         relpath = plan.listing.items[index].relpath
         try:
             now = file_digest(root / relpath)
@@ -335,7 +337,15 @@ def _convert(writer: CacheWriter, plan: _Plan, opts: BuildOptions, report: Build
     """Convert the images not yet processed and store them in ``writer``."""
     start = writer.n_processed
     items = plan.listing.items
-    tasks = [(i, items[i].relpath, items[i].group) for i in plan.selected[start:]]
+    todo = plan.selected[start:]
+    if writer.in_place:  # each image is written where its row lies, by its converter
+        offsets = writer.chunk_offsets(range(start, len(plan.selected)))
+        tasks: list[Task] = [
+            (i, items[i].relpath, items[i].group, offset)
+            for i, offset in zip(todo, offsets, strict=True)
+        ]
+    else:
+        tasks = [(i, items[i].relpath, items[i].group, None) for i in todo]
     _log.info(
         "building %s: %d images to convert (%d done)",
         printable(writer.partial), len(tasks), start,
@@ -345,11 +355,16 @@ def _convert(writer: CacheWriter, plan: _Plan, opts: BuildOptions, report: Build
         total=len(plan.selected), initial=start, disable=not opts.progress, file=sys.stderr,
         unit="img", desc="build",
     )  # fmt: skip
-    with bar, closing(results(plan.settings, tasks, opts.jobs)) as converted:
-        for result in converted:
-            _store(writer, plan, result)
-            report.processed += 1
-            bar.update(1)
+    settings = dataclasses.replace(plan.settings, partial=str(writer.partial))
+    with bar, closing(results(settings, tasks, opts.jobs)) as converted:
+        try:
+            for result in converted:
+                _store(writer, plan, result)
+                report.processed += 1
+                bar.update(1)
+        except OSError as exc:  # an image written in place could not be
+            writer.write_failed(exc)
+            raise write_error(writer.partial, exc) from None
     report.seconds = time.perf_counter() - t0
 
 

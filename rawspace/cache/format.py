@@ -37,6 +37,7 @@ __all__ = [
     "STR",
     "CacheError",
     "EmptyBuildError",
+    "Failure",
     "attr_value",
     "build_in_progress",
     "canonical_json",
@@ -75,7 +76,17 @@ PARAMS_DTYPE = np.dtype(
 #: Variable-length UTF-8 strings (written with :func:`stored`, read with :func:`text`).
 STR = h5py.string_dtype("utf-8")
 #: The ``failures`` table: images a build could not read.
-FAILURES_DTYPE = np.dtype([("source_index", "<i8"), ("path", STR), ("label", STR), ("reason", STR)])
+FAILURES_DTYPE = np.dtype(
+    [
+        ("source_index", "<i8"),
+        ("path", STR),
+        ("label", STR),
+        ("reason", STR),
+        ("source_digest", STR),
+    ]
+)
+#: One row of the ``failures`` table: source_index, path, label, reason, source_digest.
+Failure = tuple[int, str, str, str, str]
 #: The per-sample datasets other than the images, in the order they are written.
 SMALL = (
     "label",
@@ -131,7 +142,10 @@ DESCRIPTIONS = {
         "SHA-256 (first 32 hex digits) of the stored pixels of the sample: the bytes of raw, "
         "then of rgb when stored (C order, little-endian); see CacheReader.verify"
     ),
-    "failures": "images (source_index >= 0) and folders (-1) that could not be read, and why",
+    "failures": (
+        "images (source_index >= 0) and folders (-1) that could not be read, why, and the "
+        "source_digest of the file (empty when it could not be read)"
+    ),
 }
 #: The image datasets, one sample per chunk.
 IMAGES = ("raw", "rgb")
@@ -210,20 +224,30 @@ def text(value: Any) -> str:
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
 
-def failures_table(rows: Sequence[tuple[int, str, str, str]]) -> np.ndarray:
-    """``(source_index, path, label, reason)`` rows as a :data:`FAILURES_DTYPE` array."""
+def failures_table(rows: Sequence[Failure]) -> np.ndarray:
+    """``(source_index, path, label, reason, source_digest)`` rows as a
+    :data:`FAILURES_DTYPE` array."""
     table = np.empty(len(rows), dtype=FAILURES_DTYPE)
     for i, (index, *strings) in enumerate(rows):
         table[i] = (index, *(name_bytes(value) for value in strings))
     return table
 
 
-def read_failures(f: h5py.File) -> list[tuple[int, str, str, str]]:
-    """The ``failures`` table: ``(source_index, path, label, reason)`` per failed image
-    (``source_index`` -1 for a folder that could not be listed)."""
+def read_failures(f: h5py.File) -> list[Failure]:
+    """The ``failures`` table: ``(source_index, path, label, reason, source_digest)`` per
+    failed image (``source_index`` -1 for a folder that could not be listed; digest ""
+    for a file that could not be read, and in caches of format 1)."""
+    table = f["failures"][:]
+    digests = "source_digest" in (table.dtype.names or ())
     return [
-        (int(r["source_index"]), text(r["path"]), text(r["label"]), text(r["reason"]))
-        for r in f["failures"][:]
+        (
+            int(r["source_index"]),
+            text(r["path"]),
+            text(r["label"]),
+            text(r["reason"]),
+            text(r["source_digest"]) if digests else "",
+        )
+        for r in table
     ]
 
 

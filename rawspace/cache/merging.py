@@ -25,6 +25,7 @@ from .format import (
     PARTIAL_SUFFIX,
     SMALL,
     CacheError,
+    Failure,
     attr_value,
     failures_table,
     read_failures,
@@ -82,7 +83,7 @@ class _Shard:
     config: dict[str, Any]
     class_names: tuple[str, ...]
     columns: dict[str, np.ndarray]
-    failures: list[tuple[int, str, str, str]]
+    failures: list[Failure]
 
     @property
     def source_index(self) -> np.ndarray:
@@ -296,7 +297,7 @@ def _merge(out: Path, partial: Path, paths: list[Path], *, copy: bool) -> MergeR
             describe(f)
             params = f["params"][:]
             f.attrs.update(final_attrs(config, parts[0].class_names, params, len(failures)))
-        listed = [(path, label, reason) for _, path, label, reason in failures]
+        listed = [(path, label, reason) for _, path, label, reason, _ in failures]
         failures_csv = write_failures_csv(out, listed)
         os.replace(partial, out)
     except OSError as exc:

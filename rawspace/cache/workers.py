@@ -57,6 +57,14 @@ class Settings:
     compression: Compression
     rgb: bool
     page: int | None = None
+    #: The partial file, where tasks that carry chunk offsets write their chunks.
+    partial: str | None = None
+
+
+#: ``(source_index, relpath, group, offsets)``: an image to convert; with ``offsets``
+#: (byte offsets of its raw and rgb chunks in the partial file) the converter writes
+#: the chunks there itself and returns none.
+Task = tuple[int, str, str | None, tuple[int, ...] | None]
 
 
 @dataclass(frozen=True)
@@ -142,10 +150,17 @@ class Converter:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.encoder = _ChunkEncoder(_image_shapes(settings), settings.compression)
+        self._partial: int | None = None  # descriptor of the partial file, once opened
 
-    def convert(self, task: tuple[int, str, str | None]) -> Converted | Failed:
-        """Convert ``(source_index, relpath, group)``; a bad image gives a :class:`Failed`."""
-        source_index, relpath, group = task
+    def convert(self, task: Task) -> Converted | Failed:
+        """Convert a :data:`Task`; a bad image gives a :class:`Failed`.
+
+        Raises
+        ------
+        OSError
+            The chunks of a task with offsets cannot be written (a full disk).
+        """
+        source_index, relpath, group, offsets = task
         s = self.settings
         path = os.path.join(s.root, relpath)
         try:
@@ -179,7 +194,28 @@ class Converter:
         if rgb is not None:
             chunks.append(self.encoder.encode("rgb", rgb))
         digest = pixel_digest(raw.data, rgb)
+        if offsets is not None:
+            self._write_in_place(chunks, offsets)
+            chunks = []
         return Converted(source_index, tuple(chunks), record, source_digest, digest)
+
+    def _write_in_place(self, chunks: list[Chunk], offsets: tuple[int, ...]) -> None:
+        if self._partial is None:
+            if self.settings.partial is None:
+                raise ValueError("chunk offsets given without a partial file")
+            self._partial = os.open(self.settings.partial, os.O_WRONLY)
+        for chunk, offset in zip(chunks, offsets, strict=True):
+            assert chunk.data is not None, "a converted chunk holds its bytes"
+            view = memoryview(chunk.data).cast("B")
+            done = 0
+            while done < len(view):  # a write cut short by a full disk is retried, and fails
+                done += os.pwrite(self._partial, view[done:], offset + done)
+
+    def close(self) -> None:
+        """Close the partial file, if it was opened."""
+        if self._partial is not None:
+            os.close(self._partial)
+            self._partial = None
 
 
 def _image_shapes(settings: Settings) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -244,9 +280,7 @@ def _init_worker(settings: Settings, slots: tuple[mmap.mmap, int]) -> None:
     _WORKER_SLOTS = slots
 
 
-def _convert_in_worker(
-    batch: list[tuple[int, str, str | None]], slot: int
-) -> list[Converted | Failed]:
+def _convert_in_worker(batch: list[Task], slot: int) -> list[Converted | Failed]:
     """Convert a batch of images in a worker; put their chunks into ``slot`` of the slot file."""
     assert _WORKER is not None and _WORKER_SLOTS is not None, "worker not initialised"
     shared, slot_size = _WORKER_SLOTS
@@ -274,6 +308,8 @@ def _slot_size(settings: Settings) -> int:
     LZF stores a chunk uncompressed when it does not shrink; deflate may grow it up
     to zlib's ``compressBound(n) = n + n/4096 + n/16384 + n/2**25 + 13`` bytes.
     """
+    if settings.compression == "none":
+        return 1  # uncompressed chunks are written in place by the workers, not handed over
     total = 0
     for shape, dtype in _image_shapes(settings).values():
         n = int(np.prod(shape)) * dtype.itemsize
@@ -288,7 +324,7 @@ _SLOTS_PER_JOB = 3
 
 
 def results(
-    settings: Settings, tasks: list[tuple[int, str, str | None]], jobs: int
+    settings: Settings, tasks: list[Task], jobs: int
 ) -> Generator[Converted | Failed, None, None]:
     """Convert ``tasks`` in order, in-process (``jobs == 1``) or in spawned workers.
 
@@ -302,6 +338,7 @@ def results(
             for task in tasks:
                 yield converter.convert(task)
         finally:
+            converter.close()
             numba.set_num_threads(previous)
         return
     if not tasks:
@@ -315,7 +352,7 @@ def results(
 
 
 def _ordered_in_slots(
-    pool: Any, slots: _SlotFile, tasks: list[tuple[int, str, str | None]]
+    pool: Any, slots: _SlotFile, tasks: list[Task]
 ) -> Iterator[Converted | Failed]:
     """Keep every slot busy with a batch of tasks; yield the results in task order."""
     batches = (tasks[i : i + _BATCH] for i in range(0, len(tasks), _BATCH))

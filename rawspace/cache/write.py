@@ -45,6 +45,7 @@ from .format import (
     SMALL_DTYPES,
     STR,
     CacheError,
+    Failure,
     canonical_json,
     failures_table,
     read_failures,
@@ -69,9 +70,6 @@ CHECKPOINT_EVERY = 64
 #: and the final attributes write (at most two chunks of each small dataset, about
 #: 1.2 MB, and their metadata).
 RESERVE_BYTES = 8 << 20
-#: The dataset of a partial file holding the source digest of every image processed
-#: so far, converted or failed (a resumed build compares them with the files now).
-PROCESSED_DIGESTS = "processed_digest"
 #: Errors of a file system that is full (or a file that reached its size limit).
 _FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
@@ -158,20 +156,31 @@ def create_datasets(
     rgb: bool,
     groups: bool,
     images: bool = True,
+    in_place: bool = False,
 ) -> None:
     """Create the per-sample datasets of a cache with room for ``n`` samples.
 
     ``images=False`` leaves out ``raw`` and ``rgb`` (a merge makes them virtual).
+    ``in_place=True`` (uncompressed images only) allocates every image chunk now,
+    without writing it, so that each has a fixed place in the file where a worker
+    process can write it (see :meth:`CacheWriter.chunk_offsets`).
     """
+    if in_place and compression != "none":
+        raise CacheError(f"compressed chunks have no fixed place, got {compression!r}")
     image_shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {
         "raw": (raw_shape(layout, size, size), np.dtype(np.uint16))
     }
     if rgb:
         image_shapes["rgb"] = ((size, size, 3), np.dtype(np.uint8))
     for name, (shape, dtype) in image_shapes.items() if images else ():
+        placement: dict[str, Any] = {}
+        if in_place and n:
+            dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+            placement = {"dcpl": dcpl, "fill_time": "never"}
         f.create_dataset(
             name, shape=(n, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(1, *shape),
-            **storage_options(compression, dtype),
+            **storage_options(compression, dtype), **placement,
         )  # fmt: skip
     chunk = (min(max(n, 1), 4096),)
     for name in SMALL:
@@ -225,12 +234,13 @@ class _PartialFile(io.FileIO):
             self.failure = exc
             raise
 
-    def reserve(self, nbytes: int) -> None:
-        """Allocate ``nbytes`` after the data written so far (where the file system can)."""
+    def reserve(self, nbytes: int, end: int = 0) -> None:
+        """Allocate ``nbytes`` after the data written so far, or after ``end`` (HDF5's end
+        of file) when that lies beyond (where the file system can)."""
         if self.failure is not None or not hasattr(os, "posix_fallocate"):
             return
         try:
-            os.posix_fallocate(self.fileno(), self._end, nbytes)
+            os.posix_fallocate(self.fileno(), max(self._end, end), nbytes)
         except OSError as exc:
             if exc.errno in _FULL:
                 self.failure = exc
@@ -282,7 +292,7 @@ class CacheWriter:
             self._io = _PartialFile(partial, "r+" if resuming else "x+")
         except OSError as exc:
             raise write_error(partial, exc) from None
-        self._failures: list[tuple[int, str, str, str]] = []
+        self._failures: list[Failure] = []
         self._h5: h5py.File | None = None
         try:
             if resuming:
@@ -294,24 +304,24 @@ class CacheWriter:
                     create_datasets(
                         self.file, n_rows, layout=config["layout"], size=config["size"],
                         compression=config["compression"], rgb=config["rgb"], groups=groups,
-                    )  # fmt: skip
-                    self.file.create_dataset(
-                        PROCESSED_DIGESTS, shape=(n_rows,), maxshape=(None,), dtype=STR,
-                        chunks=(min(max(n_rows, 1), 4096),),
+                        in_place=config["compression"] == "none",
                     )  # fmt: skip
                 self.n_processed = self.n_written = 0
-                self._failures = [(-1, *failure) for failure in failures]
+                self._failures = [(-1, *failure, "") for failure in failures]
             self._images = [self.file[name].id for name in IMAGES if name in self.file]
+            #: Images are written in place, at the row of their position in the build,
+            #: by whoever converts them (see :meth:`chunk_offsets`), and compacted at the end.
+            self.in_place = config["compression"] == "none"
             self._pending: dict[str, list[Any]] = {n: [] for n in SMALL if n in self.file}
-            self._processed_digests: list[str] = []
             self._committed = self.n_written
-            self._committed_processed = self.n_processed
             if not resuming:
                 self.checkpoint()
         except BaseException:
-            self.close()
-            if not resuming:
-                partial.unlink(missing_ok=True)  # nothing to resume in it
+            try:
+                self.close()
+            finally:
+                if not resuming:
+                    partial.unlink(missing_ok=True)  # nothing to resume in it
             raise
 
     @property
@@ -333,7 +343,7 @@ class CacheWriter:
         if recorded != config_json:
             f.close()
             raise CacheError(_config_mismatch(self.partial, recorded, config))
-        if PROCESSED_DIGESTS not in f or "n_processed" not in f.attrs:
+        if "source_digest" not in f or "n_processed" not in f.attrs:
             f.close()
             raise CacheError(
                 f"{self.partial} was written by an older rawspace (no source digests); "
@@ -353,15 +363,21 @@ class CacheWriter:
                 raise
             raise write_error(self.partial, self._io.failure) from None
 
-    def processed_digests(self) -> list[str]:
-        """The source digest of each image processed so far, in order (after a checkpoint)."""
-        values = self.file[PROCESSED_DIGESTS].asstr(errors="surrogateescape")[: self.n_processed]
-        return list(values)
+    def processed_digests(self) -> dict[int, str]:
+        """The source digest of each image processed so far, converted or failed, by its
+        source index (after a checkpoint)."""
+        rows = self.file["source_index"][: self.n_written].tolist()
+        digests = self.file["source_digest"].asstr(errors="surrogateescape")[: self.n_written]
+        processed = dict(zip(rows, digests.tolist(), strict=True))
+        for index, _, _, _, digest in read_failures(self.file):
+            if index >= 0:
+                processed[index] = digest
+        return processed
 
     def rewind(self, n_processed: int) -> None:
         """Forget every image processed after the first ``n_processed`` ones (rows and
         failures alike), so that the build converts them again; then checkpoint."""
-        if self._processed_digests or self._committed != self.n_written:
+        if self._failures or self._committed != self.n_written:
             raise CacheError(f"{self.partial}: rewind needs a checkpoint first")
         kept = self.file["source_index"][: self.n_written]
         table = self.file["failures"]
@@ -377,32 +393,51 @@ class CacheWriter:
             self.n_written = int(np.sum(kept < cut))
             self.n_processed = n_processed
             self._committed = self.n_written
-            self._committed_processed = n_processed
             self.file.attrs["n_processed"] = self.n_processed
             self.file.attrs["n_written"] = self.n_written
             self.file.flush()
 
+    def write_failed(self, exc: OSError) -> None:
+        """Record that a write to the partial file outside HDF5 failed (an image written
+        in place): every later write is dropped, so the file keeps its last checkpoint."""
+        if self._io.failure is None:
+            self._io.failure = exc
+
+    def chunk_offsets(self, positions: Sequence[int]) -> list[tuple[int, ...]]:
+        """Byte offsets in the partial file of the image chunks (raw, then rgb) of the
+        images at ``positions`` of the build, for writing them in place."""
+        if not self.in_place:
+            raise CacheError(f"{self.partial}: compressed chunks have no fixed place")
+        tails = [(0,) * (len(dataset.shape) - 1) for dataset in self._images]
+        return [
+            tuple(
+                dataset.get_chunk_info_by_coord((position, *tail)).byte_offset
+                for dataset, tail in zip(self._images, tails, strict=True)
+            )
+            for position in positions
+        ]
+
     def add(self, row: dict[str, Any], chunks: Sequence[Chunk]) -> None:
-        """Store one sample: its image chunks (raw, then rgb) and its small values
-        (``row`` also holds its ``source_digest`` and ``digest``)."""
+        """Store one sample: its image chunks (raw, then rgb; none when they were written
+        in place) and its small values (``row`` also holds its ``source_digest`` and
+        ``digest``)."""
         with self._writing():
-            for dataset, chunk in zip(self._images, chunks, strict=True):
+            for dataset, chunk in zip(self._images, chunks, strict=True) if chunks else ():
                 offset = (self.n_written,) + (0,) * (len(dataset.shape) - 1)
                 dataset.write_direct_chunk(offset, chunk.data, filter_mask=chunk.mask)
         for name, values in self._pending.items():
             values.append(row[name])
         self.n_written += 1
-        self._processed(row["source_digest"])
+        self._processed()
 
     def fail(
         self, source_index: int, path: str, label: str, reason: str, source_digest: str = ""
     ) -> None:
         """Record an image that could not be converted (``source_digest`` of its file)."""
-        self._failures.append((source_index, path, label, reason))
-        self._processed(source_digest)
+        self._failures.append((source_index, path, label, reason, source_digest))
+        self._processed()
 
-    def _processed(self, source_digest: str) -> None:
-        self._processed_digests.append(source_digest)
+    def _processed(self) -> None:
         self.n_processed += 1
         if self.n_processed % CHECKPOINT_EVERY == 0:
             self.checkpoint()
@@ -410,7 +445,7 @@ class CacheWriter:
     def checkpoint(self) -> None:
         """Write the pending small values and failures, then record the progress."""
         with self._writing():
-            self._io.reserve(RESERVE_BYTES)
+            self._io.reserve(RESERVE_BYTES, self.file.id.get_filesize())
             start, stop = self._committed, self.n_written
             if stop > start:
                 for name, values in self._pending.items():
@@ -426,37 +461,62 @@ class CacheWriter:
                 old = len(table)
                 table.resize((old + len(self._failures),))
                 table[old:] = failures_table(self._failures)
-            if self._processed_digests:
-                first = self._committed_processed
-                self.file[PROCESSED_DIGESTS][first : self.n_processed] = stored(
-                    self._processed_digests
-                )
             self.file.attrs["n_processed"] = self.n_processed
             self.file.attrs["n_written"] = self.n_written
             self.file.flush()
         for values in self._pending.values():
             values.clear()
         self._failures.clear()
-        self._processed_digests.clear()
         self._committed = stop
-        self._committed_processed = self.n_processed
 
     def failures(self) -> list[tuple[str, str, str]]:
         """``(path, label, reason)`` of every failure recorded so far (after a checkpoint)."""
-        return [(path, label, reason) for _, path, label, reason in read_failures(self.file)]
+        return [(path, label, reason) for _, path, label, reason, _ in read_failures(self.file)]
 
-    def finish(self, attrs: dict[str, Any]) -> None:
-        """Trim the datasets to the samples written and write the final attributes."""
+    def finish(self, attrs: dict[str, Any], positions: np.ndarray) -> None:
+        """Close the gaps that failed images left (images written in place at
+        ``positions``, the position in the build of each written sample), trim the
+        datasets to the samples written and write the final attributes."""
         self.checkpoint()
         with self._writing():
+            if self.in_place:
+                self._compact(positions)
             for name in (*IMAGES, *SMALL):
                 if name in self.file:
                     dataset = self.file[name]
                     dataset.resize((self.n_written, *dataset.shape[1:]))
             for name in PROGRESS_ATTRS:
                 del self.file.attrs[name]
-            del self.file[PROCESSED_DIGESTS]
             self.file.attrs.update(attrs)
+
+    def _compact(self, positions: np.ndarray) -> None:
+        """Move the image chunks at ``positions`` to rows 0, 1, ... (where they differ)."""
+        moves = [(row, int(p)) for row, p in enumerate(positions.tolist()) if p != row]
+        if not moves:
+            return
+        # Should a move fail, the file is left at a checkpoint before the first gap, from
+        # which a resumed build converts the rest again.
+        failures = self.file["failures"][:]
+        n_processed, n_written = self.n_processed, self.n_written
+        self.rewind(moves[0][0])
+        fd = self._io.fileno()
+        sources = self.chunk_offsets([p for _, p in moves])
+        targets = self.chunk_offsets([row for row, _ in moves])
+        sizes = [dataset.get_chunk_info(0).size for dataset in self._images]
+        try:
+            for source, target in zip(sources, targets, strict=True):
+                for start, end, size in zip(source, target, sizes, strict=True):
+                    data = os.pread(fd, size, start)
+                    if os.pwrite(fd, data, end) != size:
+                        raise OSError(errno.EIO, "short write")
+        except OSError as exc:
+            self._io.failure = exc
+            raise
+        table = self.file["failures"]
+        table.resize((len(failures),))
+        table[:] = failures
+        self.n_processed = n_processed
+        self.n_written = self._committed = n_written
 
     def params(self) -> np.ndarray:
         return self.file["params"][: self.n_written]
@@ -465,10 +525,16 @@ class CacheWriter:
         """Close the file; after a failed write, without writing anything more."""
         try:
             with self._writing():
+                # the dataset handles go first: the file closes (and flushes) with the last
+                # handle, here, where a failed write is caught, not later when one is freed
+                self._images = []
                 if self._h5 is not None and self._h5.id.valid:
                     self._h5.close()
+                self._h5 = None
         finally:
             self._io.close()
+        if self._io.failure is not None:  # also when HDF5 wrote while freeing a handle
+            raise write_error(self.partial, self._io.failure)
 
 
 def _config_mismatch(partial: Path, recorded: Any, config: dict[str, Any]) -> str:

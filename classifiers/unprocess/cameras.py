@@ -392,7 +392,11 @@ class Cameras:
         return self._field("highlight_blend") > 0.5
 
     def to_params(self) -> list[CameraParams]:
-        """The cameras as :class:`rawspace.CameraParams` again (copies to the host)."""
+        """The cameras as :class:`rawspace.CameraParams` again (copies to the host).
+
+        The table holds the numbers the pipeline uses, not a camera's ``name`` or
+        ``noise_profile``: those come back unset.
+        """
         rows = self.data[:, :_PARAM_END].cpu().numpy()
         c = _COL
         return [

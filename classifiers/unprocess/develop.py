@@ -145,9 +145,9 @@ def develop(
     Notes
     -----
     Equals ``rawspace.develop(RawImage(...), dtype=numpy.float32)`` per image (moved to
-    channel-first) to float32 rounding (both compute in float64); ``develop(invert(x, c, layout="linear"), c,
-    layout="linear")`` gives ``x`` back where nothing clipped. Mixed CFAs in one batch
-    are demosaicked pattern by pattern.
+    channel-first) to float32 rounding (both compute in float64);
+    ``develop(invert(x, c, layout="linear"), c, layout="linear")`` gives ``x`` back where
+    nothing clipped. Mixed CFAs in one batch are demosaicked pattern by pattern.
 
     Examples
     --------

@@ -16,6 +16,7 @@ Rows are rows of the whole cache (``reader.rows`` of its views), in any order.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -77,6 +78,8 @@ class ResidentSamples:
     """
 
     resident = True
+    #: Data-loading worker processes (none: the samples are on the device).
+    workers = 0
 
     def __init__(
         self,
@@ -169,6 +172,7 @@ class StreamedSamples:
             batch_sampler=[np.asarray(rows, dtype=np.int64).tolist() for rows in batches],
             num_workers=self.workers,
             pin_memory=self.device.type == "cuda",
+            worker_init_fn=_single_threaded,
         )
         for stored, labels in loader:
             yield (
@@ -179,6 +183,14 @@ class StreamedSamples:
 
 #: Either kind of samples: both turn batches of cache rows into device tensors.
 Samples = ResidentSamples | StreamedSamples
+
+
+def _single_threaded(worker: int) -> None:
+    """A DataLoader worker runs one torch thread (torch's default) and one Numba thread,
+    so that workers and the training process do not compete for the CPUs."""
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(1)
 
 
 def load(

@@ -12,6 +12,7 @@ import contextlib
 import os
 import platform
 import random
+import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,6 +32,7 @@ __all__ = [
     "device_name",
     "resolve_device",
     "seed_everything",
+    "use_threads",
 ]
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -103,6 +105,40 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
+
+
+def use_threads(threads: int | None = None, *, workers: int = 0) -> int:
+    """Size torch's intra-op pool (and Numba's, when loaded) for a run; returns the count.
+
+    ``threads`` when given; else the CPUs this process may use
+    (:func:`rawspace.cpus.cpu_budget`: affinity, cgroup quota, SLURM, torchrun ranks) less
+    the ``workers`` data-loading processes, at least 1 — unless the user set
+    ``OMP_NUM_THREADS``, which is kept. DataLoader workers themselves run one torch
+    thread (torch's default) and one Numba thread (``StreamedSamples``).
+
+    Examples
+    --------
+    >>> before = torch.get_num_threads()
+    >>> use_threads(1), torch.get_num_threads()
+    (1, 1)
+    >>> _ = use_threads(before)
+    """
+    if threads is not None and (isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads must be a positive integer; got {threads!r}")
+    if threads is None and "OMP_NUM_THREADS" in os.environ:
+        count = torch.get_num_threads()
+    elif threads is None:
+        from rawspace.cpus import cpu_budget
+
+        count = max(1, cpu_budget().cpus - max(0, workers))
+    else:
+        count = threads
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
+    return count
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from .runtime import (
     device_name,
     resolve_device,
     seed_everything,
+    use_threads,
 )
 from .spaces import InputPipeline
 from .timing import time_model
@@ -118,6 +119,10 @@ class TrainConfig:
         channels_last memory format for model and inputs; None: on CUDA only.
     fused : bool or None
         The fused AdamW kernel; None: on CUDA only.
+    threads : int or None
+        torch's intra-op threads (:func:`classifiers.runtime.use_threads`); None: the
+        CPUs this process may use, less the data-loading workers, unless
+        ``OMP_NUM_THREADS`` is set.
     quiet : bool
         No progress bars.
 
@@ -146,6 +151,7 @@ class TrainConfig:
     precision: Precision = "auto"
     channels_last: bool | None = None
     fused: bool | None = None
+    threads: int | None = None
     quiet: bool = False
 
     def __post_init__(self) -> None:
@@ -166,6 +172,10 @@ class TrainConfig:
                 f"weight_decay and warmup_epochs must be ≥ 0; got {self.weight_decay!r} "
                 f"and {self.warmup_epochs!r}"
             )
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise ValueError(f"threads must be a positive integer or None; got {self.threads!r}")
         if not 0 < self.layer_decay <= 1:
             raise ValueError(f"layer_decay must lie in (0, 1]; got {self.layer_decay!r}")
         if self.precision not in PRECISIONS:
@@ -205,7 +215,9 @@ class EpochRecord:
 
 @dataclass
 class TrainResult:
-    """The outcome of :func:`fit`; the model then holds the weights of ``best_epoch``."""
+    """The outcome of :func:`fit`; the model then holds the weights of ``best_epoch``.
+
+    ``threads`` is torch's intra-op thread count the run used."""
 
     history: list[EpochRecord] = field(default_factory=list)
     best_epoch: int = 0
@@ -215,6 +227,7 @@ class TrainResult:
     resident: bool = True
     precision: str = "fp32"
     processes: int = 1
+    threads: int = 1
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dictionary."""
@@ -259,12 +272,15 @@ def fit(
     group = group or Group()
     _check_fit(train_rows, val_rows, config, group)
     seed_everything(config.seed)
+    threads = use_threads(config.threads, workers=samples.workers)
     run = config.runtime(device)
     trained = run.place(model, group)
     parts = _Parts.of(model, train_rows, config=config, run=run, group=group)
     show = not config.quiet and sys.stderr.isatty() and group.is_main
-    result = TrainResult(device=device_name(device), resident=samples.resident,
-                         precision=run.precision, processes=group.world_size)  # fmt: skip
+    result = TrainResult(
+        device=device_name(device), resident=samples.resident, precision=run.precision,
+        processes=group.world_size, threads=threads,
+    )  # fmt: skip
     keeper = BestCheckpoint(patience=config.patience)
     model_s = parts.steps * time_model(
         trained, samples, pipeline, train_rows, batch_size=config.batch_size,

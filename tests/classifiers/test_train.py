@@ -270,3 +270,27 @@ def test_best_checkpoint_keeps_the_best_and_stops() -> None:
         BestCheckpoint(patience=-1)
     with pytest.raises(RuntimeError, match="nothing to restore"):
         BestCheckpoint(patience=0).restore(net)
+
+
+def test_threads_are_recorded_and_the_wait_policy_is_passive(setup) -> None:
+    import os
+    import subprocess
+    import sys
+
+    before = torch.get_num_threads()
+    try:
+        config = train.TrainConfig(epochs=1, batch_size=4, quiet=True, timing_batches=1, threads=1)
+        result = _fit(setup, _tiny(4, 3), config)
+        assert result.threads == 1 == torch.get_num_threads()
+        assert result.to_dict()["threads"] == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads must be a positive integer or None; got 0"):
+        train.TrainConfig(threads=0)
+    code = "import os, classifiers; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "PASSIVE", run.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's choice is kept
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "ACTIVE", run.stderr

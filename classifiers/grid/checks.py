@@ -4,7 +4,10 @@ wrong."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import torch
 
 import rawspace.cache
 from rawspace.cache import CacheReader
@@ -18,10 +21,41 @@ from .plan import VAL_FRACTION, split_rows
 __all__ = ["check_config"]
 
 
+def _check_weights(config: CompareConfig) -> None:
+    """Every weights file holds a state dict of tensors (optionally under ``state_dict`` or
+    ``model``), read as :func:`classifiers.models.create` will read it."""
+    for model, spec in config.weights:
+        if spec is None or spec in models.PRETRAINED:
+            continue
+        try:
+            state = torch.load(spec, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, …
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise CompareError(
+                f"--weights {spec} (for {model}) is not a PyTorch state dict: "
+                f"{type(error).__name__}{': ' + reason if reason else ''}"
+            ) from None
+        for key in ("state_dict", "model"):
+            if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
+                state = state[key]
+        if not isinstance(state, Mapping) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()
+        ):
+            raise CompareError(
+                f"--weights {spec} (for {model}) does not hold a state dict of tensors; "
+                f"got {type(state).__name__}"
+            )
+
+
 def _check_options(config: CompareConfig) -> tuple[Space, ...]:
     for model in config.models:
-        if model not in models.MODELS:
-            raise CompareError(f"unknown model {model!r}; choose from {', '.join(models.MODELS)}")
+        try:
+            models.check_model(model)
+        except ValueError:
+            known = ", ".join((*models.MODELS, *models.DINOBLOOM))
+            raise CompareError(
+                f"unknown model {model!r}; choose from {known} or timm:NAME (any timm model)"
+            ) from None
     for name in config.spaces:
         if name not in spaces.SPACES:
             raise CompareError(f"unknown space {name!r}; choose from {', '.join(spaces.SPACES)}")
@@ -35,6 +69,7 @@ def _check_options(config: CompareConfig) -> tuple[Space, ...]:
     if isinstance(config.seeds, bool) or not isinstance(config.seeds, int) or config.seeds < 1:
         raise CompareError(f"seeds must be a positive integer; got {config.seeds!r}")
     shift.check_count(config.test_cameras)
+    _check_weights(config)
     try:
         for space in chosen:
             space.stored_shape(height=2, width=2, input_size=config.input_size)

@@ -167,7 +167,8 @@ def parse_caches(
 
 
 def parse_weights(text: str, model_names: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
-    """``none``, ``imagenet``, a path, or ``MODEL=SPEC,…`` → (model, spec) pairs.
+    """``none``, a named weight (:data:`classifiers.models.PRETRAINED`: ``imagenet``, …), a
+    path, or ``MODEL=SPEC,…`` → (model, spec) pairs.
 
     A single spec applies to every model; with ``MODEL=SPEC`` items, unlisted models get
     None (random initialisation). Raises :class:`CompareError`.
@@ -184,8 +185,8 @@ def parse_weights(text: str, model_names: Sequence[str]) -> tuple[tuple[str, str
         value = value.strip()
         if value.lower() == "none":
             return None
-        if value.lower() == "imagenet":
-            return "imagenet"
+        if value.lower() in models.PRETRAINED:
+            return value.lower()
         if not Path(value).is_file():
             raise CompareError(f"weights file not found: {value}")
         return value
@@ -196,10 +197,10 @@ def parse_weights(text: str, model_names: Sequence[str]) -> tuple[tuple[str, str
     for item in text.split(","):
         model, sep, value = item.partition("=")
         model = model.strip()
-        if not sep or model not in models.MODELS:
+        if not sep or model not in model_names:
             raise CompareError(
                 f"--weights items must be MODEL=SPEC with MODEL one of "
-                f"{', '.join(models.MODELS)}; got {item!r}"
+                f"{', '.join(model_names)} (the --models); got {item!r}"
             )
         pairs[model] = spec(value)
     return tuple((m, pairs.get(m)) for m in model_names)

@@ -21,6 +21,7 @@ import torch
 
 from rawspace import CameraParams
 from rawspace.cache import CacheReader
+from rawspace.files import WriteError
 
 from .. import data, distributed, report
 from ..train import DeviceUnavailableError, device_name, resolve_device
@@ -37,15 +38,35 @@ Log = Callable[[str], None]
 
 
 def _logger(out: Path, log: Log | None, *, enabled: bool) -> Log:
+    """Append lines to ``OUT/log.txt`` (names that are not UTF-8 written back as their
+    bytes) and pass them to ``log``; :class:`~rawspace.files.WriteError` when it fails."""
+    path = out / "log.txt"
+
     def say(line: str) -> None:
         if not enabled:
             return
-        with open(out / "log.txt", "a", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(line + "\n")
+        try:
+            with open(path, "a", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(line + "\n")
+        except OSError as error:
+            raise WriteError(error.errno, error.strerror, str(path)) from None
         if log is not None:
             log(line)
 
     return say
+
+
+def _check_writable(out: Path) -> None:
+    """``OUT`` and ``OUT/cells`` exist and take new files, checked before any training;
+    else :class:`~rawspace.files.WriteError` naming the folder."""
+    for folder in (out, out / "cells"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise WriteError(error.errno, error.strerror, str(folder)) from None
 
 
 def _device(name: str) -> torch.device:
@@ -155,6 +176,9 @@ def run(
     ------
     CompareError
         Bad input, detected before any training.
+    rawspace.files.WriteError
+        An output cannot be written (``OUT`` and ``OUT/cells`` are checked before any
+        training).
     classifiers.models.WeightsUnavailableError
         ImageNet weights neither cached nor downloadable.
     """
@@ -173,7 +197,7 @@ def run(
     }
     say = _logger(out, log, enabled=group.is_main)
     if group.is_main:
-        (out / "cells").mkdir(parents=True, exist_ok=True)
+        _check_writable(out)
         Plan(config, prints).write(out)
     if shard is not None:
         assignment = shard_cells([cell.cost for cell in cells], shard[1])

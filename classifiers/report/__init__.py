@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rawspace.files import write_text
+from rawspace.files import WriteError, write_text
 
 from .assembly import assemble, comparisons
 from .csvtable import csv_text
@@ -33,7 +33,10 @@ def write(out: Path, results: Results) -> None:
     """Write ``results.json``, ``results.csv``, ``results.md`` and ``plots/*.png`` into
     ``out``, each atomically; ROC curves read the predictions in ``out/cells``."""
     out = Path(out)
-    (out / "plots").mkdir(parents=True, exist_ok=True)
+    try:
+        (out / "plots").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WriteError(error.errno, error.strerror, str(out / "plots")) from None
     write_text(out / "results.json", json.dumps(results.to_dict(), indent=1))
     write_text(out / "results.csv", csv_text(results))
     for row in results.rows:

@@ -118,26 +118,39 @@ def command(name: str) -> Callable[[Sequence[str]], int] | None:
     return run
 
 
-def _quiet_broken_pipe() -> int:
-    """After a reader closed our stdout (``rawspace info FILE | head -1``): no traceback,
-    and no second error when Python flushes stdout at exit."""
+def _silence_stdout() -> None:
+    """After a reader closed our stdout (``rawspace info FILE | head -1``): point stdout at
+    the null device, so that nothing more (the final flush included) reaches the pipe."""
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError):
-        pass  # stdout is not a file descriptor (captured): nothing will flush to the pipe
-    return 0
+        pass  # stdout is not a file descriptor (captured): nothing flushes to the pipe
+
+
+def _flush() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``rawspace`` console script; returns the exit status."""
+    """Entry point of the ``rawspace`` console script; returns the exit status.
+
+    A closed output pipe ends any subcommand quietly: no traceback, exit status 0.
+    """
     arguments = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in arguments if not a.startswith("-")), None)
-    args = build_parser(chosen).parse_args(arguments)
     try:
+        args = build_parser(chosen).parse_args(arguments)
         status = int(args.func(args))
         sys.stdout.flush()
     except BrokenPipeError:
-        return _quiet_broken_pipe()
+        _silence_stdout()
+        return 0
+    except SystemExit:  # --help and usage errors: their output may meet a closed pipe too
+        _flush()
+        raise
     return status
 
 

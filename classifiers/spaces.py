@@ -48,7 +48,7 @@ come from any raw layout (packing and mosaicking are exact rearrangements);
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,6 +60,7 @@ from rawspace.cache import CacheReader
 from rawspace.hints import CFA_PATTERNS, LAYOUTS, Cfa, Layout
 
 from . import augment, bayer, unprocess
+from .normalization import Normalization, fit_normalization
 from .space_catalogue import SPACE_CATALOGUE, SpaceEntry, SpaceLayout
 
 __all__ = [
@@ -89,6 +90,11 @@ class RawFormat:
         CFA pattern, named by its top-left 2×2 read row by row.
     black_level, white_level : float
         Raw values lie between them; they map to 0 and 1.
+
+    Examples
+    --------
+    >>> RawFormat("packed", "BGGR", 0, 1023).cfa
+    'BGGR'
     """
 
     layout: Layout
@@ -109,13 +115,7 @@ class RawFormat:
 
     @classmethod
     def of(cls, reader: CacheReader) -> RawFormat:
-        """The raw format of a cache.
-
-        Examples
-        --------
-        >>> RawFormat("bayer", "RGGB", 512, 4095).white_level
-        4095
-        """
+        """The raw format of a cache."""
         return cls(reader.layout, reader.cfa, reader.black_level, reader.white_level)
 
 
@@ -297,59 +297,16 @@ _SPACES = {entry.name: Space.from_entry(entry) for entry in SPACE_CATALOGUE}
 
 
 def get(name: str) -> Space:
-    """The :class:`Space` called ``name``; ValueError naming the choices otherwise."""
-    if name not in _SPACES:
-        raise ValueError(f"space must be one of {', '.join(SPACES)}; got {name!r}")
-    return _SPACES[name]
-
-
-@dataclass(frozen=True)
-class Normalization:
-    """Per-channel standardisation ``(x − mean[c]) / std[c]``."""
-
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-    @classmethod
-    def identity(cls, channels: int) -> Normalization:
-        """Mean 0 and std 1 for each of ``channels`` channels."""
-        return cls((0.0,) * channels, (1.0,) * channels)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardise (N, C, H, W) float ``x``; returns float32 of the same shape."""
-        mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype)[None, :, None, None]
-        std = torch.tensor(self.std, device=x.device, dtype=x.dtype)[None, :, None, None]
-        return (x - mean) / std
-
-
-def fit_normalization(batches: Iterable[torch.Tensor]) -> Normalization:
-    """Per-channel mean and standard deviation of ``batches``.
-
-    ``batches`` yields model inputs before normalisation (N, C, h, w) — e.g.
-    :meth:`InputPipeline.unit` of the training samples, not augmented; sums are
-    accumulated in float64. A standard deviation below 1e-6 is raised to 1e-6.
+    """The :class:`Space` called ``name``; ValueError naming the choices otherwise.
 
     Examples
     --------
-    >>> norm = fit_normalization([torch.tensor([0.0, 2.0]).reshape(2, 1, 1, 1)])
-    >>> norm.mean, norm.std
-    ((1.0,), (1.0,))
+    >>> get("raw_bayer_aug").layout, get("raw_bayer_aug").augment
+    ('bayer', True)
     """
-    total: torch.Tensor | None = None
-    squares: torch.Tensor | None = None
-    count = 0
-    for unit in batches:
-        x = unit.double()
-        s, q = x.sum(dim=(0, 2, 3)), (x * x).sum(dim=(0, 2, 3))
-        total = s if total is None else total + s
-        squares = q if squares is None else squares + q
-        count += x.shape[0] * x.shape[2] * x.shape[3]
-    if count == 0 or total is None or squares is None:
-        raise ValueError("fit_normalization needs at least one training sample")
-    mean = (total / count).cpu().numpy()
-    var = np.maximum((squares / count).cpu().numpy() - mean**2, 0.0)
-    std = np.maximum(np.sqrt(var), 1e-6)
-    return Normalization(tuple(float(m) for m in mean), tuple(float(s) for s in std))
+    if name not in _SPACES:
+        raise ValueError(f"space must be one of {', '.join(SPACES)}; got {name!r}")
+    return _SPACES[name]
 
 
 @dataclass(frozen=True)
@@ -365,6 +322,15 @@ class InputPipeline:
         Identity (:meth:`Normalization.identity`) until fitted.
     cameras : classifiers.unprocess.CameraSchedule or None
         Needed by the camera spaces, ignored by the others.
+
+    Examples
+    --------
+    >>> space = get("raw_packed")
+    >>> fmt = RawFormat("packed", "RGGB", 0, 1000)
+    >>> pipeline = InputPipeline(space, fmt, Normalization.identity(4))
+    >>> stored = space.from_cache(np.full((1, 2, 2, 4), 500, dtype=np.uint16)).permute(0, 3, 1, 2)
+    >>> pipeline(stored, train=False).flatten()[:4]
+    tensor([0.5000, 0.5000, 0.5000, 0.5000])
     """
 
     space: Space

@@ -45,6 +45,14 @@ class CameraSchedule:
         The evaluation camera (a table of length 1).
     seed : int
         Seeds the per-epoch assignment.
+
+    Examples
+    --------
+    >>> schedule = CameraSchedule.create(
+    ...     train_rows=np.arange(4), evaluation=CameraParams.sample(0), seed=0, pool_size=3
+    ... )
+    >>> len(schedule.pool), len(schedule.training(np.array([0, 2]), epoch=1))
+    (3, 2)
     """
 
     pool: Cameras

@@ -53,8 +53,8 @@ Per-sample datasets (first axis N, in the order of the source listing):
 
 Every dataset carries a ``description`` attribute saying what its values mean.
 
-Also ``failures``, a compound table (source_index, path, label, reason) of the
-images that could not be read, and of the source folders that could not be
+Also ``failures``, a compound table (source_index, path, label, reason,
+source_digest) of the images that could not be read, and of the source folders that could not be
 listed (source_index -1). ``raw`` and ``rgb`` are stored one sample per
 chunk, uncompressed (default: fastest to build and to read at random, as
 training does) or compressed with ``"lzf"`` or ``"gzip"`` (with the byte-shuffle
@@ -106,9 +106,15 @@ Guarantees
 Processes and speed
 -------------------
 With ``jobs > 1``, spawned worker processes (one Numba thread each) decode, fit,
-convert and compress (with HDF5's own filters, in an in-memory file); they hand
-the stored bytes of each chunk to the main process through a shared-memory file,
-and the main process alone writes the cache, with ``write_direct_chunk``.
+convert and digest the images. Uncompressed, every image chunk of the partial file
+is allocated (not written) when the build starts, and each worker writes the
+chunks of its images in place, at the row of their position in the build; the main
+process writes only the small columns and checkpoints, and at the end moves the
+images after a failed one up to close the gap. Compressed, the workers compress
+(with HDF5's own filters, in an in-memory file) and hand the stored bytes to the
+main process through a shared-memory file, which writes them with
+``write_direct_chunk``. ``jobs=1`` takes the same path in one process, so the
+datasets are identical for any number of jobs.
 Compression dominates the cost: on a 2-core machine LZF takes about 13 ms and
 gzip 25 ms per 400×400 image (raw and rgb), against 2.5 ms to decode a JPEG and
 2 ms to convert it, and reading a sample back takes about 4 ms with LZF against

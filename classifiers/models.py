@@ -28,13 +28,9 @@ import torch
 from torch import nn
 
 from . import timm_models, torchvision_models
+from .backbone import ModelSpec, adapt_first_layer, replace_first_conv
 from .timm_models import DINOBLOOM, IN21K_CHECKPOINTS
-from .torchvision_models import (
-    _LAYOUT,
-    WeightsUnavailableError,
-    adapt_first_layer,
-    imagenet_checkpoint_path,
-)
+from .torchvision_models import _LAYOUT, WeightsUnavailableError, imagenet_checkpoint_path
 
 __all__ = [
     "IN_CHANNELS",
@@ -216,16 +212,8 @@ def create(
     check_model(name)
     _check_options(name, num_classes=num_classes, in_channels=in_channels, mode=mode,
                    image_size=image_size, weights=weights)  # fmt: skip
-    if _by_timm(name, weights):
-        model = _timm_model(
-            name, num_classes=num_classes, in_channels=in_channels, weights=weights,
-            image_size=image_size, channel_colors=channel_colors,
-        )  # fmt: skip
-    else:
-        model = torchvision_models.build(
-            name, num_classes=num_classes, in_channels=in_channels, weights=weights,
-            image_size=image_size, channel_colors=channel_colors,
-        )  # fmt: skip
+    spec = ModelSpec(name, num_classes, in_channels, weights, image_size, channel_colors)
+    model = _timm_model(spec) if _by_timm(name, weights) else torchvision_models.build(spec)
     if mode == "linear":
         _freeze_backbone(model, head_name(name, weights=weights))
     return model
@@ -278,22 +266,12 @@ def _check_options(
         )
 
 
-def _timm_model(
-    name: str,
-    *,
-    num_classes: int,
-    in_channels: int,
-    weights: str | os.PathLike[str] | None,
-    image_size: int,
-    channel_colors: Sequence[int] | None,
-) -> nn.Module:
+def _timm_model(spec: ModelSpec) -> nn.Module:
     """timm's model; the first layer adapted by timm, or by colour with ``channel_colors``."""
-    by_colour = weights is not None and in_channels != 3 and channel_colors is not None
+    name, in_channels, colors = spec.name, spec.in_channels, spec.channel_colors
+    by_colour = spec.weights is not None and in_channels != 3 and colors is not None
     try:
-        model = timm_models.create_timm(
-            name, num_classes=num_classes, in_channels=in_channels, weights=weights,
-            image_size=image_size, adapt=by_colour,
-        )  # fmt: skip
+        model = timm_models.create_timm(spec, adapt=by_colour)
     except timm_models.Unavailable as error:
         where = (
             timm_models.imagenet21k_checkpoint_path(name)
@@ -309,8 +287,8 @@ def _timm_model(
         conv = model.get_submodule(layer)
         if not isinstance(conv, nn.Conv2d):
             raise TypeError(f"{layer} of {name} is not a Conv2d")
-        weight = adapt_first_layer(conv.weight.detach(), in_channels, channel_colors)
-        timm_models.replace_first_conv(model, layer, in_channels, weight)
+        weight = adapt_first_layer(conv.weight.detach(), in_channels, colors)
+        replace_first_conv(model, layer, in_channels, weight)
     return model
 
 

@@ -19,13 +19,14 @@ and DinoBloom (DINOv2 ViT-S/B/L/G/14 trained on blood-cell images).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from .backbone import ModelSpec, replace_first_conv
 
 __all__ = [
     "DINOBLOOM",
@@ -38,9 +39,7 @@ __all__ = [
     "dinobloom_checkpoint_path",
     "first_conv",
     "imagenet21k_checkpoint_path",
-    "input_mean_std",
     "is_timm_name",
-    "replace_first_conv",
     "timm_architecture",
 ]
 
@@ -130,21 +129,15 @@ def dinobloom_checkpoint_path(name: str) -> Path:
     return Path(torch.hub.get_dir(), "checkpoints", DINOBLOOM_FILES[name])
 
 
-def create_timm(
-    name: str,
-    *,
-    num_classes: int,
-    in_channels: int,
-    weights: str | os.PathLike[str] | None,
-    image_size: int,
-    adapt: bool,
-) -> nn.Module:
+def create_timm(spec: ModelSpec, *, adapt: bool) -> nn.Module:
     """Build a timm model (see the module docstring).
 
     ``adapt``: leave the first layer with 3 channels (the caller adapts it with colours).
     """
     import timm
 
+    name, num_classes, in_channels = spec.name, spec.num_classes, spec.in_channels
+    weights, image_size = spec.weights, spec.image_size
     chans = 3 if adapt else in_channels
     if name in DINOBLOOM:
         model = timm.create_model(
@@ -284,41 +277,3 @@ def _module(model: nn.Module, dotted: str) -> nn.Module | None:
         return model.get_submodule(dotted)
     except AttributeError:
         return None
-
-
-def _conv_like(old: nn.Conv2d, in_channels: int) -> nn.Conv2d:
-    return nn.Conv2d(
-        in_channels,
-        old.out_channels,
-        kernel_size=(old.kernel_size[0], old.kernel_size[1]),
-        stride=(old.stride[0], old.stride[1]),
-        padding=old.padding if isinstance(old.padding, str) else (old.padding[0], old.padding[1]),
-        bias=old.bias is not None,
-    )
-
-
-def replace_first_conv(
-    model: nn.Module, name: str, in_channels: int, weight: torch.Tensor | None
-) -> None:
-    """Replace the Conv2d at ``name`` by one with ``in_channels`` inputs and ``weight``
-    (None: left as initialised), keeping its bias."""
-    parent_name, _, child = name.rpartition(".")
-    parent = model.get_submodule(parent_name) if parent_name else model
-    old = getattr(parent, child)
-    if not isinstance(old, nn.Conv2d):
-        raise TypeError(f"{name} is not a Conv2d: {type(old).__name__}")
-    new = _conv_like(old, in_channels)
-    if weight is not None:
-        with torch.no_grad():
-            new.weight.copy_(weight)
-            if old.bias is not None and new.bias is not None:
-                new.bias.copy_(old.bias)
-    setattr(parent, child, new)
-
-
-def input_mean_std(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-    """The RGB mean and std of a timm model's pretrained config, if it has them."""
-    cfg = getattr(model, "pretrained_cfg", None)
-    if not isinstance(cfg, Mapping) or "mean" not in cfg or "std" not in cfg:
-        return None
-    return tuple(float(v) for v in cfg["mean"]), tuple(float(v) for v in cfg["std"])

@@ -22,11 +22,9 @@ from torchvision.models.vision_transformer import (  # type: ignore[import-untyp
     interpolate_embeddings,
 )
 
-__all__ = [
-    "WeightsUnavailableError",
-    "adapt_first_layer",
-    "imagenet_checkpoint_path",
-]
+from .backbone import ModelSpec, adapt_first_layer, replace_first_conv
+
+__all__ = ["WeightsUnavailableError", "build", "imagenet_checkpoint_path"]
 
 # Per model: (first convolution, classification head, torchvision weight enum name).
 _LAYOUT = {
@@ -66,16 +64,11 @@ def imagenet_checkpoint_path(name: str) -> Path:
     return Path(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(url).path))
 
 
-def build(
-    name: str,
-    *,
-    num_classes: int,
-    in_channels: int,
-    weights: str | os.PathLike[str] | None,
-    image_size: int,
-    channel_colors: Sequence[int] | None,
-) -> nn.Module:
-    kwargs: dict[str, int] = {"num_classes": num_classes}
+def build(spec: ModelSpec) -> nn.Module:
+    """torchvision's architecture ``spec.name`` with its first layer and weights."""
+    name, in_channels, weights = spec.name, spec.in_channels, spec.weights
+    image_size, channel_colors = spec.image_size, spec.channel_colors
+    kwargs: dict[str, int] = {"num_classes": spec.num_classes}
     if _patch(name) is not None:
         kwargs["image_size"] = image_size
     model: nn.Module = getattr(torchvision.models, name)(weights=None, **kwargs)
@@ -95,47 +88,6 @@ def build(
             state = _read_state_file(Path(weights))
         _load(model, name, state, image_size=image_size, channel_colors=channel_colors)
     return model
-
-
-def adapt_first_layer(
-    weight: torch.Tensor, in_channels: int, channel_colors: Sequence[int] | None = None
-) -> torch.Tensor:
-    """Turn RGB first-layer kernels (O, 3, kh, kw) into kernels for ``in_channels`` inputs.
-
-    Without ``channel_colors``, every input channel gets the mean of the three RGB kernels
-    times ``3 / in_channels`` (for one channel: the sum over RGB). With ``channel_colors``
-    (the RGB channel of each input channel; every colour must appear), input channel ``i``
-    gets the kernel of its colour divided by how many input channels share that colour.
-    Either way the kernels over all input channels sum to the RGB sum, so an input whose
-    channels are all equal to a gray image gives the RGB model's response to that gray
-    image.
-
-    Returns
-    -------
-    torch.Tensor
-        Shape (O, in_channels, kh, kw), same dtype and device as ``weight``.
-
-    Examples
-    --------
-    >>> rgb = torch.arange(6.0).reshape(1, 3, 1, 2)
-    >>> adapt_first_layer(rgb, 4, channel_colors=(0, 1, 1, 2))[0, :, 0, 0].tolist()
-    [0.0, 1.0, 1.0, 4.0]
-    >>> float(adapt_first_layer(rgb, 1).sum()) == float(rgb.sum())
-    True
-    """
-    if weight.ndim != 4 or weight.shape[1] != 3:
-        raise ValueError(f"weight must have shape (O, 3, kh, kw); got {tuple(weight.shape)}")
-    if channel_colors is None:
-        mean = weight.mean(dim=1, keepdim=True)
-        return mean.repeat(1, in_channels, 1, 1) * (3.0 / in_channels)
-    colors = [int(c) for c in channel_colors]
-    if len(colors) != in_channels or sorted(set(colors)) != [0, 1, 2]:
-        raise ValueError(
-            f"channel_colors must give an RGB index (0, 1, 2) for each of the {in_channels} "
-            f"input channels, using every colour; got {tuple(channel_colors)!r}"
-        )
-    counts = [colors.count(c) for c in range(3)]
-    return torch.stack([weight[:, c] / counts[c] for c in colors], dim=1)
 
 
 def _imagenet_enum(name: str) -> torchvision.models.WeightsEnum:
@@ -246,19 +198,7 @@ def _preview(keys: Sequence[str], limit: int = 5) -> str:
 
 
 def _replace_first_layer(model: nn.Module, name: str, in_channels: int) -> None:
-    parent_name, _, child = _LAYOUT[name][0].rpartition(".")
-    parent = model.get_submodule(parent_name) if parent_name else model
-    old = getattr(parent, child)
-    if not isinstance(old, nn.Conv2d):
-        raise TypeError(f"{_LAYOUT[name][0]} of {name} is not a Conv2d: {type(old).__name__}")
-    new = nn.Conv2d(
-        in_channels,
-        old.out_channels,
-        kernel_size=(old.kernel_size[0], old.kernel_size[1]),
-        stride=(old.stride[0], old.stride[1]),
-        padding=old.padding if isinstance(old.padding, str) else (old.padding[0], old.padding[1]),
-        bias=old.bias is not None,
-    )
+    new = replace_first_conv(model, _LAYOUT[name][0], in_channels)
     if name.startswith("vit_"):
         # torchvision's ViT initialises conv_proj with a fan-in truncated normal.
         fan_in = in_channels * new.kernel_size[0] * new.kernel_size[1]
@@ -267,7 +207,6 @@ def _replace_first_layer(model: nn.Module, name: str, in_channels: int) -> None:
             nn.init.zeros_(new.bias)
     else:
         nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")
-    setattr(parent, child, new)
 
 
 def _patch(name: str) -> int | None:

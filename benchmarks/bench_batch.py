@@ -11,8 +11,10 @@ For ``--images`` uint8 crops of scikit-image's immunohistochemistry sample
 - ``develop`` (bilinear, uint8 sRGB) of the batch against a loop over its images,
 
 and the ratio loop / batch of each. The results are checked to be identical
-before timing. Figures are the best of ``--repeat`` runs of enough calls to take
-about 0.2 s each.
+before timing. Loop and batch are timed in alternation, ``--repeat`` rounds of
+enough calls to take about 0.2 s each; times are the best round, and the ratio
+is the median of the rounds' ratios, so that load from other processes, which
+drifts, falls on both alike.
 """
 
 from __future__ import annotations
@@ -31,10 +33,23 @@ import rawspace
 from rawspace import CameraParams, develop, invert
 
 
-def best_ms(fn: Callable[[], object], repeat: int) -> float:
-    timer = timeit.Timer(fn)
-    number, _ = timer.autorange()
-    return min(timer.repeat(repeat=repeat, number=max(1, number))) / max(1, number) * 1e3
+def paired_ms(
+    loop: Callable[[], object], batch: Callable[[], object], repeat: int
+) -> tuple[float, float, float]:
+    """Best ms of ``loop`` and of ``batch``, timed in alternation, and the median ratio."""
+    timers = [timeit.Timer(loop), timeit.Timer(batch)]
+    numbers = [max(1, t.autorange()[0]) for t in timers]
+    rounds = np.array(
+        [
+            [t.timeit(k) / k * 1e3 for t, k in zip(timers, numbers, strict=True)]
+            for _ in range(repeat)
+        ]
+    )
+    return (
+        float(rounds[:, 0].min()),
+        float(rounds[:, 1].min()),
+        float(np.median(rounds[:, 0] / rounds[:, 1])),
+    )
 
 
 def crops(n: int, size: int) -> np.ndarray:
@@ -55,6 +70,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
+    r = args.repeat
     images = crops(args.images, args.size)
     cams = [CameraParams.sample(i) for i in range(args.images)]
     one = cams[0]
@@ -80,35 +96,27 @@ def main() -> None:
     assert all(np.array_equal(developed[i], develop(r)) for i, r in enumerate(singles))
 
     rows = [
-        (
-            "invert, a camera per image",
-            best_ms(loop_cams, args.repeat),
-            best_ms(lambda: invert(images, cams), args.repeat),
-        ),
-        (
-            "invert, one camera",
-            best_ms(loop_one, args.repeat),
-            best_ms(lambda: invert(images, one), args.repeat),
-        ),
+        ("invert, a camera per image", paired_ms(loop_cams, lambda: invert(images, cams), r)),
+        ("invert, one camera", paired_ms(loop_one, lambda: invert(images, one), r)),
         (
             "invert, one camera, Brooks noise",
-            best_ms(loop_noise, args.repeat),
-            best_ms(lambda: invert(images, one, seed=1, noise="brooks"), args.repeat),
+            paired_ms(loop_noise, lambda: invert(images, one, seed=1, noise="brooks"), r),
         ),
         (
             "develop, a camera per image",
-            best_ms(lambda: [develop(r) for r in singles], args.repeat),
-            best_ms(lambda: develop(batch), args.repeat),
+            paired_ms(lambda: [develop(raw) for raw in singles], lambda: develop(batch), r),
         ),
     ]
     print(
         f"{args.images} images of {args.size}×{args.size} uint8 → uint16 Bayer; "
         f"{numba.get_num_threads()} Numba threads, {os.cpu_count()} CPUs, "
-        f"{platform.processor() or platform.machine()}"
+        f"{platform.processor() or platform.machine()}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(f"{'':36s} {'loop ms':>9s} {'batch ms':>9s} {'loop/batch':>11s}")
-    for name, loop, batched in rows:
-        print(f"{name:36s} {loop:9.2f} {batched:9.2f} {loop / batched:10.2f}×")
+    for name, (loop, batched, ratio) in rows:
+        print(f"{name:36s} {loop:9.2f} {batched:9.2f} {ratio:10.2f}×")
 
 
 if __name__ == "__main__":

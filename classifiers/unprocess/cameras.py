@@ -252,27 +252,10 @@ class Cameras:
         >>> len(Cameras.sample(3, seed=0, source="training"))
         3
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        pool = camera_pool(source)  # checks source
-        if source == "brooks" and mix:
-            raise ValueError("mix mixes two catalogue cameras: pass a catalogue source")
-        rng = as_rng(seed)
-        cameras = [
-            CameraParams.sample(
-                rng,
-                matrices="brooks" if source == "brooks" else "catalogue",
-                include=pool or None,
-                mix=mix,
-                gains=gains,
-                cfa=cfa,
-                tone=tone,
-                gamma=gamma,
-                black_level=black_level,
-                white_level=white_level,
-            )
-            for _ in range(int(n))
-        ]
+        cameras = _sample_params(
+            n, seed, source=source, mix=mix, gains=gains, cfa=cfa, tone=tone, gamma=gamma,
+            black_level=black_level, white_level=white_level,
+        )  # fmt: skip
         return cls.stack(cameras, device=device)
 
     # ------------------------------------------------------------------ container
@@ -418,3 +401,40 @@ class Cameras:
 
 #: What :func:`classifiers.unprocess.invert` accepts as cameras.
 CameraSource: TypeAlias = Cameras | CameraParams | Sequence[CameraParams]
+
+
+def _sample_params(
+    n: int,
+    seed: int | np.random.Generator | None,
+    *,
+    source: CatalogueSource,
+    mix: bool = False,
+    gains: GainModel = "brooks",
+    cfa: Cfa = "RGGB",
+    tone: Tone = "smoothstep",
+    gamma: Gamma = "power2.2",
+    black_level: int = 0,
+    white_level: int = 16383,
+) -> list[CameraParams]:
+    """The ``n`` cameras of :meth:`Cameras.sample`, as :class:`rawspace.CameraParams`."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    pool = camera_pool(source)  # checks source
+    if source == "brooks" and mix:
+        raise ValueError("mix mixes two catalogue cameras: pass a catalogue source")
+    rng = as_rng(seed)
+    return [
+        CameraParams.sample(
+            rng,
+            matrices="brooks" if source == "brooks" else "catalogue",
+            include=pool or None,
+            mix=mix,
+            gains=gains,
+            cfa=cfa,
+            tone=tone,
+            gamma=gamma,
+            black_level=black_level,
+            white_level=white_level,
+        )
+        for _ in range(int(n))
+    ]

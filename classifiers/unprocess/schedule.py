@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from rawspace.cameras import CameraSource as CatalogueSource
-from rawspace.cameras import camera_pool, stable_seed
-from rawspace.params import CameraParams, as_rng
+from rawspace.cameras import stable_seed
+from rawspace.params import CameraParams
 
-from .cameras import Cameras
+from .cameras import Cameras, _sample_params
 
 __all__ = ["CameraSchedule", "unseen_cameras"]
 
@@ -45,6 +45,9 @@ class CameraSchedule:
         The evaluation camera (a table of length 1).
     seed : int
         Seeds the per-epoch assignment.
+    pool_cameras : tuple of str
+        The catalogue cameras the pool was drawn from, by name, sorted (empty for
+        Brooks et al.'s random cameras), for reports.
 
     Examples
     --------
@@ -59,6 +62,7 @@ class CameraSchedule:
     train_rows: np.ndarray
     evaluation: Cameras
     seed: int
+    pool_cameras: tuple[str, ...] = ()
     _assignments: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -102,7 +106,7 @@ class CameraSchedule:
         """
         rows = np.unique(np.asarray(train_rows, dtype=np.int64))
         size = max(4096, len(rows)) if pool_size is None else int(pool_size)
-        pool = Cameras.sample(
+        pool = _sample_params(
             size,
             stable_seed(int(seed), "training-cameras"),
             source=source,
@@ -111,9 +115,11 @@ class CameraSchedule:
             gamma=evaluation.gamma,
             black_level=evaluation.black_level,
             white_level=evaluation.white_level,
-            device=device,
         )
-        return cls(pool, rows, Cameras.stack(evaluation, device=device), int(seed))
+        names = sorted({p.name for p in pool if p.name is not None})
+        evaluation_table = Cameras.stack(evaluation, device=device)
+        table = Cameras.stack(pool, device=device)
+        return cls(table, rows, evaluation_table, int(seed), tuple(names))
 
     def training(self, rows: np.ndarray, epoch: int) -> Cameras:
         """The cameras of training ``rows`` in ``epoch`` (one per row)."""
@@ -132,9 +138,8 @@ class CameraSchedule:
 
     def with_evaluation(self, camera: CameraParams) -> CameraSchedule:
         """The same schedule with another evaluation camera (an unseen test camera)."""
-        return CameraSchedule(
-            self.pool, self.train_rows, Cameras.stack(camera, device=self.pool.device), self.seed
-        )
+        evaluation = Cameras.stack(camera, device=self.pool.device)
+        return CameraSchedule(self.pool, self.train_rows, evaluation, self.seed, self.pool_cameras)
 
 
 def unseen_cameras(
@@ -172,19 +177,8 @@ def unseen_cameras(
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if not isinstance(like, CameraParams):
         raise TypeError(f"like must be a CameraParams, got {type(like).__name__}")
-    rng = as_rng(seed)
-    pool = camera_pool("held-out")
-    return tuple(
-        CameraParams.sample(
-            rng,
-            matrices="catalogue",
-            include=pool,
-            mix=mix,
-            cfa=like.cfa,
-            tone=like.tone,
-            gamma=like.gamma,
-            black_level=like.black_level,
-            white_level=like.white_level,
-        )
-        for _ in range(int(k))
-    )
+    cameras = _sample_params(
+        k, seed, source="held-out", mix=mix, cfa=like.cfa, tone=like.tone, gamma=like.gamma,
+        black_level=like.black_level, white_level=like.white_level,
+    )  # fmt: skip
+    return tuple(cameras)

@@ -459,6 +459,9 @@ def test_no_held_out_camera_is_in_a_training_pool() -> None:
 
     assert matches(pool, train).all() and not matches(pool, held).any()
     assert len(np.unique(pool.round(9), axis=0)) > 100  # many real cameras, not one
+    assert len(schedule.pool_cameras) > 100
+    assert {find_camera(name).part for name in schedule.pool_cameras} == {"training"}
+    assert schedule.with_evaluation(evaluation).pool_cameras == schedule.pool_cameras
     unseen = unseen_cameras(6, 1, like=evaluation)
     assert {find_camera(c.name).part for c in unseen} == {"held-out"}
     assert all((c.cfa, c.black_level) == ("GRBG", 64) for c in unseen)
@@ -467,6 +470,7 @@ def test_no_held_out_camera_is_in_a_training_pool() -> None:
     brooks = CameraSchedule.create(train_rows=np.arange(5), evaluation=evaluation, seed=3,
                                    pool_size=20)  # fmt: skip
     assert not matches(brooks.pool.rgb2cam.numpy(), train).any()
+    assert brooks.pool_cameras == ()
     with pytest.raises(ValueError, match="source must be one of"):
         Cameras.sample(2, 0, source="real")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="k must be a positive integer"):

@@ -131,7 +131,7 @@ class RandomCamera(nn.Module):
     noise : None, "brooks" or (shot, read)
     cameras : Cameras, optional
         The cameras to draw from; None draws fresh random cameras (Brooks et al.), on
-        the host with :meth:`rawspace.CameraParams.sample` (about 0.1 ms a camera):
+        the host with :meth:`rawspace.CameraParams.sample` (about 0.15 ms a camera):
         for large batches on a GPU, draw a table once (``Cameras.sample(4096, seed,
         device=...)``, or ``source="training"`` for real cameras) and pass it here.
     generator : torch.Generator, optional

@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -52,8 +53,7 @@ __all__ = [
     "SRGB_SLOPE",
     "TONE_CURVES",
     "XYZ2CAM_PRESETS",
-    "GammaCurve",
-    "ToneCurve",
+    "Curve",
     "curve_pair_index",
 ]
 
@@ -124,57 +124,41 @@ LOG_READ_SIGMA = 0.26
 
 
 # ----------------------------------------------------------------------------- registries
-@dataclass(frozen=True)
-class ToneCurve:
-    """A tone curve of the vocabulary.
-
-    Attributes
-    ----------
-    name : {"none", "smoothstep"}
-        Its option string (:data:`rawspace.hints.TONES`).
-    code : int
-        Its integer code in the kernels and in the torch camera table.
-    formula : str
-        The forward curve ``y(x)`` on [0, 1].
-    """
-
-    name: Tone
-    code: int
-    formula: str
+_Name = TypeVar("_Name", Tone, Gamma)
 
 
 @dataclass(frozen=True)
-class GammaCurve:
-    """A gamma of the vocabulary: the encoding of linear values.
+class Curve(Generic[_Name]):
+    """A curve of the vocabulary: a tone curve or a gamma.
 
     Attributes
     ----------
-    name : {"power2.2", "srgb"}
-        Its option string (:data:`rawspace.hints.GAMMAS`).
+    name : str
+        Its option string (:data:`rawspace.hints.TONES` or :data:`rawspace.hints.GAMMAS`).
     code : int
         Its integer code in the kernels and in the torch camera table.
     formula : str
-        The encoding ``y(x)`` of a linear value ``x`` in [0, 1].
+        The forward curve ``y(x)`` on [0, 1] (for a gamma: the encoding of a linear value).
     """
 
-    name: Gamma
+    name: _Name
     code: int
     formula: str
 
 
 #: Tone curves by name; code 0 is the identity.
-TONE_CURVES: Mapping[Tone, ToneCurve] = MappingProxyType(
+TONE_CURVES: Mapping[Tone, Curve[Tone]] = MappingProxyType(
     {
-        "none": ToneCurve("none", 0, "x"),
-        "smoothstep": ToneCurve("smoothstep", 1, "3 x**2 - 2 x**3"),
+        "none": Curve("none", 0, "x"),
+        "smoothstep": Curve("smoothstep", 1, "3 x**2 - 2 x**3"),
     }
 )
 
 #: Gammas by name; code 0 is the power curve of Brooks et al.
-GAMMA_CURVES: Mapping[Gamma, GammaCurve] = MappingProxyType(
+GAMMA_CURVES: Mapping[Gamma, Curve[Gamma]] = MappingProxyType(
     {
-        "power2.2": GammaCurve("power2.2", 0, f"max(x, {GAMMA_FLOOR}) ** (1 / {POWER_GAMMA})"),
-        "srgb": GammaCurve(
+        "power2.2": Curve("power2.2", 0, f"max(x, {GAMMA_FLOOR}) ** (1 / {POWER_GAMMA})"),
+        "srgb": Curve(
             "srgb",
             1,
             f"{SRGB_SLOPE} x if x <= {SRGB_LINEAR_KNEE} "

@@ -329,7 +329,13 @@ def configure_threads(
             kept.append(_WAIT_POLICY)
         else:
             env[_WAIT_POLICY] = wait_policy
-    resized = _resize_loaded(int(env["NUMBA_NUM_THREADS"])) if live else ()
+    resized = (
+        _resize_loaded(
+            _positive_int(env, "NUMBA_NUM_THREADS"), _positive_int(env, "OPENBLAS_NUM_THREADS")
+        )
+        if live
+        else ()
+    )
     return ThreadSettings(
         threads=count,
         budget=budget,
@@ -339,11 +345,12 @@ def configure_threads(
     )
 
 
-def _resize_loaded(numba_threads: int) -> tuple[str, ...]:
-    """Resize the pools of libraries already imported (never importing one)."""
+def _resize_loaded(numba_threads: int | None, blas_threads: int | None) -> tuple[str, ...]:
+    """Resize the pools of libraries already imported (never importing one); a count that
+    is not a positive integer (a user's odd setting) leaves its pool alone."""
     resized = []
     numba = sys.modules.get("numba")
-    if numba is not None:
+    if numba is not None and numba_threads is not None:
         numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))
         resized.append("numba")
     blas = sys.modules.get("threadpoolctl")
@@ -352,7 +359,7 @@ def _resize_loaded(numba_threads: int) -> tuple[str, ...]:
             blas = importlib.import_module("threadpoolctl")
         except ImportError:
             blas = None
-    if blas is not None:
-        blas.threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]), user_api="blas")
+    if blas is not None and blas_threads is not None:
+        blas.threadpool_limits(blas_threads, user_api="blas")
         resized.append("threadpoolctl")
     return tuple(resized)

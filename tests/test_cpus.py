@@ -158,3 +158,13 @@ def test_torch_started_after_configure_threads_uses_the_budget():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["1", "1", "PASSIVE"]
+
+
+def test_odd_user_settings_are_kept_and_resize_nothing(monkeypatch):
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "many")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "0")
+    before = numba.get_num_threads()
+    settings = configure_threads(budget=_budget(1))
+    assert numba.get_num_threads() == before
+    assert settings.resized == ()
+    assert {"NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS"} <= set(settings.kept)

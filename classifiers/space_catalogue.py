@@ -104,7 +104,7 @@ SPACE_CATALOGUE: tuple[SpaceEntry, ...] = (
         "CFA planes at sites (0,0),(0,1),(1,0),(1,1), (v − black)/(white − black)",
     ),
     SpaceEntry(
-        "raw_linear", "linear", "linear camera RGB (a linear cache)", False, False,
+        "raw_linear", "linear", "linear camera RGB, from a linear cache", False, False,
         "linear camera RGB, (v − black)/(white − black)",
     ),
     SpaceEntry(

@@ -126,6 +126,13 @@ def profile(
     The model is profiled on the device of its parameters, in eval mode, and put back
     into its previous training mode; its weights are not changed. ``latency_runs``
     (≥ 100) and ``warmup_runs`` apply on CUDA only.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, bias=False), nn.Flatten(), nn.Linear(2 * 6 * 6, 3))
+    >>> report = profile(net, (1, 8, 8))
+    >>> round(report.gmacs * 1e9), report.conv2d, round(report.activations_m * 1e6)
+    (864, 1, 75)
     """
     shape = tuple(int(s) for s in input_size)
     if len(shape) != 3 or min(shape) < 1:

@@ -75,6 +75,10 @@ class ResidentSamples:
         ``read(rows) -> array``: the cache rows of the space's source dataset; default
         ``reader.read(space.source, rows)``. Lets a caller substitute other raw data
         (for instance the test images unprocessed with an unseen camera).
+
+    Examples
+    --------
+    See :func:`load`.
     """
 
     resident = True
@@ -148,7 +152,12 @@ class _CacheRows(Dataset):
 
 class StreamedSamples:
     """Samples read from the cache per batch by a ``DataLoader`` (``workers`` processes,
-    each with its own lazily opened file handle) and moved to ``device``."""
+    each with its own lazily opened file handle) and moved to ``device``.
+
+    Examples
+    --------
+    See :func:`load`.
+    """
 
     resident = False
 
@@ -213,6 +222,31 @@ def load(
         Force one kind; by default resident when :func:`fits_in_memory` says so.
     workers : int
         ``DataLoader`` worker processes for :class:`StreamedSamples`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, rawspace.cache
+    >>> from rawspace.images import write_png
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for k in range(2):
+    ...     (root / "cells" / f"c{k}").mkdir(parents=True)
+    ...     for i in range(6):
+    ...         _ = write_png(root / "cells" / f"c{k}" / f"{i}.png",
+    ...                       np.full((16, 16, 3), 60 + 90 * k + i, np.uint8))
+    >>> _ = rawspace.cache.build(root / "cells", root / "c.h5", size=16, folds=2,
+    ...                          test_fraction=0.25)
+    >>> reader = rawspace.cache.open(root / "c.h5")
+    >>> from classifiers import spaces
+    >>> cpu = torch.device("cpu")
+    >>> samples = load(reader, spaces.get("raw_bayer"), rows=reader.rows, device=cpu,
+    ...                input_size=None)
+    >>> (stored, labels), = samples.batches([reader.test.rows])
+    >>> samples.resident, tuple(stored.shape), stored.dtype, labels.tolist()
+    (True, (4, 1, 16, 16), torch.int16, [0, 0, 1, 1])
+    >>> streamed = load(reader, spaces.get("raw_bayer"), rows=reader.rows, device=cpu,
+    ...                 input_size=None, resident=False, workers=0)
+    >>> torch.equal(next(streamed.batches([reader.test.rows]))[0], stored)
+    True
     """
     space.check_available(layout=reader.layout, has_rgb=reader.has_rgb)
     if resident is None:

@@ -33,7 +33,15 @@ _CHUNK = 256
 
 class MeanStd(Protocol):
     """Anything with per-channel ``mean`` and ``std`` (``spaces.Normalization``,
-    ``pretrained.InputNormalization``)."""
+    ``pretrained.InputNormalization``).
+
+    Examples
+    --------
+    >>> def channels(n: MeanStd) -> int:
+    ...     return len(n.mean)
+    >>> channels(Normalization.identity(4))
+    4
+    """
 
     @property
     def mean(self) -> tuple[float, ...]: ...

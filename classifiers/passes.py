@@ -28,7 +28,13 @@ __all__ = ["EpochTotals", "evaluate", "train_one_epoch"]
 @dataclass(frozen=True)
 class EpochTotals:
     """What one :func:`train_one_epoch` measured: mean loss and accuracy over the samples
-    it trained on (all ranks), and its wall time in seconds."""
+    it trained on (all ranks), and its wall time in seconds.
+
+    Examples
+    --------
+    >>> EpochTotals(loss=0.5, accuracy=0.75, seconds=1.5).accuracy
+    0.75
+    """
 
     loss: float
     accuracy: float
@@ -60,6 +66,39 @@ def train_one_epoch(
     -------
     EpochTotals
         Mean loss and accuracy over the epoch's samples (all ranks), and its seconds.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, rawspace.cache
+    >>> from rawspace.images import write_png
+    >>> from classifiers import data, spaces
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for k in range(2):
+    ...     (root / "cells" / f"c{k}").mkdir(parents=True)
+    ...     for i in range(4):
+    ...         _ = write_png(root / "cells" / f"c{k}" / f"{i}.png",
+    ...                       np.full((16, 16, 3), 60 + 90 * k + i, np.uint8))
+    >>> _ = rawspace.cache.build(root / "cells", root / "c.h5", size=16, folds=0,
+    ...                          test_fraction=0.25)
+    >>> reader = rawspace.cache.open(root / "c.h5")
+    >>> cpu = torch.device("cpu")
+    >>> samples = data.load(reader, spaces.get("rgb"), rows=reader.rows, device=cpu,
+    ...                     input_size=None)
+    >>> pipeline = spaces.InputPipeline(spaces.get("rgb"), spaces.RawFormat.of(reader),
+    ...                                 spaces.Normalization.identity(3))
+    >>> net = nn.Sequential(nn.Conv2d(3, 2, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    >>> optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    >>> schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    >>> totals = train_one_epoch(
+    ...     net, samples, pipeline, data.batch_rows(reader.train.rows, batch_size=2),
+    ...     optimizer=optimizer, schedule=schedule, loss_fn=nn.CrossEntropyLoss(),
+    ...     run=Runtime.of(cpu), generator=torch.Generator(), epoch=1)
+    >>> 0 <= totals.accuracy <= 1 and totals.loss > 0
+    True
+    >>> logits, labels = evaluate(net, samples, pipeline, reader.test.rows, batch_size=4,
+    ...                           run=Runtime.of(cpu))
+    >>> tuple(logits.shape), logits.dtype, labels.tolist()
+    ((2, 2), torch.float32, [0, 1])
     """
     group = group or Group()
     model.train()
@@ -109,6 +148,10 @@ def evaluate(
     (torch.Tensor, torch.Tensor)
         Logits (n, num_classes) float32 and labels (n,) int64, on the run's device, in
         the order of ``rows``.
+
+    Examples
+    --------
+    See :func:`train_one_epoch`.
     """
     group = group or Group()
     model.eval()

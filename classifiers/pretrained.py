@@ -227,6 +227,13 @@ def recipe(name: str, *, weights: Weights, mode: str = "full") -> Recipe:
     1e-3 on the head. Pretrained CNNs: 1e-4. Pretrained ViTs (torchvision's, timm's
     ImageNet-21k, DinoBloom, a ``timm:`` transformer): 1e-4, three warm-up epochs and
     layer-wise decay 0.65 (small and base) or 0.75 (large and giant).
+
+    Examples
+    --------
+    >>> recipe("resnet50", weights="imagenet").lr, recipe("resnet50", weights=None).lr
+    (0.0001, 0.001)
+    >>> recipe("dinobloom-l", weights="dinobloom").layer_decay
+    0.75
     """
     check_model(name)
     if weights is None:

@@ -42,7 +42,13 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class DeviceUnavailableError(RuntimeError):
-    """The requested device does not exist on this machine."""
+    """The requested device does not exist on this machine.
+
+    Examples
+    --------
+    >>> issubclass(DeviceUnavailableError, RuntimeError)  # resolve_device("cuda") on a CPU
+    True
+    """
 
 
 def resolve_device(device: str) -> torch.device:

@@ -40,6 +40,33 @@ def time_model(
     ``seed``, prepared before the clock starts; one extra pass warms up. Buffers
     (BatchNorm statistics) are restored and gradients cleared afterwards, so training is
     unchanged.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, rawspace.cache
+    >>> from rawspace.images import write_png
+    >>> from classifiers import data, spaces
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for k in range(2):
+    ...     (root / "cells" / f"c{k}").mkdir(parents=True)
+    ...     for i in range(4):
+    ...         _ = write_png(root / "cells" / f"c{k}" / f"{i}.png",
+    ...                       np.full((16, 16, 3), 60 + 90 * k + i, np.uint8))
+    >>> _ = rawspace.cache.build(root / "cells", root / "c.h5", size=16, folds=0,
+    ...                          test_fraction=0.25)
+    >>> reader = rawspace.cache.open(root / "c.h5")
+    >>> cpu = torch.device("cpu")
+    >>> samples = data.load(reader, spaces.get("rgb"), rows=reader.rows, device=cpu,
+    ...                     input_size=None)
+    >>> pipeline = spaces.InputPipeline(spaces.get("rgb"), spaces.RawFormat.of(reader),
+    ...                                 spaces.Normalization.identity(3))
+    >>> net = nn.Sequential(nn.Conv2d(3, 2, 3), nn.BatchNorm2d(2), nn.AdaptiveAvgPool2d(1),
+    ...                     nn.Flatten())
+    >>> seconds = time_model(net, samples, pipeline, reader.train.rows, batch_size=2,
+    ...                      batches=2, seed=0, run=Runtime.of(cpu),
+    ...                      loss_fn=nn.CrossEntropyLoss())
+    >>> seconds > 0, float(net[1].running_mean.abs().sum())  # statistics restored
+    (True, 0.0)
     """
     group = group or Group()
     order = batch_rows(rows, batch_size=batch_size, shuffle=True, seed=seed, drop_last=True)

@@ -70,7 +70,13 @@ _DINOV2_HEADS = ("dino_head", "ibot_head")
 
 class Unavailable(RuntimeError):
     """Pretrained weights could not be read or downloaded (``models.create`` says where to
-    put them)."""
+    put them).
+
+    Examples
+    --------
+    >>> issubclass(Unavailable, RuntimeError)
+    True
+    """
 
 
 def is_timm_name(name: str) -> bool:
@@ -133,6 +139,12 @@ def create_timm(spec: ModelSpec, *, adapt: bool) -> nn.Module:
     """Build a timm model (see the module docstring).
 
     ``adapt``: leave the first layer with 3 channels (the caller adapts it with colours).
+
+    Examples
+    --------
+    >>> net = create_timm(ModelSpec("timm:resnet18", num_classes=3, in_channels=4), adapt=False)
+    >>> net.conv1.in_channels, first_conv(net), classifier(net)
+    (4, 'conv1', 'fc')
     """
     import timm
 
@@ -248,7 +260,14 @@ def _timm_adapt(model: nn.Module, in_channels: int) -> nn.Module:
 
 def first_conv(model: nn.Module) -> str:
     """The dotted name of a timm model's first convolution (its pretrained config's
-    ``first_conv``, else the first ``nn.Conv2d``)."""
+    ``first_conv``, else the first ``nn.Conv2d``).
+
+    Examples
+    --------
+    >>> import timm
+    >>> first_conv(timm.create_model("vit_tiny_patch16_224", img_size=32))
+    'patch_embed.proj'
+    """
     cfg = getattr(model, "pretrained_cfg", None) or {}
     name = cfg.get("first_conv") if isinstance(cfg, Mapping) else None
     if isinstance(name, str) and isinstance(_module(model, name), nn.Conv2d):
@@ -261,7 +280,14 @@ def first_conv(model: nn.Module) -> str:
 
 def classifier(model: nn.Module) -> str:
     """The dotted name of a timm model's classification head (pretrained config's
-    ``classifier``, else the last ``nn.Linear``)."""
+    ``classifier``, else the last ``nn.Linear``).
+
+    Examples
+    --------
+    >>> import timm
+    >>> classifier(timm.create_model("vit_tiny_patch16_224", img_size=32))
+    'head'
+    """
     cfg = getattr(model, "pretrained_cfg", None) or {}
     name = cfg.get("classifier") if isinstance(cfg, Mapping) else None
     if isinstance(name, str) and isinstance(_module(model, name), nn.Linear):

@@ -46,7 +46,13 @@ _LOG = logging.getLogger(__name__)
 
 
 class WeightsUnavailableError(RuntimeError):
-    """Pretrained weights were asked for but cannot be read or downloaded."""
+    """Pretrained weights were asked for but cannot be read or downloaded.
+
+    Examples
+    --------
+    >>> issubclass(WeightsUnavailableError, RuntimeError)  # its message says where to put them
+    True
+    """
 
 
 def imagenet_checkpoint_path(name: str) -> Path:
@@ -65,7 +71,14 @@ def imagenet_checkpoint_path(name: str) -> Path:
 
 
 def build(spec: ModelSpec) -> nn.Module:
-    """torchvision's architecture ``spec.name`` with its first layer and weights."""
+    """torchvision's architecture ``spec.name`` with its first layer and weights.
+
+    Examples
+    --------
+    >>> net = build(ModelSpec("mobilenet_v3_small", num_classes=3, in_channels=1))
+    >>> net.features[0][0].in_channels, net.classifier[3].out_features
+    (1, 3)
+    """
     name, in_channels, weights = spec.name, spec.in_channels, spec.weights
     image_size, channel_colors = spec.image_size, spec.channel_colors
     kwargs: dict[str, int] = {"num_classes": spec.num_classes}

@@ -199,7 +199,13 @@ class EpochRecord:
     loss, the learning rate after the epoch, and times in seconds: ``epoch_s`` (the whole
     training pass, data included), ``model_s`` (the run's pure forward + backward time per
     batch times the number of batches), ``ratio`` = epoch_s / model_s, ``val_s`` (the
-    BatchNorm recompute and the validation pass)."""
+    BatchNorm recompute and the validation pass).
+
+    Examples
+    --------
+    >>> EpochRecord(1, 0.7, 0.6, 0.5, 0.8, 1e-3, 2.0, 1.6, 1.25, 0.3).ratio
+    1.25
+    """
 
     epoch: int
     loss: float
@@ -217,7 +223,13 @@ class EpochRecord:
 class TrainResult:
     """The outcome of :func:`fit`; the model then holds the weights of ``best_epoch``.
 
-    ``threads`` is torch's intra-op thread count the run used."""
+    ``threads`` is torch's intra-op thread count the run used.
+
+    Examples
+    --------
+    >>> TrainResult(best_epoch=3, threads=2).to_dict()["best_epoch"]
+    3
+    """
 
     history: list[EpochRecord] = field(default_factory=list)
     best_epoch: int = 0
@@ -268,6 +280,38 @@ def fit(
     -------
     TrainResult
         The same on every rank.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, rawspace.cache
+    >>> from rawspace.images import write_png
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for k in range(2):
+    ...     (root / "cells" / f"c{k}").mkdir(parents=True)
+    ...     for i in range(6):
+    ...         _ = write_png(root / "cells" / f"c{k}" / f"{i}.png",
+    ...                       np.full((16, 16, 3), 60 + 90 * k + i, np.uint8))
+    >>> _ = rawspace.cache.build(root / "cells", root / "c.h5", size=16, folds=2,
+    ...                          test_fraction=0.25)
+    >>> reader = rawspace.cache.open(root / "c.h5")
+    >>> from classifiers import data, spaces
+    >>> space = spaces.get("raw_packed")
+    >>> samples = data.load(reader, space, rows=reader.rows, device=torch.device("cpu"),
+    ...                     input_size=None)
+    >>> pipeline = spaces.InputPipeline(space, spaces.RawFormat.of(reader),
+    ...                                 spaces.Normalization.identity(4))
+    >>> training, validation = reader.fold(0)
+    >>> net = nn.Sequential(nn.Conv2d(4, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+    ...                     nn.Linear(4, 2))
+    >>> config = TrainConfig(epochs=2, batch_size=2, quiet=True, timing_batches=1)
+    >>> result = fit(net, samples, pipeline, train_rows=training.rows,
+    ...              val_rows=validation.rows, config=config, device=torch.device("cpu"))
+    >>> [r.epoch for r in result.history], result.best_epoch in (1, 2)
+    ([1, 2], True)
+    >>> probabilities, labels = predict(net, samples, pipeline, reader.test.rows,
+    ...                                 device=torch.device("cpu"), batch_size=4)
+    >>> probabilities.shape, bool(np.allclose(probabilities.sum(1), 1))
+    ((4, 2), True)
     """
     group = group or Group()
     _check_fit(train_rows, val_rows, config, group)
@@ -405,6 +449,10 @@ def predict(
         Probabilities (n, num_classes) float64 (rows sum to 1) and labels (n,) int64, in
         the order of ``rows``; with a group of processes each computes a part and every
         rank returns the whole.
+
+    Examples
+    --------
+    See :func:`fit`.
     """
     run = Runtime.of(device, precision="fp32")
     logits, labels = evaluate(

@@ -233,3 +233,26 @@ def test_convert_output_without_its_sidecar_or_disagreeing_exits_1(converted, ca
     assert run_cli(["develop", str(npy), str(npy.with_name("x.png"))]) == 1
     err = capsys.readouterr().err
     assert "holds uint16 [64, 50] but cells.json records uint16 [64, 48]" in err
+
+
+@pytest.mark.parametrize("part", ["all", "training", "held-out"])
+def test_info_lists_the_camera_catalogue(part, capsys):
+    from rawspace import catalogue
+
+    assert run_cli(["info", "--cameras", part]) == 0
+    out = capsys.readouterr().out
+    cameras = {
+        "all": catalogue.catalogue(),
+        "training": catalogue.training_cameras(),
+        "held-out": catalogue.held_out_cameras(),
+    }[part]
+    assert f"{len(cameras)} cameras" in out
+    assert all(camera.name in out for camera in cameras)
+    if part == "training":
+        assert "held-out " not in out
+
+
+def test_info_needs_a_file_or_cameras(dng, capsys):
+    assert run_cli(["info"]) == 2
+    assert run_cli(["info", str(dng), "--cameras"]) == 2
+    assert capsys.readouterr().err.count("rawspace info:") == 2

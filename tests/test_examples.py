@@ -48,6 +48,15 @@ def test_build_cache(shared_dir, tmp_path):
     assert "classes ('basophil'," in stdout
 
 
+def test_catalogue_cameras(shared_dir, tmp_path):
+    stdout = run(
+        "05_catalogue_cameras.py", str(shared_dir / "data/pbc"), str(tmp_path / "out"),
+        "--per-class", "2", "--cameras", "1", "--size", "64",
+    )  # fmt: skip
+    assert "held-out" in stdout and "training" in stdout
+    assert len(list((tmp_path / "out").rglob("*.h5"))) == 2
+
+
 def matek_root(root: Path) -> Path:
     """A miniature Matek-19 download: a few small TIFFs per class and annotations.dat."""
     rng = np.random.default_rng(0)

@@ -21,10 +21,22 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Print the size, CFA, levels, white balance and colour matrices of a "
         "raw file (a camera's, a rawspace DNG, or an X.npy written by 'rawspace convert', "
         "read with its X.json), or the summary of a rawspace HDF5 dataset (or says that "
-        "it is being built). Exit status: 0 success, 1 when the file cannot be read.",
+        "it is being built); or, with --cameras, the camera catalogue. Exit status: 0 "
+        "success, 1 when the file cannot be read, 2 for bad arguments.",
     )
     parser.add_argument(
-        "file", metavar="FILE", type=Path, help="raw file, convert output .npy, or .h5 dataset"
+        "file",
+        metavar="FILE",
+        type=Path,
+        nargs="?",
+        help="raw file, convert output .npy, or .h5 dataset",
+    )
+    parser.add_argument(
+        "--cameras",
+        nargs="?",
+        const="all",
+        choices=("all", "training", "held-out"),
+        help="list the camera catalogue instead (all, or one part of its split; default all)",
     )
     parser.set_defaults(func=run)
     return parser
@@ -77,6 +89,20 @@ def run(args: argparse.Namespace) -> int:
     """Run ``rawspace info``; return the exit status (0 or 1)."""
     from ..files import printable
 
+    if args.cameras is not None:
+        if args.file is not None:
+            print("rawspace info: give either FILE or --cameras, not both", file=sys.stderr)
+            return 2
+        from .. import catalogue
+
+        part = {"all": None, "training": catalogue.training_cameras}.get(
+            args.cameras, catalogue.held_out_cameras
+        )
+        print(catalogue.format_catalogue(None if part is None else part()))
+        return 0
+    if args.file is None:
+        print("rawspace info: give FILE, or --cameras", file=sys.stderr)
+        return 2
     try:
         if _is_cache(args.file):
             from ..cache import summary

@@ -43,7 +43,7 @@ from .hints import (
     Layout,
     NoiseModel,
 )
-from .noise import NoiseLevels, sample_noise_levels
+from .noise import NoiseLevels, camera_noise_levels, sample_noise_levels
 from .params import CameraParams, GainModel
 from .pipeline import invert
 from .rawimage import RawImage
@@ -362,6 +362,8 @@ class CameraAssigner:
         """``(shot, read)`` variances for an image, shared per ``noise_per``; None without noise."""
         if self.noise is None:
             return None
+        if self.noise == "camera":
+            return camera_noise_levels(self.params_for(relpath, group))
         return _sampled_noise(self._scope_seed("noise", self.noise_per, relpath, group))
 
     def noise_seed_for(self, relpath: str, group: str | None = None) -> int | None:

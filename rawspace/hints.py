@@ -58,7 +58,7 @@ Fit = Literal["pad", "crop", "resize"]
 #: Scopes that share one camera or one set of noise levels.
 CameraPolicy = Literal["dataset", "group", "image"]
 #: Sensor noise drawn per image: levels as Brooks et al. draw them.
-NoiseModel = Literal["brooks"]
+NoiseModel = Literal["brooks", "camera"]
 #: Files written by :func:`rawspace.convert.convert`: NumPy arrays or DNGs.
 FileFormat = Literal["npy", "dng"]
 #: Sample type of converted raw arrays.

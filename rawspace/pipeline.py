@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from . import _kernels
 from ._checks import check_array, check_choice, check_unit_range
 from .cfa import cfa_channels, mosaic_view, unpack
 from .curves import gamma_code, linearize_lut, render_thresholds, tone_code
-from .hints import DEMOSAIC_METHODS, LAYOUTS, OUTPUTS, DemosaicMethod, Layout, Output
+from .hints import DEMOSAIC_METHODS, LAYOUTS, OUTPUTS, DemosaicMethod, Layout, NoiseModel, Output
 from .noise import NoiseLevels, resolve_noise
 from .params import CameraParams, as_rng
 from .rawimage import RAW_DTYPES, RawImage, image_size, raw_shape
@@ -42,7 +42,7 @@ _OUT_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
 Seed = int | np.random.Generator | Sequence[int] | None
 #: The camera of :func:`invert`: drawn, one for all images, or one per image.
 Cameras = CameraParams | Sequence[CameraParams] | None
-NoiseArg = Literal["brooks"] | tuple[float, float] | None
+NoiseArg = NoiseModel | tuple[float, float] | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,9 +304,11 @@ def invert(
         Mosaic layouts need even H and W.
     dtype : numpy.uint16 or numpy.float32
         uint16 is rounded to the range ``[black_level, white_level]``; float32 is in [0, 1].
-    noise : None, "brooks" or (shot, read)
+    noise : None, "brooks", "camera" or (shot, read)
         Sensor noise added after the mosaic: none, levels drawn as Brooks et al.
-        (per image), or explicit variances. The result is clipped to [0, 1] again.
+        (per image), the camera's own noise profile (``params.noise_profile``, read from
+        a DNG's NoiseProfile tag; its planes averaged), or explicit variances. The result
+        is clipped to [0, 1] again.
 
     Returns
     -------
@@ -354,7 +356,7 @@ def invert(
     drawn = params is None or noise is not None
     rng = as_rng(seed) if drawn or seed is not None else None
     params = CameraParams.sample(rng) if params is None else _check_camera(params)
-    levels = resolve_noise(noise, rng) if rng is not None else None
+    levels = resolve_noise(noise, rng, params) if rng is not None else None
 
     out = np.empty(raw_shape(layout, h, w), dtype=dtype)
     noise_z = (
@@ -431,7 +433,7 @@ def _invert_batch(
     levels: list[NoiseLevels | None] = []
     for i, rng in enumerate(rngs):  # the draws of a loop over single images, in order
         cams.append(CameraParams.sample(rng) if given is None else given[i])
-        levels.append(resolve_noise(noise, rng))
+        levels.append(resolve_noise(noise, rng, cams[i]))
         if noise is not None:
             noise_z[i] = rng.standard_normal(size=single)
     has_noise = noise is not None

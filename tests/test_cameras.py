@@ -316,3 +316,15 @@ def test_assigner_draws_catalogue_cameras_reproducibly():
         CameraAssigner(cameras="all")
     with pytest.raises(ValueError, match="brings its own"):
         CameraAssigner(camera=CameraParams.sample(0), cameras="training")
+
+
+def test_camera_noise_follows_the_assigned_cameras_profile():
+    import dataclasses
+
+    profile = ((2e-3, 1e-5),)
+    camera = dataclasses.replace(CameraParams.sample(2), noise_profile=profile)
+    assigner = CameraAssigner(camera=camera, noise="camera")
+    assert assigner.noise_levels_for("a.png") == (2e-3, 1e-5)
+    assert assigner.noise_seed_for("a.png") is not None
+    with pytest.raises(ValueError, match="noise"):
+        CameraAssigner(seed=1, noise="camera").noise_levels_for("a.png")

@@ -377,3 +377,20 @@ def test_non_contiguous_inputs(ihc):
 def test_import_does_not_pull_in_torch():
     code = "import sys, rawspace; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_camera_noise_uses_the_profile_of_the_camera(ihc):
+    """``noise="camera"`` adds the noise of ``params.noise_profile`` (planes averaged),
+    exactly as the same explicit levels do, for one image and for a batch."""
+    profile = ((2e-3, 1e-5), (1e-3, 3e-5), (3e-3, 2e-5))
+    params = dataclasses.replace(CameraParams.sample(1), noise_profile=profile)
+    rgb = ihc[:64, :64]
+    levels = (2e-3, 2e-5)
+    by_camera = invert(rgb, params, seed=4, noise="camera", dtype=np.float32)
+    explicit = invert(rgb, params, seed=4, noise=levels, dtype=np.float32)
+    np.testing.assert_allclose(by_camera.noise, levels, rtol=1e-12)
+    assert np.array_equal(by_camera.data, explicit.data)
+    batch = invert(np.stack([rgb, rgb[::-1]]), [params, params], seed=[4, 5], noise="camera")
+    assert np.array_equal(batch[0].data, invert(rgb, params, seed=4, noise="camera").data)
+    with pytest.raises(ValueError, match="noise"):
+        invert(rgb, CameraParams.sample(1), seed=4, noise="camera")

@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .grid import CompareConfig
 
-__all__ = ["register_compare", "run_compare"]
+__all__ = ["MODEL_NAMES", "register_compare", "run_compare"]
 
 _EXTRA = ("torch", "torchvision", "sklearn", "scipy", "matplotlib")
 _NEEDS_EXTRA = "rawspace compare needs the classify extra: pip install 'rawspace[classify]'"
-_MODELS = "resnet50, densenet121, vit_b_16, vit_b_32, vit_l_16, vit_l_32, mobilenet_v3_small"
-_SPACES = (
-    "rgb, rgb_aug, raw_bayer, raw_packed, raw_linear, raw_bayer_aug, raw_packed_aug, "
-    "raw_bayer_cam, raw_packed_cam"
-)
+#: The names ``--models`` accepts (:func:`classifiers.models.check_model`; a test keeps
+#: them in step), written out so that ``--help`` imports no torch.
+MODEL_NAMES = (
+    "resnet50", "densenet121", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32",
+    "mobilenet_v3_small", "dinobloom-s", "dinobloom-b", "dinobloom-l", "dinobloom-g",
+)  # fmt: skip
 
 _EPILOG = """\
 Every model is trained on every input space of every cache, for every fold and seed,
@@ -44,8 +45,16 @@ Exit status: 0 success, 1 when weights are unavailable, 2 for bad input,
 
 
 def _add_training(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", default="resnet50", help=f"comma-separated: {_MODELS}")
-    parser.add_argument("--spaces", default="rgb,raw_packed", help=f"comma-separated: {_SPACES}")
+    from .space_catalogue import help_text
+
+    parser.add_argument(
+        "--models",
+        default="resnet50",
+        help=f"comma-separated: {', '.join(MODEL_NAMES)}, or timm:NAME for any timm model",
+    )
+    parser.add_argument(
+        "--spaces", default="rgb,raw_packed", help=f"comma-separated: {help_text()}"
+    )
     parser.add_argument("--mode", choices=("full", "linear"), default="full",
                         help="train every layer, or the last layer only")  # fmt: skip
     parser.add_argument(
@@ -91,8 +100,11 @@ def register_compare(subparsers: argparse._SubParsersAction) -> None:
         "--cache", dest="named_caches", action="append", default=[], metavar="NAME=PATH",
         help="a named cache; repeat to compare caches (e.g. built with other camera policies)",
     )  # fmt: skip
-    parser.add_argument("--out", metavar="OUT",
-                        help="output folder (required, unless --report OUT)")  # fmt: skip
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="OUT", help="output folder")
+    where.add_argument(
+        "--report", metavar="OUT", help="only assemble the report from the finished cells in OUT"
+    )
     _add_training(parser)
     shift = parser.add_argument_group("camera shift: test raw models on unseen cameras")
     shift.add_argument(
@@ -110,14 +122,18 @@ def register_compare(subparsers: argparse._SubParsersAction) -> None:
                        help="take over cells claimed by processes now gone")  # fmt: skip
     scale.add_argument("--claim-timeout", type=float, default=120.0, metavar="MINUTES",
                        help="take over a claim without a heartbeat for this long")  # fmt: skip
-    scale.add_argument("--report", metavar="OUT",
-                       help="only assemble the report from the finished cells in OUT")  # fmt: skip
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or logs")
     parser.set_defaults(func=run_compare)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """The epilog as written, and every option's default in its help."""
+    """The epilog as written, and every option's default in its help (but for options
+    without one: None, empty lists and off switches)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, [], False):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _fail(message: str, status: int) -> int:
@@ -129,8 +145,6 @@ def _config(args: argparse.Namespace) -> CompareConfig:
     from .grid import CompareConfig, CompareError, parse_caches, parse_weights
     from .train import TrainConfig
 
-    if args.out is None:
-        raise CompareError("--out OUT is required (or --report OUT to assemble a report)")
     if not args.claim_timeout > 0:
         raise CompareError(f"--claim-timeout must be positive; got {args.claim_timeout}")
     model_names = tuple(m.strip() for m in args.models.split(",") if m.strip())

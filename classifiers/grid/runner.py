@@ -12,7 +12,9 @@ trains only shard K's cells; a cell is claimed before training
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from rawspace.cache import CacheReader
 from rawspace.files import WriteError
 
 from .. import data, distributed, report
+from ..spaces import Space
 from ..train import DeviceUnavailableError, device_name, resolve_device
 from . import claims, costs, shift, store
 from .checks import check_config
@@ -90,6 +93,65 @@ def _claim(
     return held if group.is_main else (True if granted else None)
 
 
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+@dataclass
+class _Progress:
+    """Which cell of this process's N comes next, the time spent and the time left,
+    estimated from the expected costs of the cells trained so far."""
+
+    cells: Sequence[Cell]
+    start: float = field(default_factory=time.perf_counter)
+    index: int = 0
+    spent_cost: float = 0.0
+    left_cost: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.left_cost = sum(cell.cost for cell in self.cells)
+
+    def begin(self, cell: Cell) -> str:
+        """The log line of the next cell, ``cell i/N: KEY (elapsed …, ETA …)``."""
+        self.index += 1
+        elapsed = time.perf_counter() - self.start
+        eta = _clock(elapsed / self.spent_cost * self.left_cost) if self.spent_cost else "—"
+        return (
+            f"cell {self.index}/{len(self.cells)}: {cell.key.name} "
+            f"(elapsed {_clock(elapsed)}, ETA {eta})"
+        )
+
+    def end(self, cell: Cell, *, trained: bool) -> None:
+        """``cell`` is done: trained here, or finished earlier or elsewhere."""
+        self.left_cost -= cell.cost
+        if trained:
+            self.spent_cost += cell.cost
+
+
+def _rescale_warnings(
+    config: CompareConfig, chosen: Sequence[Space], readers: Mapping[str, CacheReader]
+) -> list[str]:
+    """A warning for each (cache, space) whose model input is the cache's images resized
+    by more than 2× either way."""
+    lines = []
+    for name, reader in readers.items():
+        for space in chosen:
+            native = space.input_shape(height=reader.size, width=reader.size, input_size=None)
+            shape = space.input_shape(
+                height=reader.size, width=reader.size, input_size=config.input_size
+            )
+            factor = shape[1] / native[1]
+            if factor > 2 or factor < 0.5:
+                lines.append(
+                    f"warning: --input-size {config.input_size} resizes {name}/{space.name} "
+                    f"from {native[1]}×{native[2]} to {shape[1]}×{shape[2]} ({factor:.2g}×); "
+                    "--input-size 0 keeps the cache's size"
+                )
+    return lines
+
+
 def _by_data(cells: Sequence[Cell]) -> dict[tuple[str, str], list[Cell]]:
     groups: dict[tuple[str, str], list[Cell]] = {}
     for cell in cells:
@@ -106,6 +168,7 @@ def _train_group(
     cameras: Sequence[tuple[str, CameraParams]],
     prints: Mapping[str, Mapping[str, Any]],
     say: Log,
+    progress: _Progress,
     *,
     reclaim: bool,
     timeout_s: float,
@@ -115,15 +178,19 @@ def _train_group(
     samples: data.ResidentSamples | data.StreamedSamples | None = None
     for cell in members:
         name = cell.key.name
+        say(progress.begin(cell))
         found = store.look_up(folder, name, prints[name])
         if found.state != "missing":
             say(found.log_line(name))
         if found.state == "finished":
+            progress.end(cell, trained=False)
             continue
         held = _claim(folder, name, group, reclaim=reclaim, timeout_s=timeout_s)
         if held is None:
             say(f"{name}: {store.describe_claim(folder, name)}; skipped")
+            progress.end(cell, trained=False)
             continue
+        progress_done = False
         try:
             if samples is None:
                 samples = data.load(
@@ -140,7 +207,9 @@ def _train_group(
             record, predictions = train_cell(cell, context, prints[name])
             if group.is_main:
                 write_cell(folder, record, predictions)
+            progress_done = True
         finally:
+            progress.end(cell, trained=progress_done)
             if isinstance(held, claims.Claim):
                 held.release()
 
@@ -205,9 +274,12 @@ def run(
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     processes = f" × {group.world_size} processes" if group.parallel else ""
     say(f"rawspace compare on {device_name(device)}{processes}: {len(cells)} cells{where}")
+    for line in _rescale_warnings(config, chosen, readers):
+        say(line)
+    progress = _Progress(cells)
     for members in _by_data(cells).values():
         _train_group(members, config, readers[members[0].key.cache], device, group,
-                     cameras[members[0].key.cache], prints, say, reclaim=reclaim,
+                     cameras[members[0].key.cache], prints, say, progress, reclaim=reclaim,
                      timeout_s=claim_timeout_s)  # fmt: skip
         if device.type == "cuda":
             torch.cuda.empty_cache()

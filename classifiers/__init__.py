@@ -17,7 +17,9 @@ Examples
 ['CacheDataset', 'CostReport', 'Scores', 'create', 'evaluate', 'profile']
 """
 
+import importlib
 import sys
+from typing import TYPE_CHECKING, Any
 
 if "torch" not in sys.modules:
     # Before torch starts its OpenMP pool: thread counts sized to the CPUs this process may
@@ -26,9 +28,27 @@ if "torch" not in sys.modules:
 
     configure_threads()
 
-from .cost import CostReport, profile
-from .dataset import CacheDataset
-from .metrics import Scores, evaluate
-from .models import create
+if TYPE_CHECKING:
+    from .cost import CostReport, profile
+    from .dataset import CacheDataset
+    from .metrics import Scores, evaluate
+    from .models import create
 
 __all__ = ["CacheDataset", "CostReport", "Scores", "create", "evaluate", "profile"]
+
+# Imported on first use, so that ``import classifiers.commands`` (``rawspace compare
+# --help``) loads neither torch nor h5py.
+_HOMES = {
+    "CacheDataset": "dataset",
+    "CostReport": "cost",
+    "Scores": "metrics",
+    "create": "models",
+    "evaluate": "metrics",
+    "profile": "cost",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'classifiers' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)

@@ -82,8 +82,9 @@ def check_count(count: int) -> None:
 
 
 def test_cameras(config: CompareConfig, reader: CacheReader) -> list[tuple[str, CameraParams]]:
-    """The unseen cameras of the camera-shift test, each in the cache's CFA: drawn from the
-    stream ``stable_seed(train.seed, "test-cameras")``, then read from the given files."""
+    """The unseen cameras of the camera-shift test, each in the cache's CFA and levels:
+    drawn from the stream ``stable_seed(train.seed, "test-cameras")``, then read from the
+    given files."""
     check_count(config.test_cameras)
     rng = np.random.default_rng(stable_seed(config.train.seed, "test-cameras"))
     found = [(f"sampled {k + 1}", _cache_camera(reader, seed_or_rng=rng))
@@ -93,25 +94,22 @@ def test_cameras(config: CompareConfig, reader: CacheReader) -> list[tuple[str, 
             camera = load_camera(path)
         except (OSError, ValueError) as error:
             raise CompareError(f"--test-camera {path}: {error}") from error
-        found.append((Path(path).name, dataclasses.replace(camera, cfa=reader.cfa)))
+        in_cache_format = dataclasses.replace(
+            camera, cfa=reader.cfa, black_level=reader.black_level, white_level=reader.white_level
+        )
+        found.append((Path(path).name, in_cache_format))
     return found
-
-
-def _quantize(unit: torch.Tensor, reader: CacheReader) -> np.ndarray:
-    """Unit raw values → uint16 between the cache's levels, rounded as
-    :func:`rawspace.invert` rounds (``floor(v × span + black + 0.5)``)."""
-    span = reader.white_level - reader.black_level
-    values = torch.floor(unit.double() * span + (reader.black_level + 0.5)).to(torch.int32)
-    return values.cpu().numpy().astype(np.uint16)
 
 
 def _raw_rows(
     reader: CacheReader, rows: np.ndarray, *, camera: CameraParams, device: torch.device
 ) -> np.ndarray:
-    """The cache's rgb images of ``rows`` inverted with ``camera`` into the cache's raw
-    layout and levels: what a cache built with that camera would hold, without noise."""
+    """The cache's rgb images of ``rows`` inverted with ``camera`` (in the cache's raw
+    format) into the cache's raw layout: what a cache built with that camera would hold,
+    without noise, rounded to levels as :func:`rawspace.invert` rounds."""
     rgb = torch.from_numpy(reader.read("rgb", rows)).to(device).permute(0, 3, 1, 2)
-    array = _quantize(unprocess.invert(rgb, camera, layout=reader.layout), reader)
+    levels = unprocess.invert(rgb, camera, layout=reader.layout, scale="levels")
+    array = levels.cpu().numpy().astype(np.uint16)
     if reader.layout == "bayer":
         return array[:, 0]
     return array.transpose(0, 2, 3, 1)  # (n, h, w, C): packed planes or camera RGB

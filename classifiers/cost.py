@@ -10,10 +10,13 @@ Conventions (SPEC §1 and §8), all for one image of ``input_size``:
   the one the study's "FLOPs" follow): multiply-accumulates of convolutions and linear
   layers with their biases, plus one per element for BatchNorm, GroupNorm, InstanceNorm
   and LayerNorm inputs (two when affine), ReLU-family and GELU outputs and pooling
-  inputs, and ptflops' own count of ``nn.MultiheadAttention`` (and of timm's
-  ``Attention``) — in 10⁹, collected with forward hooks. With the study's 15-class heads
-  this gives ResNet50 4.120, DenseNet121 2.882 and ViT-B/16 17.598: the poster's 4.12 /
-  2.88 / 17.6.
+  inputs, and ptflops' own count of ``nn.MultiheadAttention`` — in 10⁹, collected with
+  forward hooks; equal to ptflops on torchvision's models. With the study's 15-class
+  heads: ResNet50 4.120, DenseNet121 2.882, ViT-B/16 17.598 (the poster's 4.12 / 2.88 /
+  17.6). timm's ViT ``Attention`` adds ptflops' formula for the scaling, both attention
+  products and the softmax to its ``qkv`` and ``proj`` linear layers (ptflops itself
+  leaves those two layers out of its total, which takes a counted module without its
+  children).
 * ``gmacs`` — multiply-accumulates in 10⁹: half of ``torch.utils.flop_counter.FlopCounterMode``'s
   total (it counts 2 per multiply-accumulate), in 10⁹. Counted in eval mode with autograd
   enabled and an input that requires grad, because ``nn.MultiheadAttention`` takes a fused

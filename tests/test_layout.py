@@ -125,6 +125,20 @@ def _all_imports(path: Path, name: str) -> set[str]:
     return found
 
 
+@pytest.mark.parametrize("package", ["classifiers.grid", "classifiers.report"])
+def test_no_submodule_is_shadowed_by_a_name_of_its_package(package: str) -> None:
+    """``import PACKAGE.X as m`` gives the module X, not a same-named function."""
+    pytest.importorskip("torch")
+    import importlib
+
+    loaded = importlib.import_module(package)
+    folder = ROOT.joinpath(*package.split("."))
+    for path in sorted(folder.glob("*.py")):
+        if path.stem != "__init__":
+            module = importlib.import_module(f"{package}.{path.stem}")
+            assert getattr(loaded, path.stem) is module, f"{package}.{path.stem}"
+
+
 def test_classifiers_read_caches_only_through_rawspace_cache() -> None:
     for path in (ROOT / "classifiers").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -150,6 +150,30 @@ class CellRecord:
     fingerprint and every setting); ``test_rows`` the cache rows of the test images in
     the order of the predictions; ``test_cameras`` the unseen cameras it was also tested
     on (empty for RGB spaces); ``seconds`` its wall time.
+
+    Examples
+    --------
+    >>> from classifiers.metrics import evaluate
+    >>> labels = np.array([0, 1, 1])
+    >>> scores = evaluate(labels, np.eye(2)[labels], class_names=("a", "b"))
+    >>> epoch = EpochRecord(1, 0.7, 0.5, 1.0, 0.6, 1e-3, 2.0, 1.5, 1.33, 0.1)
+    >>> record = CellRecord(
+    ...     key=CellKey("pbc", "resnet50", "rgb", 0, 0), fingerprint={"seed": 0},
+    ...     class_names=("a", "b"), scores=scores,
+    ...     train=Training((epoch,), 1, 1.0, False, "cpu", True, "fp32", 1),
+    ...     input=InputDescription("rgb", (3, 8, 8), "float32", "cache rgb (uint8)",
+    ...                            "v / 255", "sRGB", None, (0.5,) * 3, (0.2,) * 3),
+    ...     first_layer="conv1: random initialisation",
+    ...     split=SplitDescription("folders", False, None, 0.2, 2, 0),
+    ...     environment=Environment("cpu", {"torch": "2"}, None),
+    ...     n_train=4, n_val=2, n_test=3, test_rows=(7, 8, 9))
+    >>> restored = CellRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    >>> restored.key == record.key and restored.test_rows == record.test_rows
+    True
+    >>> CellRecord.from_dict([])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    classifiers.grid.record.RecordError: not a cell record (TypeError: list indices ...)
     """
 
     key: CellKey

@@ -12,7 +12,8 @@ over both (:mod:`~classifiers.stats.two_way`). One module per concept:
 * :mod:`~classifiers.stats.power` — minimum detectable difference, non-inferiority.
 * :mod:`~classifiers.stats.intervals` — row accuracy CI, near chance, per-class Wilson.
 * :mod:`~classifiers.stats.calibration` — ECE and reliability-diagram data.
-* :mod:`~classifiers.stats.comparison` — :func:`compare_paired` and its record.
+* :mod:`~classifiers.stats.comparison` — the record of a paired comparison, its verdict
+  and sentence; :mod:`~classifiers.stats.paired` — :func:`compare_paired`, which fills it.
 * :mod:`~classifiers.stats.camera` — camera-shift inference, one value per run.
 * :mod:`~classifiers.stats.resample` — the seeded resamples, images-only bootstrap.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from .calibration import ECE_BINS, Calibration, calibration
 from .camera import CameraShift, compare_camera_shift
-from .comparison import Metric, PairedComparison, Verdict, compare_paired
+from .comparison import Metric, PairedComparison, Verdict
 from .image_level import SignFlipTest, sign_flip_test
 from .intervals import (
     ClassSensitivity,
@@ -34,6 +35,7 @@ from .intervals import (
 from .mcnemar import mcnemar_exact
 from .multiplicity import adjust_family, holm
 from .over_runs import MIN_RUNS_OVER_RUNS, corrected_ttest, wilcoxon_over_runs
+from .paired import compare_paired
 from .power import minimum_detectable_difference, non_inferior
 from .resample import (
     RESAMPLE_BLOCK,

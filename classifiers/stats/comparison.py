@@ -15,37 +15,24 @@ runs and the exact McNemar test of each run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal
-
-import numpy as np
+from typing import Literal
 
 from ._checks import (
-    check_fraction,
-    check_int,
     check_metric,
-    check_names,
-    check_run_names,
-    probabilities,
-    run_labels,
 )
-from ._text import comparison_sentence
-from .image_level import SignFlipTest, sign_flip_test
-from .intervals import RowAccuracy, row_record
-from .mcnemar import mcnemar_exact
-from .over_runs import corrected_ttest, wilcoxon_over_runs
+from ._text import format_p, points, runs_text
+from .image_level import SignFlipTest
+from .intervals import RowAccuracy
 from .power import minimum_detectable_difference, non_inferior
-from .resample import macro_f1
 from .two_way import (
     MIN_RUNS_POPULATION,
     TwoWayInterval,
     evidence,
-    two_way_macro_f1,
-    two_way_means,
 )
 
-__all__ = ["Metric", "PairedComparison", "Verdict", "compare_paired"]
+__all__ = ["Metric", "PairedComparison", "Verdict"]
 
 Metric = Literal["accuracy", "macro_f1"]
 #: ``"higher"``/``"lower"``: evidence that the other space scores higher/lower than the
@@ -110,6 +97,7 @@ class PairedComparison:
     Examples
     --------
     >>> import numpy as np
+    >>> from classifiers.stats import compare_paired
     >>> labels = np.array([0, 1] * 4)
     >>> p = np.eye(2)[np.stack([labels] * 3)]
     >>> result = compare_paired(labels, p, p, names=("rgb", "raw"), n_resamples=20)
@@ -265,164 +253,97 @@ class PairedComparison:
         return cls(**values)  # type: ignore[arg-type]
 
 
-def compare_paired(
-    labels: np.ndarray,
-    baseline_probabilities: np.ndarray | Sequence[np.ndarray],
-    other_probabilities: np.ndarray | Sequence[np.ndarray],
-    *,
-    names: tuple[str, str],
-    run_names: Sequence[str] | None = None,
-    n_train: int | None = None,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    confidence: float = 0.95,
-    margin: float | None = None,
-) -> PairedComparison:
-    """Compare an other space against a baseline space on paired runs (SPEC §8).
-
-    Parameters
-    ----------
-    labels : ndarray
-        (n,) integer true classes in 0..K−1 (or (runs, n) with identical rows).
-    baseline_probabilities, other_probabilities : ndarray or sequence of ndarray
-        (runs, n, K), a sequence of (n, K) per run, or one (n, K): class probabilities
-        (predictions are the argmax); run r of both is the same fold × seed.
-    names : tuple of str
-        (baseline name, other name), e.g. ``("rgb", "raw_packed")``.
-    run_names : sequence of str, optional
-        One name per run; default ``"run 0"``, ``"run 1"``, ….
-    n_train : int, optional
-        Training images per run, for the Nadeau–Bengio corrected t-test.
-    n_resamples, seed : int, optional
-        Two-way bootstrap and sign-flip resamples (≥ 10,000 in a report) and seed.
-    alpha, confidence : float, optional
-        Level of the verdict, coverage of the intervals.
-    margin : float, optional
-        Non-inferiority margin in percentage points (> 0).
-
-    Returns
-    -------
-    PairedComparison
-
-    Raises
-    ------
-    ValueError
-        If shapes, labels or options do not fit, naming the argument and what it got.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> labels = np.array([0, 1] * 5)
-    >>> p = np.eye(2)[np.stack([labels] * 3)]  # 3 runs, every image right
-    >>> result = compare_paired(labels, p, p, names=("rgb", "raw"), n_resamples=50)
-    >>> result.mean_delta_accuracy, result.accuracy_ci, result.verdict()
-    (0.0, (0.0, 0.0), 'none')
-    """
-    names_ = check_names(names)
-    labels, base, other, run_names_, k = _checked(
-        labels, baseline_probabilities, other_probabilities, run_names
+def comparison_sentence(c: PairedComparison, metric: Metric) -> str:
+    """The sentence of :meth:`PairedComparison.sentence` (see there)."""
+    interval = c.accuracy if metric == "accuracy" else c.macro_f1
+    head = f"{c.other} − {c.baseline}" + (" macro F1" if metric == "macro_f1" else "")
+    conf = f"{c.confidence * 100:g} %"
+    where = "over runs and test images" + (", by class" if metric == "macro_f1" else "")
+    text = (
+        f"{head}: {points(interval.estimate)} points (mean over {runs_text(c.n_runs)}), "
+        f"{conf} CI [{points(interval.low)}, {points(interval.high)}] {where}, "
+        f"p = {format_p(interval.p_value)}"
     )
-    _check_options(alpha, n_resamples, seed, n_train, margin)
-    options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
-    return PairedComparison(
-        baseline=names_[0],
-        other=names_[1],
-        runs=run_names_,
-        n_train=n_train,
-        **_figures(labels, base, other, k, n_train, options),
-        primary=None,
-        p_holm=None,
-        family_size=None,
-        margin=None if margin is None else float(margin),
-        alpha=float(alpha),
-        confidence=float(confidence),
-        n_resamples=int(n_resamples),
-        seed=int(seed),
-    )
-
-
-def _check_options(
-    alpha: float, n_resamples: int, seed: int, n_train: int | None, margin: float | None
-) -> None:
-    check_fraction(alpha, "alpha")
-    check_int(n_resamples, "n_resamples", minimum=1)
-    check_int(seed, "seed", minimum=0)
-    if n_train is not None:
-        check_int(n_train, "n_train", minimum=1)
-    if margin is not None:
-        non_inferior(0.0, margin)  # validates the margin
-
-
-def _checked(
-    labels: np.ndarray,
-    baseline_probabilities: np.ndarray | Sequence[np.ndarray],
-    other_probabilities: np.ndarray | Sequence[np.ndarray],
-    run_names: Sequence[str] | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], int]:
-    """Labels (n,), baseline and other predictions (R, n), run names and K, checked."""
-    base_p = probabilities(baseline_probabilities, "baseline_probabilities")
-    other_p = probabilities(other_probabilities, "other_probabilities")
-    if other_p.shape != base_p.shape:
-        raise ValueError(
-            "other_probabilities must have the shape of baseline_probabilities "
-            f"(runs, n, K) = {base_p.shape}; got {other_p.shape}"
+    if metric == "accuracy" and c.p_holm is not None:
+        text += (
+            f", Holm-adjusted p = {format_p(c.p_holm)} over "
+            f"{plural(c.family_size, 'secondary comparison')}"
         )
-    runs, n, k = base_p.shape
-    checked = run_labels(labels, runs, n, k)
-    names = check_run_names(run_names, runs)
-    return checked, base_p.argmax(axis=2), other_p.argmax(axis=2), names, k
+    elif metric == "accuracy" and c.primary:
+        text += " (primary comparison)"
+    text += ": " + _conclusion(c, metric)
+    if c.verdict(metric) not in ("too_few_runs", "near_chance"):
+        text += _power(c, metric)
+    if metric == "accuracy":
+        text += "; " + _descriptions(c)
+    else:
+        text += " (a secondary metric, not adjusted for multiplicity)"
+    return text + "."
 
 
-def _figures(
-    labels: np.ndarray,
-    base: np.ndarray,
-    other: np.ndarray,
-    k: int,
-    n_train: int | None,
-    options: dict[str, Any],
-) -> dict[str, Any]:
-    """Every computed field of :class:`PairedComparison` for predictions (R, n)."""
-    runs, n = base.shape
-    resampling = {"n_resamples": options["n_resamples"], "seed": options["seed"]}
-    correct_base, correct_other = base == labels, other == labels
-    count_delta = correct_other.sum(axis=1) - correct_base.sum(axis=1)
-    tests = [mcnemar_exact(correct_base[r], correct_other[r]) for r in range(runs)]
-    ttest = (
-        corrected_ttest(count_delta / n, n_train=n_train, n_test=n)
-        if n_train is not None and runs >= MIN_RUNS_POPULATION
-        else None
+def _conclusion(c: PairedComparison, metric: Metric) -> str:
+    verdict = c.verdict(metric)
+    level = f"at α = {c.alpha:g}"
+    if verdict == "near_chance":
+        spaces = " and ".join(c.near_chance)
+        rate = f"{c.baseline_row.majority_rate * 100:.1f} %"
+        verb = "are" if len(c.near_chance) > 1 else "is"
+        return (
+            f"{spaces} {verb} near chance (accuracy CI reaches the majority-class rate "
+            f"{rate}), so this comparison tells nothing about the spaces"
+        )
+    if verdict == "too_few_runs":
+        return (
+            f"with {runs_text(c.n_runs)} this describes these trained models only, not the "
+            "spaces (a verdict needs at least 3 runs)"
+        )
+    if verdict == "none":
+        return f"no evidence of a difference {level}"
+    what = "more accurate than" if metric == "accuracy" else "a higher macro F1 than"
+    if verdict == "lower":
+        what = "less accurate than" if metric == "accuracy" else "a lower macro F1 than"
+    verb = "is" if metric == "accuracy" else "has"
+    after = " after Holm adjustment" if metric == "accuracy" and c.p_holm is not None else ""
+    return f"evidence that {c.other} {verb} {what} {c.baseline} {level}{after}"
+
+
+def _power(c: PairedComparison, metric: Metric) -> str:
+    mdd = c.mdd(metric)
+    interval = c.accuracy if metric == "accuracy" else c.macro_f1
+    text = f"; these runs detect a true difference of {abs(mdd) * 100:.2f} points with 80 % power"
+    if c.verdict(metric) == "none" and abs(interval.estimate) < mdd:
+        observed = points(interval.estimate)
+        text += f", so a difference the size of the observed {observed} cannot be resolved"
+    verdict = c.non_inferior(metric)
+    if verdict is not None:
+        bound = f"CI lower end {points(interval.low)}"
+        margin = plural(c.margin, "point")
+        text += (
+            f"; non-inferior within {margin} ({bound} > −{c.margin:g})"
+            if verdict
+            else f"; non-inferiority within {margin} not shown ({bound} ≤ −{c.margin:g})"
+        )
+    return text
+
+
+def _descriptions(c: PairedComparison) -> str:
+    low, high = min(c.mcnemar_p), max(c.mcnemar_p)
+    spread = format_p(low) if low == high else f"{format_p(low)}–{format_p(high)}"
+    text = (
+        f"with the trained models held fixed, image-level sign-flip p = "
+        f"{format_p(c.image_test.p_value)} and McNemar p {spread}"
+        + ("" if c.n_runs == 1 else " per run")
     )
-    delta_f1 = _run_f1(labels, other, k) - _run_f1(labels, base, k)
-    # One resample set for Δ and both rows (the same resample for A and B).
-    tables = np.stack([correct_other.astype(np.int8) - correct_base, correct_base, correct_other])
-    delta, *rows = two_way_means(tables, **options)
-    base_interval, other_interval = (None, None) if runs == 1 else rows
-    return {
-        "n_test": n,
-        "num_classes": k,
-        "baseline_accuracy": tuple(float(x) for x in correct_base.mean(axis=1)),
-        "other_accuracy": tuple(float(x) for x in correct_other.mean(axis=1)),
-        "delta_accuracy": tuple(float(x) for x in count_delta / n),
-        "delta_macro_f1": tuple(float(x) for x in delta_f1),
-        "accuracy": delta,
-        "macro_f1": two_way_macro_f1(labels, base, other, num_classes=k, **options),
-        "image_test": sign_flip_test(correct_base, correct_other, **resampling),
-        "mcnemar_b": tuple(t[0] for t in tests),
-        "mcnemar_c": tuple(t[1] for t in tests),
-        "mcnemar_p": tuple(t[2] for t in tests),
-        "pooled_b": sum(t[0] for t in tests),
-        "pooled_c": sum(t[1] for t in tests),
-        "ttest_t": None if ttest is None else ttest[0],
-        "ttest_p": None if ttest is None else ttest[1],
-        "wilcoxon_p": wilcoxon_over_runs(count_delta / n),
-        "baseline_row": row_record(labels, correct_base, base_interval, options["confidence"]),
-        "other_row": row_record(labels, correct_other, other_interval, options["confidence"]),
-    }
+    over = []
+    if c.ttest_p is not None:
+        over.append(f"corrected t-test p = {format_p(c.ttest_p)}")
+    if c.wilcoxon_p is not None:
+        over.append(f"Wilcoxon p = {format_p(c.wilcoxon_p)} (descriptive)")
+    if over:
+        text += "; over runs, " + ", ".join(over)
+    return text
 
 
-def _run_f1(labels: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
-    """(R, n) predictions → (R,) macro F1 of each run."""
-    truth = np.eye(k, dtype=np.int64)[labels]
-    onehot = np.eye(k, dtype=np.int64)[predicted]
-    return macro_f1((onehot * truth).sum(axis=1), truth.sum(axis=0), onehot.sum(axis=1))
+def plural(count: float | None, word: str) -> str:
+    """The count with its word: 1 point, 2 points, 1.5 points."""
+    return f"{count:g} {word}" if count == 1 else f"{count:g} {word}s"

@@ -7,8 +7,8 @@ Needs the ``classify`` extra (torch, torchvision, timm, scikit-learn, scipy, mat
 scores predictions; :func:`profile` measures a model's cost.
 
 Imported before torch, it sizes the OpenMP, BLAS and Numba pools to the CPUs the process
-may use and sets a passive OpenMP wait policy (:func:`rawspace.cpus.configure_threads`),
-keeping what the user set.
+may use and sets a passive OpenMP wait policy (:mod:`classifiers.threads`), keeping
+what the user set.
 
 Examples
 --------
@@ -18,15 +18,11 @@ Examples
 """
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
-if "torch" not in sys.modules:
-    # Before torch starts its OpenMP pool: thread counts sized to the CPUs this process may
-    # use and a passive wait policy, each unless the user set it.
-    from rawspace.cpus import configure_threads
-
-    configure_threads()
+# First, before torch starts its OpenMP pool: thread counts sized to the CPUs this process
+# may use and a passive wait policy, each unless the user set it.
+from . import threads as _threads  # noqa: F401
 
 if TYPE_CHECKING:
     from .cost import CostReport, profile

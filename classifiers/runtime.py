@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .distributed import Group
+from .threads import user_set_threads
 
 __all__ = [
     "DEVICES",
@@ -119,8 +120,9 @@ def use_threads(threads: int | None = None, *, workers: int = 0) -> int:
     ``threads`` when given; else the CPUs this process may use
     (:func:`rawspace.cpus.cpu_budget`: affinity, cgroup quota, SLURM, torchrun ranks) less
     the ``workers`` data-loading processes, at least 1 — unless the user set
-    ``OMP_NUM_THREADS``, which is kept. DataLoader workers themselves run one torch
-    thread (torch's default) and one Numba thread (``StreamedSamples``).
+    ``OMP_NUM_THREADS`` (:func:`classifiers.threads.user_set_threads`), which is kept.
+    DataLoader workers themselves run one torch thread (torch's default) and one Numba
+    thread (``StreamedSamples``).
 
     Examples
     --------
@@ -131,7 +133,7 @@ def use_threads(threads: int | None = None, *, workers: int = 0) -> int:
     """
     if threads is not None and (isinstance(threads, bool) or threads < 1):
         raise ValueError(f"threads must be a positive integer; got {threads!r}")
-    if threads is None and "OMP_NUM_THREADS" in os.environ:
+    if threads is None and user_set_threads():
         count = torch.get_num_threads()
     elif threads is None:
         from rawspace.cpus import cpu_budget

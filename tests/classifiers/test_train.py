@@ -294,3 +294,23 @@ def test_threads_are_recorded_and_the_wait_policy_is_passive(setup) -> None:
     env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's choice is kept
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.stdout.strip() == "ACTIVE", run.stderr
+
+
+def test_use_threads_leaves_cpus_to_the_loading_workers(monkeypatch) -> None:
+    import dataclasses
+
+    from classifiers import runtime
+    from rawspace import cpus
+
+    budget = dataclasses.replace(cpus.cpu_budget(), cpus=3)
+    monkeypatch.setattr(cpus, "cpu_budget", lambda: budget)
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setattr(runtime, "user_set_threads", lambda: False)
+        assert runtime.use_threads(workers=2) == 1 == torch.get_num_threads()
+        assert runtime.use_threads() == 3 == torch.get_num_threads()
+        assert runtime.use_threads(2, workers=5) == 2
+        monkeypatch.setattr(runtime, "user_set_threads", lambda: True)  # the user's count
+        assert runtime.use_threads(workers=2) == 2 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

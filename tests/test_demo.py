@@ -31,3 +31,16 @@ def test_demo_with_training(tmp_path):
     results = json.loads((tmp_path / "compare" / "results.json").read_text())
     accuracy = {row["space"]: row["metrics"]["accuracy"]["mean"] for row in results["rows"]}
     assert accuracy["rgb"] >= 0.9 and accuracy["raw_packed"] >= 0.9  # learns its easy task
+
+
+def test_demo_without_the_add_on_says_training_needs_the_extra(tmp_path, monkeypatch, capsys):
+    import rawspace.cli
+
+    monkeypatch.setattr(rawspace.cli, "add_ons", dict)  # no rawspace.commands entry point
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert "rawspace[classify]" in capsys.readouterr().err
+    assert "Not run" in (tmp_path / "report.md").read_text()
+    assert main(["compare", "cache.h5", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        "rawspace compare needs the classify extra: pip install 'rawspace[classify]'\n"
+    )

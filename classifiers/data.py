@@ -34,10 +34,45 @@ __all__ = [
     "batch_rows",
     "fits_in_memory",
     "load",
+    "stored_batch",
 ]
 
 _MEMORY_SHARE = 0.5
 _CHUNK = 256
+
+
+def stored_batch(
+    array: np.ndarray,
+    space: Space,
+    *,
+    fmt: RawFormat,
+    input_size: int | None,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """Rows of the cache dataset ``space.source`` → the space's stored tensor.
+
+    ``array`` is what ``reader.read(space.source, rows)`` returns; it is moved to
+    ``device`` (default: the CPU) before resizing, so a GPU resizes its own batches.
+
+    Returns
+    -------
+    torch.Tensor
+        (n, C, h, w) uint8 (RGB spaces) or int16 holding v − 32768 (raw spaces), as
+        :meth:`classifiers.spaces.Space.to_stored`.
+
+    Examples
+    --------
+    >>> from classifiers import spaces
+    >>> fmt = spaces.RawFormat(layout="bayer", cfa="RGGB", black_level=64, white_level=1023)
+    >>> raw = np.full((2, 8, 8), 64, np.uint16)
+    >>> stored = stored_batch(raw, spaces.get("raw_packed"), fmt=fmt, input_size=None)
+    >>> tuple(stored.shape), stored.dtype, int(stored[0, 0, 0, 0]) + 32768
+    ((2, 4, 4, 4), torch.int16, 64)
+    """
+    tensor = space.from_cache(array)
+    if device is not None:
+        tensor = tensor.to(device)
+    return space.to_stored(tensor, fmt=fmt, input_size=input_size)
 
 
 def fits_in_memory(nbytes: int, device: torch.device) -> bool:
@@ -105,8 +140,7 @@ class ResidentSamples:
         for start in range(0, wanted.size, _CHUNK):
             chunk_rows = wanted[start : start + _CHUNK]
             array = reader.read(space.source, chunk_rows) if read is None else read(chunk_rows)
-            chunk = space.from_cache(array).to(device)
-            parts.append(space.to_stored(chunk, fmt=fmt, input_size=input_size))
+            parts.append(stored_batch(array, space, fmt=fmt, input_size=input_size, device=device))
         shape = space.stored_shape(height=reader.size, width=reader.size, input_size=input_size)
         empty = torch.empty((0, *shape), dtype=space.stored_dtype, device=device)
         self.stored = torch.cat(parts) if parts else empty
@@ -144,9 +178,7 @@ class _CacheRows(Dataset):
 
     def __getitem__(self, row: int) -> tuple[torch.Tensor, int]:
         array = self.reader.read(self.space.source, np.array([row], dtype=np.int64))
-        stored = self.space.to_stored(
-            self.space.from_cache(array), fmt=self.fmt, input_size=self.input_size
-        )
+        stored = stored_batch(array, self.space, fmt=self.fmt, input_size=self.input_size)
         return stored[0], int(self.labels[row])
 
 

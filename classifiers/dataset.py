@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 import rawspace.cache
 from rawspace.cache import CacheReader
 
+from .data import stored_batch
 from .spaces import Normalization, RawFormat, Space, fit_normalization, get
 
 __all__ = ["CacheDataset", "MeanStd"]
@@ -162,9 +163,7 @@ class CacheDataset(Dataset[tuple[torch.Tensor, int]]):
     def _unit(self, positions: np.ndarray) -> torch.Tensor:
         """Samples at view ``positions`` → (n, C, H, W) float32 in [0, 1]."""
         array = self._view.read(self.space.source, positions)
-        stored = self.space.to_stored(
-            self.space.from_cache(array), fmt=self.fmt, input_size=self.input_size
-        )
+        stored = stored_batch(array, self.space, fmt=self.fmt, input_size=self.input_size)
         return self.space.to_unit(stored, fmt=self.fmt)
 
     def _units(self) -> Iterator[torch.Tensor]:

@@ -13,6 +13,8 @@ torch = pytest.importorskip("torch")
 
 
 import rawspace  # noqa: E402
+import rawspace.cache  # noqa: E402
+import rawspace.images  # noqa: E402
 from classifiers import compare as grid  # noqa: E402
 from classifiers.grid import task  # noqa: E402
 
@@ -344,3 +346,32 @@ def test_camera_augmentation_and_the_camera_shift_table(
     markdown = (out / "results.md").read_text()
     assert "## Camera shift: unseen cameras at test time" in markdown
     assert "| cam | resnet50 | rgb |" in markdown and "(input unchanged)" in markdown
+
+
+def test_a_cache_rebuilt_from_other_pixels_retrains_every_cell(
+    make_cache, tmp_path, run_compare, tiny_models
+) -> None:
+    """The same file names, labels, splits and cameras, other pixels: the cache's content
+    fingerprint differs, and the log says that the cache's contents changed."""
+    from classifiers.grid.config import CompareConfig
+
+    cache = make_cache("pixels.h5")
+    out = tmp_path / "out"
+    argv = [str(cache), "--spaces", "rgb,raw_packed", *FAST, "--out", str(out)]
+    assert run_compare(argv) == 0
+    config = rawspace.cache.open(cache).config
+    images = cache.with_name("pixels-images")
+    for path in sorted(images.rglob("*.png")):  # every image replaced, names kept
+        pixels = rawspace.images.read_image(path)
+        rawspace.images.write_png(path, 255 - pixels)
+    rawspace.cache.build(
+        images, cache, layout="bayer", camera=rawspace.cache.open(cache).params(0),
+        seed=0, size=32, test_fraction=config["test_fraction"], folds=config["folds"],
+        overwrite=True,
+    )  # fmt: skip
+    (out / "log.txt").unlink()
+    assert run_compare(argv) == 0
+    log = (out / "log.txt").read_text()
+    assert log.count("retrained: the stored result was made with other the cache's contents") == 2
+    assert "not retrained" not in log
+    assert CompareConfig.from_dict(json.loads((out / "plan.json").read_text())["config"])

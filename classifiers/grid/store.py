@@ -54,7 +54,7 @@ def look_up(cells: Path, name: str, fingerprint: Mapping[str, Any]) -> Lookup:
     if old == fingerprint:
         return Lookup("finished", record)
     changed = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
-    reasons = ["the cache's contents" if k == "cache" else k for k in changed]
+    reasons = ["cache contents" if k == "cache" else k for k in changed]
     return Lookup("changed", record, ", ".join(reasons))
 
 

@@ -16,8 +16,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 
-from classifiers.grid import claims  # noqa: E402
 from classifiers import compare as grid  # noqa: E402
+from classifiers.grid import claims  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--batch-size", "8", "--input-size", "32", "--device", "cpu", "-q", "--epochs", "1"]

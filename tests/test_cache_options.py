@@ -65,7 +65,7 @@ def test_options_are_frozen_and_normalised():
         ("seed", -1, "seed must be a non-negative integer, got -1"),
         ("page", -2, "page must be >= 0, got -2"),
         ("rgb", "yes", "rgb must be True or False, got 'yes'"),
-        ("noise", "gauss", "noise must be one of (None, 'brooks'), got 'gauss'"),
+        ("noise", "gauss", "noise must be one of (None, 'brooks'"),
         ("labels", "best", "labels must be one of (None, 'original', 'reannotation')"),
         ("shard", (3, 2), "shard number K must be between 1 and 2, got 3"),
         ("camera", 5, "camera must be CameraParams, a path or None, got int"),

@@ -362,3 +362,19 @@ def test_a_build_is_byte_identical_for_any_number_of_jobs(tmp_path, image):
         assert data.count(created) == 1
         files.append(data.replace(created, b"?" * len(created)))
     assert files[0] == files[1]
+
+
+def test_multi_page_tiffs_are_refused_unless_a_page_is_chosen(tmp_path, image):
+    import tifffile
+
+    src = _tree(tmp_path / "src", image, per_class=2)
+    pages = np.stack([image[:32, :32], image[40:72, 40:72]])
+    tifffile.imwrite(src / "alpha" / "stack.tif", pages)
+    report = rawspace.cache.build(src, tmp_path / "c.h5", size=SIZE, folds=0)
+    [(path, _, reason)] = report.failures
+    assert path == "alpha/stack.tif" and reason.startswith("multi-page TIFF: 2 pages")
+    rawspace.cache.build(src, tmp_path / "p.h5", size=SIZE, folds=0, page=1)
+    reader = rawspace.cache.open(tmp_path / "p.h5")
+    row = reader.paths.index("alpha/stack.tif")
+    np.testing.assert_array_equal(reader[row].rgb, pages[1])
+    assert reader.config["page"] == 1

@@ -170,7 +170,7 @@ class Converter:
         except OSError as exc:
             return Failed(source_index, f"cannot be read: {exc.strerror or exc}")
         try:
-            image = read_image(path) if s.page is None else read_image(path, page=s.page)  # type: ignore[call-arg]
+            image = read_image(path, page=s.page)
             fitted = fit_image(image, s.size, fit=s.fit)
             raw = s.assigner.invert(fitted, relpath, group, layout=s.layout, dtype=np.uint16)
         except ImageError as exc:

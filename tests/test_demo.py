@@ -91,3 +91,16 @@ def test_demo_prints_the_accuracies_readme_states(tmp_path):
     assert printed[0] in _readme_demo_section(), (
         f"README's Demo section should quote what the demo printed: {printed[0]!r}"
     )
+
+
+def test_demo_without_the_add_on_says_training_needs_the_extra(tmp_path, monkeypatch, capsys):
+    import rawspace.cli
+
+    monkeypatch.setattr(rawspace.cli, "add_ons", dict)  # no rawspace.commands entry point
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert "Not run" in (tmp_path / "report.md").read_text()
+    assert "rawspace[classify]" in (tmp_path / "report.md").read_text() + capsys.readouterr().err
+    assert main(["compare", "cache.h5", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        "rawspace compare needs the classify extra: pip install 'rawspace[classify]'\n"
+    )

@@ -387,7 +387,7 @@ class CacheWriter:
         if cut is None:
             return
         with self._writing():
-            keep = (failures["source_index"] < 0) | (failures["source_index"] < cut)
+            keep = failures["source_index"] < cut  # folders (-1) are kept too
             table.resize((int(keep.sum()),))
             table[:] = failures[keep]
             self.n_written = int(np.sum(kept < cut))

@@ -7,27 +7,44 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..grid.config import CompareConfig
 from ..grid.record import CellRecord, CostRecord, read_predictions
 from ..metrics import Scores, summarize
-from ..stats import compare_paired
+from ..stats import (
+    INTERVAL_RULE,
+    PairedComparison,
+    adjust_family,
+    calibration,
+    compare_camera_shift,
+    compare_paired,
+    per_class_sensitivity,
+    row_accuracy,
+)
+from .family import Family, default_primary, family_statement, parse_primary
 from .results import (
     CameraShift,
     ClassSummary,
     Comparison,
     Results,
     Row,
+    ShiftComparison,
     ShiftRow,
     Summary,
     Timing,
     Unseen,
 )
-from .text import REGIMES, notes
+from .text import REGIMES, method_lines, notes
 
 __all__ = ["assemble", "comparisons"]
+
+#: The figures of every row, ``plots/KIND__CACHE__MODEL__SPACE.png``.
+ROW_FIGURES = ("confusion", "roc", "curves", "reliability")
+#: The figures of the whole report, ``plots/KIND.png``.
+REPORT_FIGURES = ("forest", "camera_shift")
 
 Groups = Mapping[tuple[str, str, str], Sequence[CellRecord]]
 Pairs = list[tuple[CellRecord, CellRecord]]
@@ -76,7 +93,24 @@ def _per_class(scores: Sequence[Scores]) -> tuple[ClassSummary, ...]:
     return tuple(out)
 
 
-def _row(members: Sequence[CellRecord], regime: str) -> Row:
+def _uncertainty(folder: Path, members: Sequence[CellRecord], n_resamples: int) -> dict[str, Any]:
+    """The row's accuracy interval, per-class Wilson intervals and calibration, from the
+    stored predictions; None (and no classes) when its runs tested different images."""
+    if any(c.test_rows != members[0].test_rows for c in members):
+        return {"accuracy_ci": None, "sensitivity": (), "calibration": None}
+    stored = [read_predictions(folder, c) for c in members]
+    labels = stored[0].labels
+    probabilities = np.stack([p.probabilities for p in stored])
+    predicted = probabilities.argmax(axis=2)
+    k = len(members[0].class_names)
+    return {
+        "accuracy_ci": row_accuracy(labels, predicted, n_resamples=n_resamples),
+        "sensitivity": per_class_sensitivity(labels, predicted, num_classes=k),
+        "calibration": calibration(labels, probabilities),
+    }
+
+
+def _row(folder: Path, members: Sequence[CellRecord], regime: str, n_resamples: int) -> Row:
     first = members[0]
     key = first.key
     scores = [c.scores for c in members]
@@ -99,7 +133,8 @@ def _row(members: Sequence[CellRecord], regime: str) -> Row:
             precision=first.train.precision, processes=first.train.processes,
         ),
         cells=tuple(c.key.name for c in members),
-        figures={kind: f"plots/{kind}__{stem}.png" for kind in ("confusion", "roc", "curves")},
+        figures={kind: f"plots/{kind}__{stem}.png" for kind in ROW_FIGURES},
+        **_uncertainty(folder, members, n_resamples),
     )  # fmt: skip
 
 
@@ -133,8 +168,11 @@ def _run_name(cell: CellRecord) -> str:
     return f"fold {cell.key.fold} seed {cell.key.seed}"
 
 
-def _comparisons(out: Path, rows: Sequence[Row], groups: Groups) -> tuple[Comparison, ...]:
-    """Paired comparisons of the spaces of each (cache, model), over their common runs."""
+def _comparisons(
+    out: Path, rows: Sequence[Row], groups: Groups, options: Mapping[str, Any]
+) -> list[tuple[str, str, PairedComparison]]:
+    """Paired comparisons of the spaces of each (cache, model), over their common runs,
+    before the family's adjustment."""
     found = []
     for cache, model, baseline, other, pairs in _paired_runs(rows, groups):
         loaded = [(read_predictions(out, a), read_predictions(out, b)) for a, b in pairs]
@@ -145,9 +183,43 @@ def _comparisons(out: Path, rows: Sequence[Row], groups: Groups) -> tuple[Compar
             names=(baseline, other),
             run_names=[_run_name(a) for a, _ in pairs],
             n_train=_n_train(pairs),
+            **options,
         )
-        found.append(Comparison(cache, model, result))
-    return tuple(found)
+        found.append((cache, model, result))
+    return found
+
+
+def _family(
+    found: Sequence[tuple[str, str, PairedComparison]],
+    chosen: tuple[str, str] | None,
+    primary: str | None,
+) -> tuple[tuple[Comparison, ...], Family]:
+    """Mark the comparison of the ``chosen`` pair of spaces (in either order) of every
+    (cache, model) primary and Holm-adjust the others; ``primary`` is the user's text."""
+    pair = None if chosen is None else frozenset(chosen)
+    adjusted = adjust_family(
+        [result for _, _, result in found],
+        is_primary=lambda c: frozenset((c.baseline, c.other)) == pair,
+    )
+    comparisons = tuple(
+        Comparison(cache, model, result)
+        for (cache, model, _), result in zip(found, adjusted, strict=True)
+    )
+    primaries = tuple((c.cache, c.model, c.result.baseline, c.result.other)
+                      for c in comparisons if c.result.primary)  # fmt: skip
+    size = len(comparisons) - len(primaries)
+    statement = family_statement(primaries, size)
+    return comparisons, Family(primaries, size, statement, primary)
+
+
+def _camera_names(cell: CellRecord) -> str:
+    """What a cell was trained (and first tested) on."""
+    space = cell.key.space
+    if not space.startswith("raw_"):
+        return "— (sRGB input)"
+    if space.endswith("_cam"):
+        return "a random camera per sample (training pool); evaluated on one fixed camera"
+    return "the cache's camera(s)"
 
 
 def _unseen(out: Path, shifted: Sequence[CellRecord], cameras: Sequence[str]) -> Unseen:
@@ -167,31 +239,40 @@ def _unseen(out: Path, shifted: Sequence[CellRecord], cameras: Sequence[str]) ->
 
 def _shifted_comparison(
     out: Path, cache: str, model: str, names: tuple[str, str], pairs: Pairs,
-    cameras: Sequence[str],
-) -> Comparison:  # fmt: skip
-    base_runs, other_runs, run_names = [], [], []
-    labels = None
+    cameras: Sequence[str], options: Mapping[str, Any],
+) -> ShiftComparison:  # fmt: skip
+    """One value per run: the other space's correctness averaged over the unseen cameras
+    against the baseline's (once per run when its input ignores the camera)."""
+    base_runs, other_runs = [], []
     for a, b in pairs:
         base, shifted = read_predictions(out, a), read_predictions(out, b)
         assert shifted.camera_probabilities is not None
-        labels = base.labels
-        for k, camera in enumerate(cameras):
-            # an RGB baseline's input does not change with the camera
-            base_runs.append(
-                base.probabilities
-                if base.camera_probabilities is None
-                else base.camera_probabilities[k]
-            )
-            other_runs.append(shifted.camera_probabilities[k])
-            run_names.append(f"{_run_name(a)} {camera}")
-    assert labels is not None
-    result = compare_paired(
-        labels, base_runs, other_runs, names=names, run_names=run_names, n_train=_n_train(pairs)
+        base_runs.append(
+            base.probabilities if base.camera_probabilities is None else base.camera_probabilities
+        )
+        other_runs.append(shifted.camera_probabilities)
+    result = compare_camera_shift(
+        read_predictions(out, pairs[0][0]).labels,
+        np.stack(base_runs),
+        np.stack(other_runs),
+        names=names,
+        cameras=cameras,
+        run_names=[_run_name(a) for a, _ in pairs],
+        n_train=_n_train(pairs),
+        **options,
     )
-    return Comparison(cache, model, result)
+    unseen = ", ".join(cameras)
+    base_side = (
+        f"the unseen cameras {unseen}"
+        if pairs[0][0].test_cameras
+        else f"its own input, once per run ({_camera_names(pairs[0][0])})"
+    )
+    return ShiftComparison(cache, model, result, base_side, f"the unseen cameras {unseen}")
 
 
-def _camera_shift(out: Path, rows: Sequence[Row], groups: Groups) -> CameraShift | None:
+def _camera_shift(
+    out: Path, rows: Sequence[Row], groups: Groups, options: Mapping[str, Any]
+) -> CameraShift | None:
     """Accuracy of each row on the training camera and on the unseen cameras, and the
     paired comparisons on the unseen cameras; None when no cell tested unseen cameras."""
     tested = [c for members in groups.values() for c in members if c.test_cameras]
@@ -200,9 +281,12 @@ def _camera_shift(out: Path, rows: Sequence[Row], groups: Groups) -> CameraShift
     cameras = tested[0].test_cameras
     table = []
     for r in rows:
-        shifted = [c for c in groups[r.cache, r.model, r.space] if c.test_cameras == cameras]
+        members = groups[r.cache, r.model, r.space]
+        shifted = [c for c in members if c.test_cameras == cameras]
         unseen = _unseen(out, shifted, cameras) if shifted else None
-        table.append(ShiftRow(r.cache, r.model, r.space, r.metrics["accuracy"], unseen))
+        names = cameras if shifted else ()
+        table.append(ShiftRow(r.cache, r.model, r.space, r.metrics["accuracy"], unseen,
+                              _camera_names(members[0]), tuple(names)))  # fmt: skip
     found = []
     for cache, model, baseline, other, pairs in _paired_runs(rows, groups):
         shifted_pairs = [
@@ -212,9 +296,8 @@ def _camera_shift(out: Path, rows: Sequence[Row], groups: Groups) -> CameraShift
             and (a.test_cameras == cameras or not baseline.startswith("raw_"))
         ]
         if shifted_pairs:
-            found.append(
-                _shifted_comparison(out, cache, model, (baseline, other), shifted_pairs, cameras)
-            )
+            found.append(_shifted_comparison(out, cache, model, (baseline, other),
+                                             shifted_pairs, cameras, options))  # fmt: skip
     return CameraShift(tuple(cameras), tuple(table), tuple(found))
 
 
@@ -231,6 +314,9 @@ def assemble(
     costs: Sequence[CostRecord],
     missing: Sequence[str] = (),
     refused: Sequence[str] = (),
+    primary: str | None = None,
+    margin: float | None = None,
+    n_resamples: int = 10_000,
 ) -> Results:
     """The results of a comparison from its finished cells.
 
@@ -246,27 +332,52 @@ def assemble(
     missing, refused : sequence of str
         Keys of planned cells that are not finished (or damaged), or whose stored result
         was made with other settings.
+    primary : str, optional
+        The primary comparison of every (cache, model) as ``"A-B"`` (two spaces, in either
+        order); default ``rgb`` against the first raw space of ``config.spaces``. All
+        other comparisons are Holm-adjusted over the report.
+    margin : float, optional
+        Non-inferiority margin in percentage points (> 0): adds a non-inferiority verdict.
+    n_resamples : int, optional
+        Two-way bootstrap and sign-flip resamples (seed 0) of every interval and test.
+
+    Raises
+    ------
+    ValueError
+        If ``primary`` does not name two of the spaces, or ``margin`` is not > 0.
     """
+    spaces = config.spaces
+    chosen = default_primary(spaces) if primary is None else parse_primary(primary, spaces)
+    if margin is not None and not margin > 0:
+        raise ValueError(f"margin must be > 0 percentage points; got {margin!r}")
     groups: dict[tuple[str, str, str], list[CellRecord]] = {}
     for cell in cells:
         groups.setdefault((cell.key.cache, cell.key.model, cell.key.space), []).append(cell)
     order = _order(config)
     regime = REGIMES[config.mode]
+    folder = Path(out) / "cells"
     rows = tuple(
-        _row(sorted(members, key=lambda c: c.key.run), regime)
+        _row(folder, sorted(members, key=lambda c: c.key.run), regime, n_resamples)
         for _, members in sorted(groups.items(), key=lambda item: order.get(item[0], len(order)))
     )
-    folder = Path(out) / "cells"
+    options = {"n_resamples": n_resamples, "seed": 0}
+    found, family = _family(
+        _comparisons(folder, rows, groups, {**options, "margin": margin}), chosen, primary
+    )
     return Results(
         config=config,
         devices=tuple(sorted({c.environment.device for c in cells})),
         environment=cells[0].environment,
         notes=tuple(notes(config)),
         rows=rows,
-        comparisons=_comparisons(folder, rows, groups),
-        camera_shift=_camera_shift(folder, rows, groups),
+        comparisons=found,
+        camera_shift=_camera_shift(folder, rows, groups, options),
         cost=tuple(costs),
         missing=tuple(missing),
         refused=tuple(refused),
         cells=tuple(cells),
+        family=family,
+        margin=None if margin is None else float(margin),
+        method=tuple(method_lines(INTERVAL_RULE, family.statement, margin, n_resamples)),
+        figures={kind: f"plots/{kind}.png" for kind in REPORT_FIGURES},
     )

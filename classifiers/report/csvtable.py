@@ -1,5 +1,6 @@
-"""``results.csv``: one line per row — metric means and standard deviations, the model's
-cost on the row's input and its training speed."""
+"""``results.csv``: one line per row — metric means and standard deviations, the accuracy
+interval, near-chance flag and ECE, the model's cost on the row's input and its training
+speed."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from .results import Results
 
 __all__ = ["csv_text"]
 
-_COST_FIELDS = ("latency_ms", "latency_mean_ms", "latency_sd_ms", "params_m", "gmacs",
-                "activations_m", "peak_mem_mb", "conv2d")  # fmt: skip
+_COST_FIELDS = ("latency_ms", "latency_mean_ms", "latency_sd_ms", "params_m",
+                "params_1000_m", "gmacs", "flops_g", "activations_m", "weights_mb",
+                "peak_mem_mb", "peak_mem_with_weights_mb", "conv2d")  # fmt: skip
+_ROW_FIELDS = ("accuracy_low", "accuracy_high", "near_chance", "ece")
 
 
 def csv_text(results: Results) -> str:
@@ -20,7 +23,7 @@ def csv_text(results: Results) -> str:
     costs = {(c.model, c.space, tuple(c.report.input_size)): c for c in results.cost}
     fields = ["cache", "model", "space", "regime", "runs", "input"]
     fields += [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
-    fields += [*_COST_FIELDS, "epoch_s", "model_s", "epoch_model_ratio"]
+    fields += [*_ROW_FIELDS, *_COST_FIELDS, "epoch_s", "model_s", "epoch_model_ratio"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -39,6 +42,11 @@ def csv_text(results: Results) -> str:
         for m in METRICS:
             line[f"{m}_mean"] = r.metrics[m].mean
             line[f"{m}_std"] = r.metrics[m].std
+        ci = r.accuracy_ci
+        line["accuracy_low"] = None if ci is None else ci.low
+        line["accuracy_high"] = None if ci is None else ci.high
+        line["near_chance"] = None if ci is None else ci.near_chance
+        line["ece"] = None if r.calibration is None else r.calibration.ece
         cost = costs.get((r.model, r.space, tuple(r.input.shape)))
         line.update({key: getattr(cost.report, key) if cost else None for key in _COST_FIELDS})
         writer.writerow(line)

@@ -18,10 +18,11 @@ from rawspace.files import atomic_path
 from ..grid.record import CellRecord, read_predictions
 from .results import Row
 
-__all__ = ["plot_confusion", "plot_curves", "plot_roc"]
+__all__ = ["plot_confusion", "plot_curves", "plot_roc", "save_figure"]
 
 
-def _save(figure: Figure, path: Path) -> None:
+def save_figure(figure: Figure, path: Path) -> None:
+    """Render ``figure`` to the PNG ``path``, atomically."""
     FigureCanvasAgg(figure)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=110, bbox_inches="tight", format="png")
@@ -48,7 +49,7 @@ def plot_confusion(path: Path, row: Row) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{row.title}\nconfusion summed over {row.runs} run(s)", fontsize=9)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_roc(path: Path, cells: Path, row: Row, members: Sequence[CellRecord]) -> None:
@@ -71,7 +72,7 @@ def plot_roc(path: Path, cells: Path, row: Row, members: Sequence[CellRecord]) -
     wauc = row.metrics["wauc"].mean
     ax.set_title(f"{row.title}\none-vs-rest ROC, runs pooled; wAUC {wauc:.3f}", fontsize=9)
     ax.legend(fontsize=6, loc="lower right", ncols=2)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_curves(path: Path, row: Row, members: Sequence[CellRecord]) -> None:
@@ -94,4 +95,4 @@ def plot_curves(path: Path, row: Row, members: Sequence[CellRecord]) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     acc_ax.legend(fontsize=6)
     figure.suptitle(row.title, fontsize=9)
-    _save(figure, path)
+    save_figure(figure, path)

@@ -1,8 +1,9 @@
 """``results.md``: how to read it; how the splits were made; the classification table (the
-study's weighted metrics beside macro ones); the paired comparisons with one plain
-sentence each; the camera-shift table; the cost table; the exact input tensor of every
-space and model; training speed; per-class reports; notes; missing cells; configuration
-and versions."""
+study's weighted metrics beside macro ones); each row's accuracy interval, near-chance
+mark and calibration; the method and the paired comparisons with one plain sentence each;
+the camera-shift table; the cost table; the exact input tensor of every space and model;
+training speed; figures; per-class sensitivity with Wilson intervals and per-class
+reports; notes; missing cells; configuration and versions."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from ..grid.record import CostRecord
 from ..metrics import LABELS, METRICS
-from .results import CameraShift, Comparison, Results, Row
-from .text import metric, optional, p_value, points, table
+from .results import Results, Row
+from .sections import (
+    camera_shift_lines,
+    comparison_lines,
+    cost_lines,
+    method_lines_md,
+    row_interval_lines,
+    sensitivity_lines,
+)
+from .text import metric, table
 
 __all__ = ["markdown_text"]
 
@@ -51,112 +59,6 @@ def _split_lines(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
-def _comparison_lines(found: Sequence[Comparison]) -> list[str]:
-    lines = ["", "## Paired comparisons of input spaces (other − baseline)", ""]
-    if not found:
-        return [*lines, "No two compared spaces share a run.", ""]
-    lines += [
-        "Differences are in percentage points, other − baseline. CI and p: the two-way "
-        "bootstrap over runs and test images (classifiers.stats.two_way), the verdict's "
-        "basis. Image p: sign-flip test over test images of the per-image difference "
-        "summed over runs. t-test: Nadeau–Bengio corrected, over the runs' accuracies; "
-        "Wilcoxon over runs, with at least 5 runs. A CI that includes 0 together with "
-        "p ≥ 0.05 means no evidence of a difference — not evidence of no difference.",
-        "",
-    ]
-    lines += table(
-        ["cache", "model", "comparison", "runs", "Δ Acc", "95 % CI", "p (two-way)",
-         "image p", "b / c", "t-test p", "Wilcoxon p", "Δ mF1", "95 % CI (mF1)"],
-        [
-            [
-                c.cache, c.model, f"{r.other} − {r.baseline}", r.n_runs,
-                points(r.mean_delta_accuracy),
-                f"[{points(r.accuracy_ci[0])}, {points(r.accuracy_ci[1])}]",
-                p_value(r.p_value), p_value(r.image_test.p_value),
-                f"{r.pooled_b} / {r.pooled_c}", p_value(r.ttest_p), p_value(r.wilcoxon_p),
-                points(r.mean_delta_macro_f1),
-                f"[{points(r.macro_f1_ci[0])}, {points(r.macro_f1_ci[1])}]",
-            ]
-            for c in found
-            for r in [c.result]
-        ],
-    )  # fmt: skip
-    lines += [
-        "",
-        "b: test images the baseline gets right and the other wrong; c: the reverse (summed "
-        "over runs).",
-        "",
-    ]
-    lines += [f"- {c.cache} · {c.model}: {c.result.sentence('accuracy')}" for c in found]
-    return lines
-
-
-def _camera_shift_lines(shift: CameraShift | None) -> list[str]:
-    if shift is None:
-        return []
-    cameras = shift.cameras
-    lines = ["", "## Camera shift: unseen cameras at test time", ""]
-    lines += [
-        f"Every raw model is also tested on the test images unprocessed with {len(cameras)} "
-        f"camera(s) it never saw in training ({', '.join(cameras)}); RGB models are listed "
-        "for reference (their input does not change). Accuracy %: on the training camera "
-        "(mean ± sd over runs), and the mean and worst over the unseen cameras (each the "
-        "mean over runs).",
-        "",
-    ]
-    lines += table(
-        ["cache", "model", "space", "training camera", "unseen: mean", "unseen: worst"],
-        [
-            [
-                e.cache, e.model, e.space, f"{100 * e.own.mean:.2f} ± {100 * e.own.std:.2f}",
-                "(input unchanged)" if e.unseen is None else f"{100 * e.unseen.mean:.2f}",
-                "—" if e.unseen is None
-                else f"{100 * e.unseen.worst:.2f} ({e.unseen.worst_camera})",
-            ]
-            for e in shift.rows
-        ],
-    )  # fmt: skip
-    if shift.comparisons:
-        lines += [
-            "",
-            "Paired comparisons on the unseen cameras (every run × camera is one paired run "
-            "of the same test images; an RGB baseline keeps its own predictions):",
-            "",
-        ]
-        lines += [
-            f"- {c.cache} · {c.model}: {c.result.sentence('accuracy')}" for c in shift.comparisons
-        ]
-    return lines
-
-
-def _cost_lines(costs: Sequence[CostRecord]) -> list[str]:
-    lines = ["", "## Cost (one image)", ""]
-    lines += [
-        "Latency: batch 1, true fp32 (TF32 off for convolutions and matrix products, "
-        "cuDNN autotuning on, deterministic algorithms off), after warm-up; median and mean "
-        "± sd over 200 inferences timed with CUDA events. GPU MB: peak allocation during "
-        "one batch-1 inference minus what was allocated before it (activations and "
-        "workspace, not the weights). Both on CUDA only (— otherwise).",
-        "",
-    ]
-    lines += table(
-        ["model", "space", "input", "latency ms (median)", "latency ms (mean ± sd)",
-         "params M", "GMACs", "acts M", "GPU MB", "Conv2d", "device"],
-        [
-            [
-                c.model, c.space, "×".join(map(str, r.input_size)), optional(r.latency_ms, 2),
-                "—" if r.latency_mean_ms is None
-                else f"{r.latency_mean_ms:.2f} ± {r.latency_sd_ms:.2f}",
-                f"{r.params_m:.2f}", f"{r.gmacs:.2f}", f"{r.activations_m:.2f}",
-                optional(r.peak_mem_mb, 0), r.conv2d, r.device,
-            ]
-            for c in costs
-            for r in [c.report]
-        ],
-    )  # fmt: skip
-    return lines
-
-
 def _header(results: Results) -> list[str]:
     config, rows = results.config, results.rows
     runs = sorted({r.runs for r in rows})
@@ -173,9 +75,11 @@ def _header(results: Results) -> list[str]:
         "images. *mean ± sd* is the mean and the sample standard deviation over those runs: "
         "it shows how much a result moves with the training subset and the seed, not how "
         "precisely the test set measures it. Whether two spaces differ is answered by the "
-        "paired comparisons: a 95 % bootstrap confidence interval of the difference, "
-        "resampling test images, and exact McNemar tests on the images one space gets right "
-        "and the other wrong. Nothing in this report is selected on test data.",
+        "paired comparisons: a 95 % interval of the difference over both sources of "
+        "variance — runs and test images (a two-way bootstrap) — with one declared primary "
+        "comparison per model and the others Holm-adjusted; see Method. A result with "
+        "fewer than 3 runs is about these trained models only. Nothing in this report is "
+        "selected on test data.",
         "",
         "## Splits",
         "",
@@ -223,7 +127,8 @@ def _input_lines(rows: Sequence[Row]) -> list[str]:
     ]
 
 
-def _speed_and_figure_lines(rows: Sequence[Row]) -> list[str]:
+def _speed_and_figure_lines(results: Results) -> list[str]:
+    rows = results.rows
     lines = ["", "## Training speed", ""]
     lines += table(
         ["cache", "model", "space", "data", "precision", "processes", "epoch s", "model s",
@@ -239,12 +144,23 @@ def _speed_and_figure_lines(rows: Sequence[Row]) -> list[str]:
         ],
     )  # fmt: skip
     lines += ["", "## Figures", ""]
+    lines.append(
+        f"- [forest plot]({results.figures['forest']}): every comparison's difference with "
+        "its 95 % CI (primary comparisons filled)"
+    )
+    if results.camera_shift is not None:
+        lines.append(
+            f"- [camera shift]({results.figures['camera_shift']}): accuracy on the training "
+            "camera and on each unseen camera, per space"
+        )
     for r in rows:
         figures = r.figures
         lines.append(
             f"- {r.title}: [confusion]({figures['confusion']}), "
-            f"[ROC]({figures['roc']}), [training curves]({figures['curves']})"
+            f"[ROC]({figures['roc']}), [training curves]({figures['curves']}), "
+            f"[reliability]({figures['reliability']})"
         )
+    lines += sensitivity_lines(rows)
     lines += ["", "## Per-class reports (mean over runs)", ""]
     for r in rows:
         lines += [f"### {r.title}", ""]
@@ -283,10 +199,12 @@ def markdown_text(results: Results) -> str:
     lines = _header(results)
     lines += _split_lines(results.rows)
     lines += _classification_lines(results.rows)
-    lines += _comparison_lines(results.comparisons)
-    lines += _camera_shift_lines(results.camera_shift)
-    lines += _cost_lines(results.cost)
+    lines += row_interval_lines(results.rows)
+    lines += method_lines_md(results)
+    lines += comparison_lines(results.comparisons, results.margin)
+    lines += camera_shift_lines(results.camera_shift)
+    lines += cost_lines(results.cost)
     lines += _input_lines(results.rows)
-    lines += _speed_and_figure_lines(results.rows)
+    lines += _speed_and_figure_lines(results)
     lines += _closing_lines(results)
     return "\n".join(lines)

@@ -9,26 +9,39 @@ from typing import Any
 
 from ..grid.config import CompareConfig
 from ..grid.record import (
-    SCHEMA_VERSION,
     CellRecord,
     CostRecord,
     Environment,
     InputDescription,
     SplitDescription,
 )
-from ..stats import PairedComparison
+from ..stats import (
+    Calibration,
+    ClassSensitivity,
+    PairedComparison,
+    RowAccuracy,
+)
+from ..stats import CameraShift as ShiftInference
+from .family import Family
 
 __all__ = [
+    "RESULTS_SCHEMA_VERSION",
     "CameraShift",
     "ClassSummary",
     "Comparison",
     "Results",
     "Row",
+    "ShiftComparison",
     "ShiftRow",
     "Summary",
     "Timing",
     "Unseen",
 ]
+
+#: Version of the layout of ``results.json`` (2: two-way inference, row intervals,
+#: per-class Wilson intervals, calibration, the family, one value per run on unseen
+#: cameras, the cost conventions).
+RESULTS_SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,14 @@ class Row:
     timing: Timing
     cells: tuple[str, ...]
     figures: Mapping[str, str]
+    accuracy_ci: RowAccuracy | None
+    sensitivity: tuple[ClassSensitivity, ...]
+    calibration: Calibration | None
+
+    @property
+    def near_chance(self) -> bool:
+        """Whether the row's accuracy interval reaches the majority-class rate."""
+        return self.accuracy_ci is not None and self.accuracy_ci.near_chance
 
     @property
     def title(self) -> str:
@@ -108,6 +129,11 @@ class Row:
             "timing": asdict(self.timing),
             "cells": list(self.cells),
             "figures": dict(self.figures),
+            "accuracy_ci": None if self.accuracy_ci is None else self.accuracy_ci.to_dict(),
+            "sensitivity": [
+                {"name": self.class_names[c.label], **c.to_dict()} for c in self.sensitivity
+            ],
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
         }
 
 
@@ -136,13 +162,18 @@ class Unseen:
 
 @dataclass(frozen=True)
 class ShiftRow:
-    """A row of the camera-shift table; ``unseen`` is None for RGB rows."""
+    """A row of the camera-shift table; ``unseen`` is None for RGB rows.
+
+    ``training_camera`` says which camera(s) the row's model was trained and first tested
+    on; ``unseen_cameras`` names the cameras of ``unseen.per_camera`` (empty for RGB)."""
 
     cache: str
     model: str
     space: str
     own: Summary
     unseen: Unseen | None
+    training_camera: str
+    unseen_cameras: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -150,7 +181,30 @@ class ShiftRow:
         if self.unseen is not None:
             unseen = asdict(self.unseen) | {"per_camera": list(self.unseen.per_camera)}
         return {"cache": self.cache, "model": self.model, "space": self.space,
-                "own": asdict(self.own), "unseen": unseen}  # fmt: skip
+                "own": asdict(self.own), "unseen": unseen,
+                "training_camera": self.training_camera,
+                "unseen_cameras": list(self.unseen_cameras)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShiftComparison:
+    """The camera-shift comparison of two spaces of one (cache, model): one value per run
+    (the mean over unseen cameras), a camera-independent baseline once per run.
+
+    ``baseline_cameras`` and ``other_cameras`` say what each side was tested with."""
+
+    cache: str
+    model: str
+    result: ShiftInference
+    baseline_cameras: str
+    other_cameras: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary: cache, model, the sides' cameras and
+        :meth:`classifiers.stats.CameraShift.to_dict`."""
+        return {"cache": self.cache, "model": self.model,
+                "baseline_cameras": self.baseline_cameras,
+                "other_cameras": self.other_cameras, **self.result.to_dict()}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,7 +213,7 @@ class CameraShift:
 
     cameras: tuple[str, ...]
     rows: tuple[ShiftRow, ...]
-    comparisons: tuple[Comparison, ...]
+    comparisons: tuple[ShiftComparison, ...]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -185,17 +239,25 @@ class Results:
     missing: tuple[str, ...]
     refused: tuple[str, ...]
     cells: tuple[CellRecord, ...]
+    family: Family
+    margin: float | None
+    method: tuple[str, ...]
+    figures: Mapping[str, str]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary, with ``schema_version``."""
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": RESULTS_SCHEMA_VERSION,
             "config": self.config.to_dict(),
             "devices": list(self.devices),
             "environment": asdict(self.environment) | {"versions": dict(self.environment.versions)},
             "notes": list(self.notes),
             "rows": [r.to_dict() for r in self.rows],
             "comparisons": [c.to_dict() for c in self.comparisons],
+            "family": self.family.to_dict(),
+            "margin": self.margin,
+            "method": list(self.method),
+            "figures": dict(self.figures),
             "camera_shift": None if self.camera_shift is None else self.camera_shift.to_dict(),
             "cost": [c.to_dict() for c in self.cost],
             "missing": list(self.missing),

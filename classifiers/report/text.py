@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from ..grid.config import CompareConfig
 from .results import Summary
 
-__all__ = ["REGIMES", "metric", "notes", "optional", "p_value", "points", "table"]
+__all__ = [
+    "REGIMES",
+    "method_lines",
+    "metric",
+    "notes",
+    "optional",
+    "p_value",
+    "points",
+    "table",
+]
 
 #: The training regime of each ``mode`` of :func:`classifiers.models.create`.
 REGIMES = {"full": "full", "linear": "last layer"}
@@ -97,9 +106,50 @@ def notes(config: CompareConfig) -> list[str]:
         "Validation and test logits are computed in float32; BatchNorm statistics are "
         "recomputed over (up to "
         f"{config.train.precise_bn}) training samples before every validation.",
-        "GMACs = half of torch FlopCounterMode's count (the study's 'FLOPs'); activations = "
-        "outputs of Conv2d and Linear layers incl. attention in/out projections.",
+        "GMACs = half of torch FlopCounterMode's count (multiply-accumulates of convolutions, "
+        "linear layers and attention products); FLOPs G = the ptflops convention the study's "
+        "'FLOPs' follow (also counts biases, normalisation, activations and pooling); "
+        "activations = outputs of Conv2d and Linear layers incl. attention in/out projections.",
         "Epoch time covers the whole training pass (data included); model time is the pure "
         "forward + backward time per batch, measured once per run on pre-made batches, × "
         "batches per epoch.",
+    ]
+
+
+def method_lines(rule: str, statement: str, margin: float | None, n_resamples: int) -> list[str]:
+    """The report's method paragraph: the interval rule quoted, the family, the image-level
+    and over-runs tests, power and non-inferiority, row and class intervals, calibration.
+
+    Examples
+    --------
+    >>> lines = method_lines("RULE.", "Holm over 0 comparisons.", 1.0, 10_000)
+    >>> lines[0].startswith("Interval (10000 resamples, seed 0): RULE."), len(lines)
+    (True, 6)
+    """
+    margin_text = (
+        f"Non-inferiority with a margin of {margin:g} points: the interval's lower end above "
+        f"−{margin:g}."
+        if margin is not None
+        else "No non-inferiority margin was given (--margin M adds that verdict)."
+    )
+    return [
+        f"Interval ({n_resamples} resamples, seed 0): {rule} With fewer than 3 runs a "
+        "comparison describes these trained models only and gives no verdict about the "
+        "spaces.",
+        f"Multiplicity: {statement} A verdict of a non-primary comparison reads its Holm p.",
+        "Image p: sign-flip permutation test over test images of the per-image difference "
+        "summed over runs (the image as the unit). Corrected t-test: Nadeau–Bengio, "
+        "variance × (1/J + n_test/n_train), over the runs' differences. Wilcoxon over runs "
+        "(≥ 5 runs) and McNemar per run describe; b / c are counts over runs (each image "
+        "recurs in every run, so they are not tested pooled).",
+        "MDD: the minimum detectable difference at α = 0.05 with 80 % power, "
+        f"(z₀.₉₇₅ + z₀.₈) · SE of the two-way interval. {margin_text}",
+        "Row accuracy: the two-way interval over runs and test images (Wilson's interval "
+        "for a single run); a row whose interval reaches the majority-class rate is marked "
+        "near chance, and a comparison involving it tells nothing. Per-class sensitivity: "
+        "Wilson's interval of the mean correct count over the class's test images (runs "
+        "reuse the same images, so they add no trials).",
+        "Calibration: expected calibration error over 15 equal-width confidence bins, "
+        "predictions of all runs pooled (per run in results.json); the reliability "
+        "diagrams plot each bin's accuracy against its mean confidence.",
     ]

@@ -265,7 +265,7 @@ def _shifted_comparison(
     base_side = (
         f"the unseen cameras {unseen}"
         if pairs[0][0].test_cameras
-        else f"its own input, once per run ({_camera_names(pairs[0][0])})"
+        else "its sRGB test images, once per run (the input ignores the camera)"
     )
     return ShiftComparison(cache, model, result, base_side, f"the unseen cameras {unseen}")
 

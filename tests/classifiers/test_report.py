@@ -13,14 +13,14 @@ import pytest
 
 pytest.importorskip("torch")
 
-from statsmodels.stats.multitest import multipletests  # noqa: E402
-from statsmodels.stats.proportion import proportion_confint  # noqa: E402
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
 
-from classifiers import report  # noqa: E402
-from classifiers.grid import record  # noqa: E402
-from classifiers.grid.plan import read_plan  # noqa: E402
-from classifiers.grid.store import stored_costs  # noqa: E402
-from classifiers.stats import INTERVAL_RULE  # noqa: E402
+from classifiers import report
+from classifiers.grid import record
+from classifiers.grid.plan import read_plan
+from classifiers.grid.store import stored_costs
+from classifiers.stats import INTERVAL_RULE
 
 FAST = ["--batch-size", "8", "--input-size", "32", "--device", "cpu", "-q", "--epochs", "1"]
 SPACES = ("rgb", "raw_packed", "raw_packed_aug")

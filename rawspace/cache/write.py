@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 #: A build records its progress every this many images.
-CHECKPOINT_EVERY = 64
+CHECKPOINT_EVERY = 256
 #: Bytes allocated ahead of the data before each checkpoint: more than a checkpoint
 #: and the final attributes write (at most two chunks of each small dataset, about
 #: 1.2 MB, and their metadata).

@@ -6,6 +6,7 @@ each recomputed here with numpy, scipy and statsmodels from the stored predictio
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -61,14 +62,51 @@ def _rewrite(out: Path, cells: list[record.CellRecord]) -> dict[str, np.ndarray]
     return {space: np.stack(v) for space, v in correct.items()}
 
 
-@pytest.fixture
-def saved(make_cache, tmp_path, run_compare, tiny_models):
-    """A finished three-fold comparison of three spaces with two unseen cameras, its
-    predictions replaced by chosen ones."""
-    cache = make_cache("rep.h5", per_class=9, folds=3, test_per_class=2)
-    out = tmp_path / "out"
+def _tiny_create(name: str, *, num_classes: int, in_channels: int = 3, **options: object):
+    """A four-filter network in place of any model."""
+    from torch import nn
+
+    layers = [nn.Conv2d(in_channels, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1)]
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(4, num_classes))
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """One finished three-fold comparison of three spaces with two unseen cameras (a tiny
+    network on a 27-image cache of three tinted classes), made once for the module."""
+    import argparse
+
+    import rawspace.cache
+    from classifiers import compare
+    from rawspace.cli import compare as command
+    from rawspace.images import write_png
+
+    root = tmp_path_factory.mktemp("report")
+    rng = np.random.default_rng(0)
+    tints = np.array([[0.9, 0.4, 0.5], [0.5, 0.8, 0.4], [0.4, 0.5, 0.9]])
+    for k, name in enumerate(("BAS", "EOS", "LYT")):
+        (root / "images" / name).mkdir(parents=True)
+        for i in range(9):
+            image = np.clip(rng.uniform(0.2, 0.8, (32, 32, 1)) * tints[k], 0, 1)
+            write_png(root / "images" / name / f"{i}.png", np.round(image * 255).astype(np.uint8))
+    cache = root / "rep.h5"
+    rawspace.cache.build(root / "images", cache, layout="bayer", seed=0, size=32,
+                         test_fraction=2 / 9, folds=3)  # fmt: skip
+    parser = argparse.ArgumentParser()
+    command.register(parser.add_subparsers())
     argv = [str(cache), "--spaces", ",".join(SPACES), "--folds", "3", "--test-cameras", "2"]
-    assert run_compare([*argv, *FAST, "--out", str(out)]) == 0
+    args = parser.parse_args(["compare", *argv, *FAST, "--out", str(root / "out")])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compare.models, "create", _tiny_create)
+        assert args.func(args) == 0
+    return root / "out"
+
+
+@pytest.fixture
+def saved(finished, tmp_path):
+    """A copy of the finished comparison, its predictions replaced by chosen ones."""
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
     cells = _cells(out)
     correct = _rewrite(out, cells)
     labels = record.read_predictions(out / "cells", cells[0]).labels

@@ -291,7 +291,7 @@ def run_demo(
 
     if train:
         say(f"3/3 training MobileNetV3-Small on the CPU, {_EPOCHS} epochs in each of "
-            f"{' and '.join(_SPACES)} ({report.threads} threads)")  # fmt: skip
+            f"{' and '.join(_SPACES)} ({_count(report.threads, 'thread')})")  # fmt: skip
         compared = _compare(report.cache, report.out)
         if isinstance(compared, str):
             report.training_note = compared
@@ -304,6 +304,10 @@ def run_demo(
     finish("training")
     say(f"done in {time.perf_counter() - begin:.0f} s: {report.report}")
     return report
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _pending(report: DemoReport) -> list[str]:
@@ -398,5 +402,5 @@ def _markdown(report: DemoReport) -> str:
     lines += ["## Time", ""]
     lines += [f"- {name}: {seconds:.1f} s" for name, seconds in report.seconds.items()]
     total = sum(report.seconds.values())
-    lines.append(f"- total: {total:.1f} s, {report.threads} threads")
+    lines.append(f"- total: {total:.1f} s, {_count(report.threads, 'thread')}")
     return "\n".join(lines) + "\n"

@@ -112,7 +112,7 @@ def row_interval_lines(rows: Sequence[Row]) -> list[str]:
             "—" if cal is None else f"{min(cal.ece_per_run):.3f}–{max(cal.ece_per_run):.3f}",
         ])  # fmt: skip
     lines += table(["cache", "model", "space", "runs", "accuracy %", "95 % CI", "interval",
-                    "majority %", "", "ECE", "ECE per run"], body)  # fmt: skip
+                    "majority %", "flag", "ECE", "ECE per run"], body)  # fmt: skip
     return lines
 
 

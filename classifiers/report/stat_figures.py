@@ -79,12 +79,12 @@ def plot_reliability(path: Path, row: Row) -> None:
         width = np.diff(edges)
         accuracy = [np.nan if a is None else a for a in cal.bin_accuracy]
         ax.bar(edges[:-1], accuracy, width=width, align="edge", alpha=0.5,
-               edgecolor="C0", label="accuracy")  # fmt: skip
+               edgecolor="C0", label="bin accuracy")  # fmt: skip
         shown = [(c, a) for c, a in zip(cal.bin_confidence, cal.bin_accuracy, strict=True)
                  if c is not None and a is not None]  # fmt: skip
         if shown:
             ax.plot(*zip(*shown, strict=True), "o", color="C3", markersize=4,
-                    label="mean confidence")  # fmt: skip
+                    label="bin accuracy at its mean confidence")  # fmt: skip
         ax.legend(fontsize=7, loc="upper left")
         ax.set_title(f"{row.title}\nECE {cal.ece:.3f} (15 bins, {row.runs} run(s) pooled)",
                      fontsize=9)  # fmt: skip

@@ -234,3 +234,19 @@ def test_the_cost_table_names_each_convention(saved) -> None:
     assert {"flops_g", "params_1000_m", "peak_mem_with_weights_mb", "ece", "near_chance"} <= set(
         csv_head
     )
+
+
+def test_one_run_gives_wilson_rows_and_no_verdict_about_the_spaces(saved) -> None:
+    out, cells, correct, labels = saved
+    results = _assemble(out, [c for c in cells if c.key.fold == 0])
+    rows = {r.space: r for r in results.rows}
+    ci = rows["raw_packed"].accuracy_ci
+    assert ci is not None and ci.method == "Wilson" and ci.n_runs == 1
+    hits = int(correct["raw_packed"][0].sum())
+    assert (ci.low, ci.high) == pytest.approx(
+        proportion_confint(hits, labels.size, alpha=0.05, method="wilson")
+    )
+    same = next(c.result for c in results.comparisons if c.result.baseline == "raw_packed")
+    assert same.verdict() == "too_few_runs" and "these trained models only" in same.sentence()
+    assert results.camera_shift is not None
+    assert {c.result.n_runs for c in results.camera_shift.comparisons} == {1}

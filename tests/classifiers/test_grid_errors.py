@@ -165,7 +165,7 @@ def test_damaged_cells_are_listed_by_the_report_and_retrained(
     assert run_compare(["--report", str(out), "-q"]) == 0
     results = json.loads((out / "results.json").read_text())
     assert sorted(results["missing"]) == sorted(damaged)
-    assert results["schema_version"] == 1
+    assert isinstance(results["schema_version"], int)
     log = (out / "log.txt").read_text()
     for key in damaged:
         assert f"{key}: counted as not finished: the stored result is damaged" in log

@@ -6,6 +6,7 @@ space) with its metrics over the runs, the paired comparisons of input spaces
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..stats import (
     calibration,
     compare_camera_shift,
     compare_paired,
+    holm,
     per_class_sensitivity,
     row_accuracy,
 )
@@ -267,7 +269,7 @@ def _shifted_comparison(
         if pairs[0][0].test_cameras
         else "its sRGB test images, once per run (the input ignores the camera)"
     )
-    return ShiftComparison(cache, model, result, base_side, f"the unseen cameras {unseen}")
+    return ShiftComparison(cache, model, result, base_side, f"the unseen cameras {unseen}", None)
 
 
 def _camera_shift(
@@ -298,6 +300,8 @@ def _camera_shift(
         if shifted_pairs:
             found.append(_shifted_comparison(out, cache, model, (baseline, other),
                                              shifted_pairs, cameras, options))  # fmt: skip
+    adjusted = holm([c.result.accuracy.p_value for c in found]).tolist()
+    found = [replace(c, p_holm=p) for c, p in zip(found, adjusted, strict=True)]
     return CameraShift(tuple(cameras), tuple(table), tuple(found))
 
 

@@ -191,20 +191,24 @@ class ShiftComparison:
     """The camera-shift comparison of two spaces of one (cache, model): one value per run
     (the mean over unseen cameras), a camera-independent baseline once per run.
 
-    ``baseline_cameras`` and ``other_cameras`` say what each side was tested with."""
+    ``baseline_cameras`` and ``other_cameras`` say what each side was tested with;
+    ``p_holm`` is the two-way p Holm-adjusted over the report's camera-shift comparisons
+    (a family of their own, apart from the comparisons on the training camera)."""
 
     cache: str
     model: str
     result: ShiftInference
     baseline_cameras: str
     other_cameras: str
+    p_holm: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary: cache, model, the sides' cameras and
+        """JSON-ready dictionary: cache, model, the sides' cameras, ``p_holm`` and
         :meth:`classifiers.stats.CameraShift.to_dict`."""
         return {"cache": self.cache, "model": self.model,
                 "baseline_cameras": self.baseline_cameras,
-                "other_cameras": self.other_cameras, **self.result.to_dict()}  # fmt: skip
+                "other_cameras": self.other_cameras, "p_holm": self.p_holm,
+                **self.result.to_dict()}  # fmt: skip
 
 
 @dataclass(frozen=True)

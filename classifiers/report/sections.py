@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..grid.record import CostRecord
-from ..stats import PairedComparison
+from ..stats import PairedComparison, minimum_detectable_difference
 from .results import CameraShift, Comparison, Results, Row
 from .text import optional, p_value, points, table
 
@@ -178,17 +178,22 @@ def camera_shift_lines(shift: CameraShift | None) -> list[str]:
         "",
         "Paired comparisons on the unseen cameras: one value per run (the other space's "
         "accuracy averaged over the unseen cameras), an RGB baseline once per run; the "
-        "two-way interval over runs and test images.",
+        "two-way interval over runs and test images. They form a family of their own: "
+        f"Holm p is adjusted over these {len(shift.comparisons)}; the verdict and the "
+        "sentences read the unadjusted p, so a verdict whose Holm p is ≥ 0.05 does not "
+        "survive the adjustment.",
         "",
     ]
     lines += table(
         ["cache", "model", "comparison", "baseline tested on", "other tested on",
-         "paired runs", "Δ Acc", "95 % CI", "p", "image p", "t-test p", "verdict"],
+         "paired runs", "Δ Acc", "95 % CI", "p", "Holm p", "image p", "t-test p", "MDD",
+         "verdict"],
         [
             [c.cache, c.model, f"{r.other} − {r.baseline}", c.baseline_cameras,
              c.other_cameras, r.n_runs, points(r.accuracy.estimate),
              _ci(r.accuracy.low, r.accuracy.high), p_value(r.accuracy.p_value),
-             p_value(r.image_test.p_value), p_value(r.ttest_p), r.verdict()]
+             p_value(c.p_holm), p_value(r.image_test.p_value), p_value(r.ttest_p),
+             f"{100 * minimum_detectable_difference(r.accuracy.se):.2f}", r.verdict()]
             for c in shift.comparisons
             for r in [c.result]
         ],
@@ -222,7 +227,7 @@ def cost_lines(costs: Sequence[CostRecord]) -> list[str]:
         [
             [
                 c.model, c.space, "×".join(map(str, r.input_size)), f"{r.params_m:.2f}",
-                _finite(r.params_1000_m, 2), f"{r.gmacs:.2f}", _finite(r.flops_g, 3),
+                _finite(r.params_1000_m, 2), f"{r.gmacs:.3f}", _finite(r.flops_g, 3),
                 f"{r.activations_m:.2f}", optional(r.latency_ms, 2),
                 "—" if r.latency_mean_ms is None or r.latency_sd_ms is None
                 else f"{r.latency_mean_ms:.2f} ± {r.latency_sd_ms:.2f}",

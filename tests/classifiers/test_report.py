@@ -208,6 +208,10 @@ def test_the_camera_shift_table_has_one_paired_run_per_run(saved) -> None:
     assert "sRGB" in against_rgb.baseline_cameras and "sampled 2" in against_rgb.other_cameras
     raw_raw = found["raw_packed", "raw_packed_aug"].result
     assert raw_raw.n_runs == 3 and raw_raw.accuracy.estimate == 0
+    expected_holm = multipletests(
+        [c.result.accuracy.p_value for c in shift.comparisons], method="holm"
+    )[1]
+    assert [c.p_holm for c in shift.comparisons] == pytest.approx(expected_holm)
     rows = {e.space: e for e in shift.rows}
     assert rows["rgb"].unseen_cameras == () and rows["raw_packed"].unseen_cameras == (
         "sampled 1", "sampled 2")  # fmt: skip
@@ -229,7 +233,8 @@ def test_the_cost_table_names_each_convention(saved) -> None:
     line = next(
         x for x in markdown.splitlines() if x.startswith(f"| resnet50 | {results.cost[0].space} |")
     )
-    assert f"| {cost.gmacs:.2f} |" in line and f"| {cost.params_m:.2f} |" in line
+    assert f"| {cost.gmacs:.3f} |" in line and f"| {cost.params_m:.2f} |" in line
+    assert f"| {cost.flops_g:.3f} |" in line and f"| {cost.params_1000_m:.2f} |" in line
     csv_head = (out / "results.csv").read_text().splitlines()[0].split(",")
     assert {"flops_g", "params_1000_m", "peak_mem_with_weights_mb", "ece", "near_chance"} <= set(
         csv_head

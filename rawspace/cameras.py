@@ -27,7 +27,7 @@ import os
 from dataclasses import KW_ONLY, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -36,9 +36,11 @@ from .catalogue import Camera, catalogue, held_out_cameras, training_cameras
 from .files import name_bytes
 from .hints import (
     CAMERA_POLICIES,
+    CAMERA_SOURCES,
     CFA_PATTERNS,
     NOISE_MODELS,
     CameraPolicy,
+    CameraSource,
     Cfa,
     Layout,
     NoiseModel,
@@ -61,8 +63,6 @@ __all__ = [
 
 #: Where sampled cameras come from: Brooks et al.'s mixes of four matrices, every
 #: catalogue camera, the catalogue's training part or its held-out part.
-CameraSource = Literal["brooks", "catalogue", "training", "held-out"]
-CAMERA_SOURCES: tuple[CameraSource, ...] = ("brooks", "catalogue", "training", "held-out")
 
 _SEED_BITS = 63
 

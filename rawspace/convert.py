@@ -765,6 +765,7 @@ def convert(
         camera=camera,
         noise=options.noise,
         noise_per=options.noise_per,
+        cameras=options.cameras,
     )
     output = Path(output)
     found = find_inputs(inputs)

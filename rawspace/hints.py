@@ -12,6 +12,7 @@ from typing import Literal, get_args
 
 __all__ = [
     "CAMERA_POLICIES",
+    "CAMERA_SOURCES",
     "CFA_PATTERNS",
     "COMPRESSIONS",
     "DEMOSAIC_METHODS",
@@ -26,6 +27,7 @@ __all__ = [
     "TONES",
     "UNC_MODES",
     "CameraPolicy",
+    "CameraSource",
     "Cfa",
     "Compression",
     "DemosaicMethod",
@@ -57,7 +59,10 @@ Output = Literal["srgb", "linear"]
 Fit = Literal["pad", "crop", "resize"]
 #: Scopes that share one camera or one set of noise levels.
 CameraPolicy = Literal["dataset", "group", "image"]
-#: Sensor noise drawn per image: levels as Brooks et al. draw them.
+#: Where sampled cameras come from: Brooks et al.'s mixes of four matrices, or real
+#: cameras of the catalogue (all, its training part or its held-out part).
+CameraSource = Literal["brooks", "catalogue", "training", "held-out"]
+#: Sensor noise per image: levels drawn as Brooks et al. do, or the camera's own profile.
 NoiseModel = Literal["brooks", "camera"]
 #: Files written by :func:`rawspace.convert.convert`: NumPy arrays or DNGs.
 FileFormat = Literal["npy", "dng"]
@@ -78,6 +83,7 @@ DEMOSAIC_METHODS: tuple[DemosaicMethod, ...] = get_args(DemosaicMethod)
 OUTPUTS: tuple[Output, ...] = get_args(Output)
 FITS: tuple[Fit, ...] = get_args(Fit)
 CAMERA_POLICIES: tuple[CameraPolicy, ...] = get_args(CameraPolicy)
+CAMERA_SOURCES: tuple[CameraSource, ...] = get_args(CameraSource)
 NOISE_MODELS: tuple[NoiseModel, ...] = get_args(NoiseModel)
 FILE_FORMATS: tuple[FileFormat, ...] = get_args(FileFormat)
 SAMPLE_TYPES: tuple[SampleType, ...] = get_args(SampleType)

@@ -23,10 +23,12 @@ import numpy as np
 from ._checks import check_choice
 from .hints import (
     CAMERA_POLICIES,
+    CAMERA_SOURCES,
     FITS,
     LAYOUTS,
     NOISE_MODELS,
     CameraPolicy,
+    CameraSource,
     Fit,
     Layout,
     NoiseModel,
@@ -76,11 +78,15 @@ class ConversionOptions:
         A fixed camera, or the JSON / raw file to load it from (a ``str`` is taken
         as a path; see :func:`rawspace.cameras.load_camera`); None draws cameras
         per ``camera_per``.
+    cameras : {"brooks", "catalogue", "training", "held-out"}
+        Where sampled cameras come from: Brooks et al.'s mixes of four matrices, or real
+        cameras of the catalogue (all, its training part or its held-out part; see
+        :mod:`rawspace.catalogue`).
     camera_per, noise_per : {"dataset", "group", "image"}
         Scopes of the cameras and of the noise levels (see
         :class:`rawspace.cameras.CameraAssigner`).
-    noise : {None, "brooks"}
-        Sensor noise.
+    noise : {None, "brooks", "camera"}
+        Sensor noise: none, drawn as Brooks et al., or the camera's own noise profile.
     seed : int
         Global seed of every draw (cameras, noise and, for a cache, splits); >= 0.
     size : int or None
@@ -105,6 +111,7 @@ class ConversionOptions:
 
     layout: Layout = "bayer"
     camera: CameraParams | Path | None = None
+    cameras: CameraSource = "brooks"
     camera_per: CameraPolicy = "dataset"
     noise: NoiseModel | None = None
     noise_per: CameraPolicy = "image"
@@ -121,6 +128,7 @@ class ConversionOptions:
             raise TypeError(
                 f"camera must be None, a CameraParams or a path, got {type(self.camera).__name__}"
             )
+        check_choice("cameras", self.cameras, CAMERA_SOURCES)
         check_choice("camera_per", self.camera_per, CAMERA_POLICIES)
         if self.noise is not None:
             check_choice("noise", self.noise, NOISE_MODELS)

@@ -256,3 +256,23 @@ def test_info_needs_a_file_or_cameras(dng, capsys):
     assert run_cli(["info"]) == 2
     assert run_cli(["info", str(dng), "--cameras"]) == 2
     assert capsys.readouterr().err.count("rawspace info:") == 2
+
+
+def test_info_verify_checks_every_stored_pixel(ihc, tmp_path, capsys):
+    import rawspace.cache
+    from rawspace.images import write_png
+
+    for name in ("a", "b"):
+        (tmp_path / "cells" / name).mkdir(parents=True)
+        for i in range(2):
+            write_png(tmp_path / "cells" / name / f"{i}.png", ihc[16 * i : 16 * i + 32, :32])
+    cache = tmp_path / "c.h5"
+    rawspace.cache.build(tmp_path / "cells", cache, size=32, folds=0, test_fraction=0.5)
+    assert run_cli(["info", str(cache), "--verify"]) == 0
+    assert "verified:       4 samples match their digests" in capsys.readouterr().out
+    with h5py.File(cache, "r+") as f:
+        f["raw"][1, 0, 0] ^= 1  # one stored level changed
+    assert run_cli(["info", str(cache), "--verify"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rawspace info: ") and err.count("\n") == 1
+    assert run_cli(["info", str(tmp_path / "cells" / "a" / "0.png"), "--verify"]) == 2

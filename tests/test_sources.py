@@ -154,15 +154,6 @@ def test_subset_sizes_must_be_positive_integers(listed: Path, bad) -> None:
 
 
 # ------------------------------------------------------------------ through the build
-def _build_takes_pinned_splits() -> bool:
-    from rawspace.cache.options import BuildOptions
-
-    return "test_list" in {f.name for f in dataclasses.fields(BuildOptions)}
-
-
-@pytest.mark.skipif(
-    not _build_takes_pinned_splits(), reason="rawspace.cache.build does not take test_list"
-)
 def test_pinned_split_build_puts_exactly_the_listed_images_in_test(tmp_path: Path) -> None:
     import rawspace.cache
     from rawspace.images import write_png
@@ -189,6 +180,29 @@ def test_pinned_split_build_puts_exactly_the_listed_images_in_test(tmp_path: Pat
         reader = rawspace.cache.open(cache)
         assert set(reader.test.paths) == published
         assert set(reader.train.paths) == {row[0] for row in rows} - published
+
+    # the command line: --test-list, --per-class and real cameras of the held-out part
+    from rawspace.catalogue import held_out_cameras
+    from rawspace.cli import main
+    from rawspace.spec import RGB2XYZ
+
+    cache = tmp_path / "cli.h5"
+    argv = [str(plain_csv), str(cache), "--test-list", str(test_list), "--per-class", "6",
+            "--size", "16", "--folds", "2", "--cameras", "held-out",
+            "--camera-per", "image"]  # fmt: skip
+    assert main(["build", *argv]) == 0
+    reader = rawspace.cache.open(cache)
+    subset = read_source(plain_csv, test_list=test_list, per_class=6)
+    assert set(reader.paths) == {item.relpath for item in subset.items}
+    assert len(reader.paths) == 12 and set(reader.test.paths) == published & set(reader.paths)
+
+    def rgb2cam(xyz2cam: np.ndarray) -> bytes:  # as CameraParams normalises it
+        m = xyz2cam @ RGB2XYZ
+        return np.round(m / m.sum(axis=1, keepdims=True), 6).tobytes()
+
+    used = {rgb2cam(reader.params(i).xyz2cam) for i in range(len(reader))}
+    held = {rgb2cam(camera.xyz2cam) for camera in held_out_cameras()}
+    assert len(used) > 1 and used <= held  # one camera per image, each a held-out one
 
 
 @pytest.mark.parametrize("kind", ["csv", "matek19"])

@@ -128,6 +128,13 @@ def _build_config(listing: Source, assigner: CameraAssigner, opts: BuildOptions)
     }
     if opts.page is not None:
         config["page"] = opts.page
+    if listing.has_splits:  # a pinned test set: test_fraction played no part
+        config["test_fraction"] = None
+        config["pinned_split"] = (
+            str(opts.test_list) if opts.test_list is not None else "split column"
+        )
+    if opts.per_class is not None or opts.limit is not None:
+        config["subset"] = {"per_class": opts.per_class, "limit": opts.limit}
     return config
 
 
@@ -270,7 +277,10 @@ class _Plan:
 
 
 def _plan(source: str | os.PathLike[str], opts: BuildOptions) -> _Plan:
-    listing = read_source(source, labels=opts.labels, unc=opts.unc)
+    listing = read_source(
+        source, labels=opts.labels, unc=opts.unc, test_list=opts.test_list,
+        per_class=opts.per_class, limit=opts.limit,
+    )  # fmt: skip
     scopes = ["camera_per"] if opts.camera_per == "group" else []
     if opts.noise is not None and opts.noise_per == "group":
         scopes.append("noise_per")
@@ -287,7 +297,7 @@ def _plan(source: str | os.PathLike[str], opts: BuildOptions) -> _Plan:
     try:
         assigner = CameraAssigner(
             opts.camera_per, seed=opts.seed, camera=camera, noise=opts.noise,
-            noise_per=opts.noise_per,
+            noise_per=opts.noise_per, cameras=opts.cameras,
         )  # fmt: skip
     except (TypeError, ValueError) as exc:
         raise CacheError(str(exc)) from None
@@ -295,7 +305,7 @@ def _plan(source: str | os.PathLike[str], opts: BuildOptions) -> _Plan:
     groups = [item.group or "" for item in listing.items] if listing.has_groups else None
     splits = assign_splits(
         label_array, groups=groups, test_fraction=opts.test_fraction, folds=opts.folds,
-        seed=opts.seed,
+        seed=opts.seed, test=listing.test_mask(),
     )  # fmt: skip
     shard = cast("tuple[int, int] | None", opts.shard)  # resolved when the options were made
     selected = [

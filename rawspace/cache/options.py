@@ -18,6 +18,7 @@ import numpy as np
 
 from ..hints import (
     CAMERA_POLICIES,
+    CAMERA_SOURCES,
     COMPRESSIONS,
     FITS,
     LABEL_MODES,
@@ -25,6 +26,7 @@ from ..hints import (
     NOISE_MODELS,
     UNC_MODES,
     CameraPolicy,
+    CameraSource,
     Compression,
     Fit,
     LabelMode,
@@ -48,6 +50,10 @@ def _check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
         bound = f">= {low}" if high is None else f"between {low} and {high}"
         raise CacheError(f"{name} must be {bound}, got {value}")
     return int(value)
+
+
+def _check_optional_count(name: str, value: Any) -> int | None:
+    return None if value is None else _check_int(name, value, 1)
 
 
 def _check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
@@ -96,16 +102,27 @@ class BuildOptions:
     labels, unc : str, optional
         Matek-19 label column (``"original"`` or ``"reannotation"``) and UNC handling
         (``"drop"`` or ``"keep"``); see :func:`rawspace.sources.read_source`.
+    test_list : path, optional
+        Pin the test set to the images this file names (a CSV with a ``path`` column, or
+        one path a line), e.g. a published split; a CSV source may pin it instead with a
+        ``split`` column. Only the folds are drawn then, and ``test_fraction`` is unused.
+    per_class, limit : int, optional
+        Keep that many images of each class / in all, chosen by a hash of their relative
+        path (see :func:`rawspace.sources.read_source`).
     layout : {"bayer", "packed", "linear"}
         Raw layout (see :func:`rawspace.invert`); samples are uint16.
     camera : CameraParams, path or None
         A fixed camera (or a JSON / raw file to load it from with
         :func:`rawspace.cameras.load_camera`); None draws cameras per ``camera_per``.
+    cameras : {"brooks", "catalogue", "training", "held-out"}
+        Where sampled cameras come from: Brooks et al.'s mixes of four matrices, or real
+        cameras of the catalogue (all, its training part or its held-out part; see
+        :mod:`rawspace.catalogue`).
     camera_per, noise_per : {"dataset", "group", "image"}
         Scopes of the cameras and of the noise levels (see
         :class:`rawspace.cameras.CameraAssigner`); ``"group"`` needs a source with groups.
-    noise : {None, "brooks"}
-        Sensor noise.
+    noise : {None, "brooks", "camera"}
+        Sensor noise: none, drawn as Brooks et al., or the camera's own noise profile.
     seed : int
         Global seed of cameras, noise and splits (>= 0).
     size : int
@@ -154,8 +171,12 @@ class BuildOptions:
 
     labels: LabelMode | None = None
     unc: UncMode | None = None
+    test_list: str | os.PathLike[str] | None = None
+    per_class: int | None = None
+    limit: int | None = None
     layout: Layout = "bayer"
     camera: CameraParams | str | os.PathLike[str] | None = None
+    cameras: CameraSource = "brooks"
     camera_per: CameraPolicy = "dataset"
     noise: NoiseModel | None = None
     noise_per: CameraPolicy = "image"
@@ -182,6 +203,9 @@ class BuildOptions:
         _check_choice("camera_per", self.camera_per, CAMERA_POLICIES)
         _check_choice("noise_per", self.noise_per, CAMERA_POLICIES)
         _check_choice("noise", self.noise, (None, *NOISE_MODELS))
+        _check_choice("cameras", self.cameras, CAMERA_SOURCES)
+        if self.test_list is not None and not isinstance(self.test_list, (str, os.PathLike)):
+            raise CacheError(f"test_list must be a path or None, got {self.test_list!r}")
         camera = self.camera
         if camera is not None and not isinstance(camera, (CameraParams, str, os.PathLike)):
             raise CacheError(
@@ -207,6 +231,10 @@ class BuildOptions:
             "seed": _check_seed(self.seed),
             "jobs": _check_int("jobs", self.jobs, 1),
             "page": None if self.page is None else _check_int("page", self.page, 0),
+            "per_class": None
+            if self.per_class is None
+            else _check_int("per_class", self.per_class, 1),
+            "limit": None if self.limit is None else _check_int("limit", self.limit, 1),
             "shard": _parse_shard(self.shard),
         }
         for name, value in values.items():

@@ -13,7 +13,7 @@ from typing import Any
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from ..hints import CAMERA_POLICIES, FITS, LAYOUTS
+from ..hints import CAMERA_POLICIES, CAMERA_SOURCES, FITS, LAYOUTS, NOISE_MODELS
 
 __all__ = [
     "add_conversion_arguments",
@@ -80,7 +80,7 @@ def listing_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_conversion_arguments(group: Any, *, size_help: str) -> None:
-    """Add --layout, --camera, --camera-per, --noise, --noise-per, --seed, --size, --fit,
+    """Add --layout, --camera, --cameras, --camera-per, --noise, --noise-per, --seed, --size, --fit,
     --page."""
     group.add_argument("--layout", choices=LAYOUTS, default="bayer", help="default: bayer")
     group.add_argument(
@@ -91,13 +91,25 @@ def add_conversion_arguments(group: Any, *, size_help: str) -> None:
         "CameraParams (or a convert output's .json) or a camera raw file such as a DNG",
     )
     group.add_argument(
+        "--cameras",
+        choices=CAMERA_SOURCES,
+        default="brooks",
+        help="where random cameras come from: brooks (mixes of Brooks et al.'s four "
+        "matrices), catalogue (real cameras, see 'rawspace info --cameras'), or its "
+        "training or held-out part; default: brooks",
+    )
+    group.add_argument(
         "--camera-per",
         choices=CAMERA_POLICIES,
         default="dataset",
         help="scope sharing one random camera; default: dataset",
     )
     group.add_argument(
-        "--noise", choices=("none", "brooks"), default="none", help="sensor noise; default: none"
+        "--noise",
+        choices=("none", *NOISE_MODELS),
+        default="none",
+        help="sensor noise: none, brooks (levels drawn as Brooks et al.) or camera (the "
+        "camera's own noise profile, e.g. a DNG's NoiseProfile); default: none",
     )
     group.add_argument(
         "--noise-per",
@@ -136,6 +148,7 @@ def conversion_options(args: argparse.Namespace) -> dict[str, Any]:
         "page": args.page,
         "layout": args.layout,
         "camera": None if args.camera == "sample" else args.camera,
+        "cameras": args.cameras,
         "camera_per": args.camera_per,
         "noise": None if args.noise == "none" else args.noise,
         "noise_per": args.noise_per,

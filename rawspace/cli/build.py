@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 from ..hints import COMPRESSIONS, LABEL_MODES, UNC_MODES
-from ._conversion import add_conversion_arguments, conversion_options, logging_to_stderr
+from ._conversion import (
+    add_conversion_arguments,
+    add_listing_arguments,
+    conversion_options,
+    listing_options,
+    logging_to_stderr,
+)
 
 __all__ = ["register", "run"]
 
@@ -58,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         choices=UNC_MODES,
         help="Matek-19 images labelled UNC: drop (default) or keep as a class",
     )
+    add_listing_arguments(source)
     conversion = parser.add_argument_group("conversion (as for 'rawspace convert')")
     add_conversion_arguments(
         conversion, size_help="side of the square samples (even); default: 400"
@@ -118,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             unc=args.unc,
             size=args.size,
             **conversion_options(args),
+            **listing_options(args),
             test_fraction=args.test_fraction,
             folds=args.folds,
             compression=args.compression,

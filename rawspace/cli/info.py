@@ -32,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="raw file, convert output .npy, or .h5 dataset",
     )
     parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="for a cache: also check every sample's stored pixels against the digests "
+        "written when it was built (reads every image once)",
+    )
+    parser.add_argument(
         "--cameras",
         nargs="?",
         const="all",
@@ -108,6 +114,14 @@ def run(args: argparse.Namespace) -> int:
             from ..cache import summary
 
             text = summary(args.file)
+            if args.verify:
+                from ..cache import open as open_cache
+
+                with open_cache(args.file) as reader:
+                    text += f"\nverified:       {reader.verify():,} samples match their digests"
+        elif args.verify:
+            print("rawspace info: --verify checks caches (.h5), not raw files", file=sys.stderr)
+            return 2
         else:
             text = _describe_raw(args.file)
     except (OSError, ValueError) as exc:

@@ -220,7 +220,7 @@ def _camera_names(cell: CellRecord) -> str:
     if not space.startswith("raw_"):
         return "— (sRGB input)"
     if space.endswith("_cam"):
-        return "a random camera per sample (training pool); evaluated on one fixed camera"
+        return "a random camera of the training pool per sample; evaluated on one fixed camera"
     return "the cache's camera(s)"
 
 

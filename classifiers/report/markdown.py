@@ -8,8 +8,9 @@ reports; notes; missing cells; configuration and versions."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from typing import Any
 
 from ..metrics import LABELS, METRICS
 from .results import Results, Row
@@ -21,7 +22,7 @@ from .sections import (
     row_interval_lines,
     sensitivity_lines,
 )
-from .text import metric, table
+from .text import metric, recipe_lines, table
 
 __all__ = ["markdown_text"]
 
@@ -179,6 +180,10 @@ def _speed_and_figure_lines(results: Results) -> list[str]:
 def _closing_lines(results: Results) -> list[str]:
     lines = ["## Notes", ""]
     lines += [f"- {note}" for note in results.notes]
+    first: dict[str, Mapping[str, Any]] = {}
+    for cell in results.cells:
+        first.setdefault(cell.key.model, cell.fingerprint)
+    lines += [f"- Weights and recipe of {line}" for line in recipe_lines(first)]
     absent = sorted({a for r in results.rows for a in r.absent_classes})
     if absent:
         lines.append(f"- Classes absent from the test labels (weight 0): {', '.join(absent)}.")

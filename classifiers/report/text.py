@@ -3,7 +3,8 @@ notes that explain how a comparison was run."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..grid.config import CompareConfig
 from .results import Summary
@@ -16,6 +17,7 @@ __all__ = [
     "optional",
     "p_value",
     "points",
+    "recipe_lines",
     "table",
 ]
 
@@ -153,3 +155,33 @@ def method_lines(rule: str, statement: str, margin: float | None, n_resamples: i
         "predictions of all runs pooled (per run in results.json); the reliability "
         "diagrams plot each bin's accuracy against its mean confidence.",
     ]
+
+
+def recipe_lines(fingerprints: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One line per model: its weights and training recipe, as its first cell's
+    fingerprint records them (the options that shaped the cell); a fingerprint without
+    training options gives no line.
+
+    Examples
+    --------
+    >>> train = {"lr": 1e-4, "weight_decay": 0.05, "warmup_epochs": 5, "layer_decay": 0.65,
+    ...          "label_smoothing": 0.1, "batch_size": 64, "epochs": 30, "patience": 10}
+    >>> recipe_lines({"vit_b_16": {"weights": "imagenet21k", "train": train}})[0]
+    'vit_b_16: weights imagenet21k; AdamW, peak learning rate 0.0001, weight decay 0.05,
+     5 warm-up epoch(s) then cosine decay, layer-wise learning-rate decay 0.65 (1: none),
+     label smoothing 0.1, batch 64, at most 30 epochs, patience 10.'
+    """
+    lines = []
+    for model, fingerprint in fingerprints.items():
+        train = fingerprint.get("train")
+        if not isinstance(train, Mapping):
+            continue
+        weights = fingerprint.get("weights") or "none (random initialisation)"
+        lines.append(
+            f"{model}: weights {weights}; AdamW, peak learning rate {train['lr']:g}, weight "
+            f"decay {train['weight_decay']:g}, {train['warmup_epochs']:g} warm-up epoch(s) then "
+            f"cosine decay, layer-wise learning-rate decay {train['layer_decay']:g} (1: none), "
+            f"label smoothing {train['label_smoothing']:g}, batch {train['batch_size']}, at "
+            f"most {train['epochs']} epochs, patience {train['patience']}."
+        )
+    return lines

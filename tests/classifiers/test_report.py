@@ -170,6 +170,11 @@ def test_the_report_shows_every_new_figure_from_the_saved_cells(saved) -> None:
                                                 r["figures"].values())]:  # fmt: skip
         assert (out / figure).read_bytes()[:4] == b"\x89PNG"
     assert set(data["figures"]) == {"forest", "camera_shift"}
+    train = cells[0].fingerprint["train"]
+    assert (
+        f"- Weights and recipe of resnet50: weights none (random initialisation); AdamW, peak "
+        f"learning rate {train['lr']:g}, weight decay {train['weight_decay']:g}"
+    ) in markdown
 
 
 def test_one_primary_per_model_and_holm_over_the_others(saved) -> None:
@@ -199,13 +204,15 @@ def test_the_camera_shift_table_has_one_paired_run_per_run(saved) -> None:
     out, cells, correct, _ = saved
     results = _assemble(out, cells)
     shift = results.camera_shift
-    assert shift is not None and shift.cameras == ("sampled 1", "sampled 2")
+    raw_cell = next(c for c in cells if c.key.space == "raw_packed")
+    assert shift is not None and shift.cameras == raw_cell.test_cameras
+    assert len(shift.cameras) == 2
     found = {(c.result.baseline, c.result.other): c for c in shift.comparisons}
     against_rgb = found["rgb", "raw_packed"]
     assert against_rgb.result.n_runs == 3  # three runs, not three runs × two cameras
     expected = correct["raw_packed@cams"].mean(axis=(1, 2)) - correct["rgb"].mean(axis=1)
     assert against_rgb.result.delta_accuracy == pytest.approx(expected)
-    assert "sRGB" in against_rgb.baseline_cameras and "sampled 2" in against_rgb.other_cameras
+    assert "sRGB" in against_rgb.baseline_cameras and shift.cameras[1] in against_rgb.other_cameras
     raw_raw = found["raw_packed", "raw_packed_aug"].result
     assert raw_raw.n_runs == 3 and raw_raw.accuracy.estimate == 0
     expected_holm = multipletests(
@@ -213,8 +220,8 @@ def test_the_camera_shift_table_has_one_paired_run_per_run(saved) -> None:
     )[1]
     assert [c.p_holm for c in shift.comparisons] == pytest.approx(expected_holm)
     rows = {e.space: e for e in shift.rows}
-    assert rows["rgb"].unseen_cameras == () and rows["raw_packed"].unseen_cameras == (
-        "sampled 1", "sampled 2")  # fmt: skip
+    assert rows["rgb"].unseen_cameras == ()
+    assert rows["raw_packed"].unseen_cameras == shift.cameras
     report.write(out, results)
     markdown = (out / "results.md").read_text()
     assert "| paired runs |" in markdown.replace("paired runs | Δ Acc", "paired runs |")

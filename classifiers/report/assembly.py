@@ -45,7 +45,8 @@ __all__ = ["assemble", "comparisons"]
 
 #: The figures of every row, ``plots/KIND__CACHE__MODEL__SPACE.png``.
 ROW_FIGURES = ("confusion", "roc", "curves", "reliability")
-#: The figures of the whole report, ``plots/KIND.png``.
+#: The figures of the whole report, ``plots/KIND.png`` (``camera_shift`` only with unseen
+#: cameras).
 REPORT_FIGURES = ("forest", "camera_shift")
 
 Groups = Mapping[tuple[str, str, str], Sequence[CellRecord]]
@@ -368,6 +369,8 @@ def assemble(
     found, family = _family(
         _comparisons(folder, rows, groups, {**options, "margin": margin}), chosen, primary
     )
+    shift = _camera_shift(folder, rows, groups, options)
+    figures = [kind for kind in REPORT_FIGURES if kind != "camera_shift" or shift is not None]
     return Results(
         config=config,
         devices=tuple(sorted({c.environment.device for c in cells})),
@@ -375,7 +378,7 @@ def assemble(
         notes=tuple(notes(config)),
         rows=rows,
         comparisons=found,
-        camera_shift=_camera_shift(folder, rows, groups, options),
+        camera_shift=shift,
         cost=tuple(costs),
         missing=tuple(missing),
         refused=tuple(refused),
@@ -383,5 +386,5 @@ def assemble(
         family=family,
         margin=None if margin is None else float(margin),
         method=tuple(method_lines(INTERVAL_RULE, family.statement, margin, n_resamples)),
-        figures={kind: f"plots/{kind}.png" for kind in REPORT_FIGURES},
+        figures={kind: f"plots/{kind}.png" for kind in figures},
     )

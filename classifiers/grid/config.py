@@ -8,14 +8,25 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rawspace import shards
 
-from .. import models
+from .. import models, pretrained
 from ..train import TrainConfig
 
-__all__ = ["CompareConfig", "CompareError", "parse_caches", "parse_shard", "parse_weights"]
+__all__ = [
+    "RECIPE_FIELDS",
+    "CompareConfig",
+    "CompareError",
+    "parse_caches",
+    "parse_shard",
+    "parse_weights",
+]
+
+#: The :class:`~classifiers.train.TrainConfig` fields a model's fine-tuning recipe
+#: (:func:`classifiers.pretrained.recipe`) sets unless the user chose them.
+RECIPE_FIELDS = ("lr", "warmup_epochs", "weight_decay", "layer_decay")
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -52,12 +63,30 @@ class CompareConfig:
     workers : int
         DataLoader workers when samples do not fit in device memory.
     train : TrainConfig
+        The training options; its :data:`RECIPE_FIELDS` are replaced per model by the
+        model's recipe (:meth:`train_for`) but for those named in ``train_given``.
+    train_given : tuple of str
+        The :data:`RECIPE_FIELDS` the user chose (``--lr``, ``--warmup-epochs``, …): kept
+        for every model.
     test_cameras : int
-        Unseen cameras drawn (``CameraParams.sample``, from a seed of their own) on which
-        every trained raw model is also tested (the camera-shift test).
+        Unseen cameras drawn from the held-out part of the camera catalogue
+        (:func:`classifiers.unprocess.unseen_cameras`, from a seed of their own), on which
+        every trained raw model is also tested (the camera-shift test); the ``*_cam``
+        spaces train on cameras of the catalogue's training part.
     test_camera_files : tuple of str
         Further unseen cameras: real raw files or camera JSON files
         (:func:`rawspace.cameras.load_camera`).
+    test_camera_curves : {"cache", "own"}
+        A camera file's tone and gamma curves: the cache's (only the camera changes) or
+        the file's own.
+    primary : str or None
+        The report's primary comparison ``"A-B"`` of two of ``spaces``; None: ``rgb``
+        against the first raw space named (:mod:`classifiers.report`).
+    margin : float or None
+        Non-inferiority margin in percentage points (> 0) of the report, or None.
+
+    The report's options (``primary``, ``margin``) shape no cell: they are in no
+    fingerprint.
 
     Examples
     --------
@@ -66,6 +95,13 @@ class CompareConfig:
     True
     >>> config.weights_for("resnet50") is None
     True
+    >>> config.train_for("resnet50").lr
+    0.001
+    >>> CompareConfig(caches=config.caches, out=Path("out"), primary="rgb-raw_bayer")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    classifiers.grid.config.CompareError: --primary: 'raw_bayer' is not one of the spaces ...
     """
 
     caches: tuple[tuple[str, Path], ...]
@@ -80,12 +116,48 @@ class CompareConfig:
     input_size: int | None = 224
     workers: int = 4
     train: TrainConfig = field(default_factory=TrainConfig)
+    train_given: tuple[str, ...] = ()
     test_cameras: int = 0
     test_camera_files: tuple[str, ...] = ()
+    test_camera_curves: Literal["cache", "own"] = "cache"
+    primary: str | None = None
+    margin: float | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.train_given) - set(RECIPE_FIELDS))
+        if unknown:
+            raise CompareError(f"train_given must name {', '.join(RECIPE_FIELDS)}; got {unknown}")
+        if self.test_camera_curves not in ("cache", "own"):
+            raise CompareError(
+                f"--test-camera-curves must be cache or own; got {self.test_camera_curves!r}"
+            )
+        if self.margin is not None and not (
+            isinstance(self.margin, (int, float)) and 0 < self.margin < 100
+        ):
+            raise CompareError(f"--margin must be between 0 and 100 points; got {self.margin!r}")
+        if self.primary is not None:
+            from ..report.family import parse_primary  # the report's own reading of A-B
+
+            try:
+                parse_primary(self.primary, self.spaces)
+            except ValueError as error:
+                raise CompareError(f"--{error}") from None
 
     def weights_for(self, model: str) -> str | None:
         """The weights spec of ``model``."""
         return dict(self.weights).get(model)
+
+    def recipe_for(self, model: str) -> pretrained.Recipe:
+        """The fine-tuning recipe of ``model`` with its weights in this ``mode``
+        (:func:`classifiers.pretrained.recipe`)."""
+        return pretrained.recipe(model, weights=self.weights_for(model), mode=self.mode)
+
+    def train_for(self, model: str) -> TrainConfig:
+        """The training options of ``model``: :attr:`train` with the model's recipe in
+        every :data:`RECIPE_FIELDS` field the user did not choose (``train_given``)."""
+        tuned = self.recipe_for(model).apply(self.train)
+        kept = {name: getattr(self.train, name) for name in self.train_given}
+        return dataclasses.replace(tuned, **kept)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (the ``config`` of ``plan.json`` and ``results.json``)."""
@@ -95,6 +167,7 @@ class CompareConfig:
         out["weights"] = dict(self.weights)
         out["models"], out["spaces"] = list(self.models), list(self.spaces)
         out["test_camera_files"] = list(self.test_camera_files)
+        out["train_given"] = list(self.train_given)
         return out
 
     @classmethod
@@ -119,6 +192,10 @@ class CompareConfig:
                 train=train,
                 test_cameras=int(data["test_cameras"]),
                 test_camera_files=tuple(map(str, data["test_camera_files"])),
+                train_given=tuple(map(str, data.get("train_given", RECIPE_FIELDS))),
+                test_camera_curves=data.get("test_camera_curves", "own"),
+                primary=None if data.get("primary") is None else str(data["primary"]),
+                margin=None if data.get("margin") is None else float(data["margin"]),
             )
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise CompareError(f"not a comparison configuration ({error!r})") from None

@@ -27,6 +27,7 @@ from .record import SCHEMA_VERSION, CellKey
 
 __all__ = [
     "PLAN",
+    "TRAINING_CAMERAS",
     "VAL_FRACTION",
     "Cell",
     "Plan",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 PLAN = "plan.json"
+#: Where the ``*_cam`` spaces' training cameras come from
+#: (:meth:`classifiers.unprocess.CameraSchedule.create`'s ``source``).
+TRAINING_CAMERAS = "training"
 #: Fraction of the training split carved out for validation when ``folds`` < 2.
 VAL_FRACTION = 0.1
 #: Relative training cost of one image at 224×224 per model: 1 / images per second of
@@ -138,8 +142,16 @@ def fingerprint(
     cameras: Sequence[tuple[str, CameraParams]],
 ) -> dict[str, Any]:
     """Everything that shapes a cell's result: a stored cell with another one is retrained.
-    ``content`` is the cache's content fingerprint (:meth:`CacheReader.fingerprint`)."""
-    return {
+    ``content`` is the cache's content fingerprint (:meth:`CacheReader.fingerprint`).
+
+    ``train`` holds the model's own training options (:meth:`CompareConfig.train_for`,
+    its recipe) but the seed, the log switch and the thread count; a pretrained model's
+    cell also says that it is standardised with the backbone's own statistics, and a
+    ``*_cam`` cell where its training cameras come from."""
+    train = asdict(config.train_for(cell.key.model)) | {"quiet": None, "seed": None,
+                                                         "threads": None}  # fmt: skip
+    weights = config.weights_for(cell.key.model)
+    found = {
         "cache": content,
         "model": cell.key.model,
         "space": cell.space.name,
@@ -147,12 +159,17 @@ def fingerprint(
         "seed": cell.key.seed,
         "folds": config.folds,
         "mode": config.mode,
-        "weights": config.weights_for(cell.key.model),
+        "weights": weights,
         "input_size": config.input_size,
-        "train": asdict(config.train) | {"quiet": None, "seed": None},
+        "train": train,
         "val_fraction": VAL_FRACTION,
         "test_cameras": [[n, c.to_dict()] for n, c in cameras] if cell.space.raw else [],
     }
+    if weights is not None:
+        found["normalization"] = "backbone"
+    if cell.space.camera:
+        found["training_cameras"] = TRAINING_CAMERAS
+    return found
 
 
 @dataclass(frozen=True)

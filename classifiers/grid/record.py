@@ -117,6 +117,7 @@ class InputDescription:
     cfa: str | None
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    normalization: str = "the training samples' mean/std"
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class Training:
     resident: bool
     precision: str
     processes: int
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,10 @@ class CellRecord:
     ``fingerprint`` holds everything that shapes the result (the cache's content
     fingerprint and every setting); ``test_rows`` the cache rows of the test images in
     the order of the predictions; ``test_cameras`` the unseen cameras it was also tested
-    on (empty for RGB spaces); ``seconds`` its wall time.
+    on (empty for RGB spaces), ``training_cameras`` the catalogue cameras of a ``*_cam``
+    space's training pool; ``checkpoint`` the exact pretrained checkpoint (None from
+    scratch) and ``recipe`` the training options the model got and where they are from;
+    ``seconds`` its wall time.
 
     Examples
     --------
@@ -190,6 +195,9 @@ class CellRecord:
     n_test: int
     test_rows: tuple[int, ...]
     test_cameras: tuple[str, ...] = ()
+    training_cameras: tuple[str, ...] = ()
+    checkpoint: str | None = None
+    recipe: str = ""
     seconds: float = 0.0
 
     @property
@@ -217,6 +225,9 @@ class CellRecord:
             "n_test": self.n_test,
             "test_rows": list(self.test_rows),
             "test_cameras": list(self.test_cameras),
+            "training_cameras": list(self.training_cameras),
+            "checkpoint": self.checkpoint,
+            "recipe": self.recipe,
             "seconds": self.seconds,
             "predictions": self.predictions,
         }
@@ -247,6 +258,9 @@ class CellRecord:
                 n_test=int(data["n_test"]),
                 test_rows=tuple(int(r) for r in data["test_rows"]),
                 test_cameras=tuple(map(str, data["test_cameras"])),
+                training_cameras=tuple(map(str, data.get("training_cameras", ()))),
+                checkpoint=None if data.get("checkpoint") is None else str(data["checkpoint"]),
+                recipe=str(data.get("recipe", "")),
                 seconds=float(data["seconds"]),
             )
         except RecordError:

@@ -1,9 +1,15 @@
 """The cameras of a cell: the evaluation camera of the ``*_cam`` spaces and the unseen
 cameras of the camera-shift test, on which every trained raw model is also tested.
 
-Test cameras are drawn lazily from the stream ``stable_seed(train.seed, "test-cameras")``
-(unrelated to any training camera), so the k-th camera is the same in every run and
-process; their count is bounded by :data:`MAX_TEST_CAMERAS`.
+Unseen cameras never come from the distribution the models were trained on: the
+``*_cam`` spaces train on cameras of the camera catalogue's training part
+(:data:`~classifiers.grid.plan.TRAINING_CAMERAS`), and ``--test-cameras K`` draws K
+cameras of its held-out part (:func:`classifiers.unprocess.unseen_cameras`, split by
+maker and model), from the stream ``stable_seed(train.seed, "test-cameras")`` (unrelated
+to any training camera), so the k-th camera is the same in every run and process; their
+count is bounded by :data:`MAX_TEST_CAMERAS`. Every test camera shares the cache's CFA,
+levels and (unless ``test_camera_curves="own"``) tone and gamma curves, so that only the
+camera changes.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from rawspace.cameras import load_camera, stable_seed
 from .. import data, distributed, spaces, unprocess
 from ..train import predict
 from .config import CompareConfig, CompareError
+from .plan import TRAINING_CAMERAS
 
 __all__ = [
     "MAX_TEST_CAMERAS",
@@ -64,10 +71,12 @@ def _evaluation_camera(reader: CacheReader) -> CameraParams:
 def camera_schedule(
     reader: CacheReader, train_rows: np.ndarray, seed: int, device: torch.device
 ) -> unprocess.CameraSchedule:
-    """The per-epoch camera schedule of a ``*_cam`` cell."""
+    """The per-epoch camera schedule of a ``*_cam`` cell: a pool of cameras of the
+    catalogue's training part (its names in ``pool_cameras``)."""
     return unprocess.CameraSchedule.create(
-        train_rows=train_rows, evaluation=_evaluation_camera(reader), seed=seed, device=device
-    )
+        train_rows=train_rows, evaluation=_evaluation_camera(reader), seed=seed,
+        source=TRAINING_CAMERAS, device=device,
+    )  # fmt: skip
 
 
 def check_count(count: int) -> None:
@@ -82,23 +91,39 @@ def check_count(count: int) -> None:
 
 
 def test_cameras(config: CompareConfig, reader: CacheReader) -> list[tuple[str, CameraParams]]:
-    """The unseen cameras of the camera-shift test, each in the cache's CFA and levels:
-    drawn from the stream ``stable_seed(train.seed, "test-cameras")``, then read from the
-    given files."""
+    """The unseen cameras of the camera-shift test as (name, camera), each in the cache's
+    CFA, levels and curves: ``config.test_cameras`` drawn from the catalogue's held-out
+    part (named after their catalogue cameras), then those read from the given files
+    (named by file; the file's own tone and gamma with ``test_camera_curves="own"``).
+    Names are unique: a repeated one gets `` (2)``, `` (3)``, …"""
     check_count(config.test_cameras)
-    rng = np.random.default_rng(stable_seed(config.train.seed, "test-cameras"))
-    found = [(f"sampled {k + 1}", _cache_camera(reader, seed_or_rng=rng))
-             for k in range(config.test_cameras)]  # fmt: skip
+    like = _evaluation_camera(reader)
+    drawn = ()
+    if config.test_cameras:
+        rng = np.random.default_rng(stable_seed(config.train.seed, "test-cameras"))
+        drawn = unprocess.unseen_cameras(config.test_cameras, rng, like=like)
+    found = [(str(camera.name), camera) for camera in drawn]
+    curves = {} if config.test_camera_curves == "own" else {"tone": like.tone, "gamma": like.gamma}
     for path in config.test_camera_files:
         try:
             camera = load_camera(path)
         except (OSError, ValueError) as error:
             raise CompareError(f"--test-camera {path}: {error}") from error
         in_cache_format = dataclasses.replace(
-            camera, cfa=reader.cfa, black_level=reader.black_level, white_level=reader.white_level
-        )
+            camera, cfa=reader.cfa, black_level=reader.black_level,
+            white_level=reader.white_level, **curves,
+        )  # fmt: skip
         found.append((Path(path).name, in_cache_format))
-    return found
+    return _unique(found)
+
+
+def _unique(cameras: Sequence[tuple[str, CameraParams]]) -> list[tuple[str, CameraParams]]:
+    seen: dict[str, int] = {}
+    named = []
+    for name, camera in cameras:
+        seen[name] = seen.get(name, 0) + 1
+        named.append((name if seen[name] == 1 else f"{name} ({seen[name]})", camera))
+    return named
 
 
 def _raw_rows(

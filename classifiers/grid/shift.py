@@ -98,12 +98,12 @@ def test_cameras(config: CompareConfig, reader: CacheReader) -> list[tuple[str, 
     Names are unique: a repeated one gets `` (2)``, `` (3)``, …"""
     check_count(config.test_cameras)
     like = _evaluation_camera(reader)
-    drawn = ()
+    drawn: tuple[CameraParams, ...] = ()
     if config.test_cameras:
         rng = np.random.default_rng(stable_seed(config.train.seed, "test-cameras"))
         drawn = unprocess.unseen_cameras(config.test_cameras, rng, like=like)
     found = [(str(camera.name), camera) for camera in drawn]
-    curves = {} if config.test_camera_curves == "own" else {"tone": like.tone, "gamma": like.gamma}
+    own = config.test_camera_curves == "own"
     for path in config.test_camera_files:
         try:
             camera = load_camera(path)
@@ -111,7 +111,8 @@ def test_cameras(config: CompareConfig, reader: CacheReader) -> list[tuple[str, 
             raise CompareError(f"--test-camera {path}: {error}") from error
         in_cache_format = dataclasses.replace(
             camera, cfa=reader.cfa, black_level=reader.black_level,
-            white_level=reader.white_level, **curves,
+            white_level=reader.white_level, tone=camera.tone if own else like.tone,
+            gamma=camera.gamma if own else like.gamma,
         )  # fmt: skip
         found.append((Path(path).name, in_cache_format))
     return _unique(found)

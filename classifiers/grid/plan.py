@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -41,7 +41,7 @@ __all__ = [
 PLAN = "plan.json"
 #: Where the ``*_cam`` spaces' training cameras come from
 #: (:meth:`classifiers.unprocess.CameraSchedule.create`'s ``source``).
-TRAINING_CAMERAS = "training"
+TRAINING_CAMERAS: Final = "training"
 #: Fraction of the training split carved out for validation when ``folds`` < 2.
 VAL_FRACTION = 0.1
 #: Relative training cost of one image at 224×224 per model: 1 / images per second of

@@ -74,7 +74,25 @@ def _add_training(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: CUDA when available")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=64, help="global batch size")
-    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of AdamW")
+    parser.add_argument(
+        "--lr", type=float,
+        help="peak learning rate of AdamW (default: the model's recipe, 1e-3 from scratch, "
+        "1e-4 to fine-tune pretrained weights)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--warmup-epochs", type=int,
+        help="epochs of linear warm-up (default: the model's recipe)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--layer-decay", type=float,
+        help="layer-wise learning-rate decay, 1 for none (default: the model's recipe, "
+        "0.65-0.75 for pretrained ViTs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int,
+        help="CPU threads of training (default: the CPUs this process may use, shared by "
+        "the torchrun processes of a node)",
+    )  # fmt: skip
     parser.add_argument("--input-size", type=int, default=224,
                         help="side of the model input; 0 keeps native sizes")  # fmt: skip
     parser.add_argument("--label-smoothing", type=float, default=0.0,
@@ -115,6 +133,22 @@ def register_compare(subparsers: argparse._SubParsersAction) -> None:
         "--test-camera", dest="test_camera_files", action="append", default=[], metavar="FILE",
         help="an unseen camera from a raw file (DNG, CR2, ...) or a camera JSON; repeatable",
     )  # fmt: skip
+    shift.add_argument(
+        "--test-camera-curves", choices=("cache", "own"), default="cache",
+        help="tone and gamma curves of a --test-camera FILE: the cache's (only the camera "
+        "changes) or the file's own",
+    )  # fmt: skip
+    stats = parser.add_argument_group("the report's statistics")
+    stats.add_argument(
+        "--primary", metavar="A-B",
+        help="the primary comparison of every model, two spaces as A-B (default: rgb "
+        "against the first raw space named); every other comparison is Holm-adjusted",
+    )  # fmt: skip
+    stats.add_argument(
+        "--margin", type=float, metavar="M",
+        help="non-inferiority margin in percentage points: adds a non-inferiority verdict "
+        "(the CI's lower end above -M)",
+    )  # fmt: skip
     scale = parser.add_argument_group("scaling out")
     scale.add_argument("--shard", metavar="K/N|auto",
                        help="train only shard K of N of the cells (no report)")  # fmt: skip
@@ -148,6 +182,8 @@ def _config(args: argparse.Namespace) -> CompareConfig:
     if not args.claim_timeout > 0:
         raise CompareError(f"--claim-timeout must be positive; got {args.claim_timeout}")
     model_names = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    chosen = {"lr": args.lr, "warmup_epochs": args.warmup_epochs, "layer_decay": args.layer_decay}
+    given = {name: value for name, value in chosen.items() if value is not None}
     return CompareConfig(
         caches=parse_caches(args.cache, args.named_caches),
         out=Path(args.out),
@@ -162,10 +198,14 @@ def _config(args: argparse.Namespace) -> CompareConfig:
         workers=args.workers,
         test_cameras=args.test_cameras,
         test_camera_files=tuple(args.test_camera_files),
+        test_camera_curves=args.test_camera_curves,
+        primary=args.primary,
+        margin=args.margin,
+        train_given=tuple(given),
         train=TrainConfig(
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            epochs=args.epochs, batch_size=args.batch_size,
             label_smoothing=args.label_smoothing, patience=args.patience, seed=args.seed,
-            quiet=args.quiet,
+            quiet=args.quiet, threads=args.threads, **given,
         ),
     )  # fmt: skip
 
@@ -178,7 +218,12 @@ def run_compare(args: argparse.Namespace) -> int:
         return 2
     from tqdm.auto import tqdm
 
+    from rawspace.cpus import configure_threads
     from rawspace.files import WriteError
+
+    if args.threads is not None and args.threads < 1:
+        return _fail(f"--threads must be a positive integer; got {args.threads}", 2)
+    configure_threads(args.threads)  # before torch starts its pools
 
     from .grid import CompareError, parse_shard, run, write_report
     from .models import WeightsUnavailableError
@@ -186,7 +231,7 @@ def run_compare(args: argparse.Namespace) -> int:
     log = None if args.quiet else lambda line: tqdm.write(line, file=sys.stderr)
     try:
         if args.report is not None:
-            write_report(Path(args.report), log=log)
+            write_report(Path(args.report), log=log, primary=args.primary, margin=args.margin)
             return 0
         shard = None if args.shard is None else parse_shard(args.shard)
         config = _config(args)

@@ -2,7 +2,7 @@
 
 The commands are taken from the README's bash blocks and run in order in a
 scratch folder that holds small stand-ins for the data they name: ``cells/``
-and ``cells.csv`` (generated images), ``../shared/data/pbc`` (ten PBC images
+and ``cells.csv`` (generated images), ``$DATA/pbc`` = ``../shared/data/pbc`` (ten PBC images
 per class, or generated ones), the Blackmagic DNG (skipped when the shared
 folder is absent) and a miniature Matek-19 download. To run in seconds on a
 CPU, training options are scaled down: one epoch, two folds, one unseen camera,
@@ -40,7 +40,7 @@ def readme_commands() -> list[str]:
     text = README.read_text(encoding="utf-8")
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
-        block = block.replace("\\\n", " ")
+        block = block.replace("\\\n", " ").replace("$DATA", "../shared/data")
         for line in block.splitlines():
             for part in line.split("#")[0].split("&&"):
                 part = " ".join(part.split())

@@ -291,12 +291,21 @@ def run(
     return results
 
 
-def write_report(out: str | os.PathLike[str], *, log: Log | None = None) -> report.Results:
+def write_report(
+    out: str | os.PathLike[str],
+    *,
+    log: Log | None = None,
+    primary: str | None = None,
+    margin: float | None = None,
+) -> report.Results:
     """Assemble ``results.json``, ``.csv``, ``.md`` and the figures from the finished cells.
 
     Reads ``OUT/plan.json`` (written by :func:`run`); a planned cell whose files are
     missing or damaged is listed as missing, and a cell whose fingerprint differs from the
     plan (made with other settings, or from another cache) is refused and listed.
+
+    ``primary`` (``"A-B"``) and ``margin`` (points) override the plan's report options
+    (:class:`~classifiers.grid.config.CompareConfig`); they retrain nothing.
 
     Returns
     -------
@@ -334,6 +343,8 @@ def write_report(out: str | os.PathLike[str], *, log: Log | None = None) -> repo
         costs=store.stored_costs(out / "cells", say),
         missing=missing,
         refused=refused,
+        primary=plan.config.primary if primary is None else primary,
+        margin=plan.config.margin if margin is None else margin,
     )
     report.write(out, results)
     say(f"wrote {out / 'results.md'}")

@@ -26,7 +26,7 @@ import torch
 from rawspace import CameraParams
 from rawspace.cache import CacheReader
 
-from .. import data, distributed, models, spaces
+from .. import data, distributed, models, pretrained, spaces
 from ..metrics import evaluate
 from ..spaces import RawFormat
 from ..train import TrainResult, device_name, fit, predict, seed_everything
@@ -103,7 +103,8 @@ def _first_layer_note(
 def _pipeline(
     cell: Cell, context: CellContext, train_rows: np.ndarray, shape: tuple[int, int, int]
 ) -> spaces.InputPipeline:
-    """The cell's input pipeline, normalised with its training samples' statistics."""
+    """The cell's input pipeline, normalised as a pretrained backbone was (its own mean
+    and std), or else with the training samples' statistics."""
     reader, space = context.reader, cell.space
     cameras = (
         shift.camera_schedule(reader, train_rows, cell.key.seed, context.device)
@@ -113,6 +114,12 @@ def _pipeline(
     pipeline = spaces.InputPipeline(
         space, RawFormat.of(reader), spaces.Normalization.identity(shape[0]), cameras=cameras
     )
+    own = pretrained.input_normalization(
+        cell.key.model, weights=context.config.weights_for(cell.key.model),
+        in_channels=shape[0], channel_colors=space.channel_colors(reader.cfa),
+    )  # fmt: skip
+    if own is not None:
+        return dataclasses.replace(pipeline, normalization=spaces.Normalization(own.mean, own.std))
     batches = data.batch_rows(train_rows, batch_size=_STATS_BATCH)
     normalization = spaces.fit_normalization(
         pipeline.unit(stored, rows=rows)
@@ -131,16 +138,20 @@ def _training(result: TrainResult) -> Training:
         resident=result.resident,
         precision=result.precision,
         processes=result.processes,
+        threads=result.threads,
     )
 
 
-def _input_description(pipeline: spaces.InputPipeline, shape: Sequence[int]) -> InputDescription:
+def _input_description(
+    pipeline: spaces.InputPipeline, shape: Sequence[int], normalization: str | None
+) -> InputDescription:
     d = pipeline.describe(shape)
     return InputDescription(
         space=str(d["space"]), shape=tuple(shape), dtype=str(d["dtype"]),
         source=str(d["source"]), scaling=str(d["scaling"]), description=str(d["description"]),
         cfa=None if d["cfa"] is None else str(d["cfa"]),
         mean=tuple(pipeline.normalization.mean), std=tuple(pipeline.normalization.std),
+        **({} if normalization is None else {"normalization": normalization}),
     )  # fmt: skip
 
 
@@ -161,6 +172,10 @@ def train_cell(
     pipeline = _pipeline(cell, context, train_rows, shape)
     weights = config.weights_for(cell.key.model)
     colors = space.channel_colors(reader.cfa)
+    own = pretrained.input_normalization(
+        cell.key.model, weights=weights, in_channels=shape[0], channel_colors=colors
+    )
+    own_normalization = None if own is None else own.source
     seed_everything(cell.key.seed)
     model = models.create(
         cell.key.model, num_classes=len(reader.class_names), in_channels=shape[0],
@@ -173,7 +188,8 @@ def train_cell(
 
     result = fit(
         model, context.samples, pipeline, train_rows=train_rows, val_rows=val_rows,
-        config=dataclasses.replace(config.train, seed=cell.key.seed), device=context.device,
+        config=dataclasses.replace(config.train_for(cell.key.model), seed=cell.key.seed),
+        device=context.device,
         group=context.group, log=epoch_done,
     )  # fmt: skip
     probabilities, labels = predict(
@@ -193,12 +209,15 @@ def train_cell(
         say(f"{name}: unseen cameras: accuracy " + ", ".join(f"{100 * a:.2f} %" for a in accuracy))
     record = CellRecord(
         key=cell.key, fingerprint=fingerprint, class_names=tuple(reader.class_names), scores=scores,
-        train=_training(result), input=_input_description(pipeline, shape),
+        train=_training(result), input=_input_description(pipeline, shape, own_normalization),
         first_layer=_first_layer_note(cell.key.model, shape[0], weights, colors),
         split=_split_description(reader), environment=_environment(context.device),
         n_train=len(train_rows), n_val=len(val_rows), n_test=len(test_rows),
         test_rows=tuple(int(r) for r in test_rows),
         test_cameras=tuple(n for n, _ in context.test_cameras) if shifted is not None else (),
         seconds=time.perf_counter() - start,
+        training_cameras=pipeline.cameras.pool_cameras if pipeline.cameras is not None else (),
+        checkpoint=pretrained.checkpoint_name(cell.key.model, weights=weights),
+        recipe=config.recipe_for(cell.key.model).source,
     )  # fmt: skip
     return record, Predictions(np.asarray(labels), np.asarray(probabilities), shifted)

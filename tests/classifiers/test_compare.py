@@ -333,7 +333,12 @@ def test_camera_augmentation_and_the_camera_shift_table(
     assert run_compare([*argv, *FAST, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     shift = results["camera_shift"]
-    assert shift["cameras"] == ["sampled 1", "sampled 2", "camera.json"]
+    from rawspace.catalogue import find_camera
+
+    *unseen_names, file_name = shift["cameras"]
+    assert len(unseen_names) == 2 and file_name == "camera.json"
+    # unseen cameras are real cameras of the catalogue's held-out part, never of the pool's
+    assert all(find_camera(name).part == "held-out" for name in unseen_names)
     rows = {e["space"]: e for e in shift["rows"]}
     assert rows["rgb"]["unseen"] is None
     for space in ("raw_packed", "raw_packed_cam"):
@@ -375,3 +380,25 @@ def test_a_cache_rebuilt_from_other_pixels_retrains_every_cell(
     assert log.count("retrained: the stored result was made with other cache contents") == 2
     assert "not retrained" not in log
     assert CompareConfig.from_dict(json.loads((out / "plan.json").read_text())["config"])
+
+
+def test_primary_margin_and_threads(make_cache, tmp_path, capsys, run_compare) -> None:
+    """--primary chooses the primary comparison (checked before training), --margin adds a
+    non-inferiority clause, both also with --report, and --threads reaches the cells."""
+    cache = make_cache("pm.h5")
+    out = tmp_path / "out"
+    spaces = ["--spaces", "rgb,raw_packed,raw_bayer"]
+    bad = run_compare(
+        [str(cache), *spaces, "--primary", "rgb-raw_linear", *FAST, "--out", str(out)]
+    )
+    assert bad == 2 and "--primary" in capsys.readouterr().err
+    assert not (out / "cells").exists()
+    argv = [str(cache), *spaces, "--primary", "rgb-raw_bayer", "--threads", "1", *FAST]
+    assert run_compare([*argv, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    primary = [(c["baseline"], c["other"]) for c in results["comparisons"] if c["primary"]]
+    assert primary == [("rgb", "raw_bayer")]
+    cell = json.loads(next((out / "cells").glob("*__rgb__fold*.json")).read_text())
+    assert cell["train"]["threads"] == 1
+    assert run_compare(["--report", str(out), "--margin", "50"]) == 0
+    assert "non-inferior" in (out / "results.md").read_text()

@@ -22,6 +22,7 @@ import functools
 import os
 import types
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -45,6 +46,7 @@ __all__ = [
     "head_name",
     "imagenet_checkpoint_path",
     "patch_size",
+    "read_weights",
 ]
 
 #: The study's models, plus MobileNetV3-Small: a small model for quick CPU runs (the demo).
@@ -87,6 +89,42 @@ def check_model(name: str) -> str:
 def _by_timm(name: str, weights: object) -> bool:
     """Whether timm builds ``name`` with ``weights``."""
     return name not in _LAYOUT or (name in IN21K_CHECKPOINTS and weights == "imagenet21k")
+
+
+def read_weights(name: str, path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The state dict in the weights file ``path`` of model ``name``, read as
+    :func:`create` reads it: DinoBloom's checkpoint layout for ``dinobloom-*``, timm's
+    reader (``.pth`` or ``.safetensors``) for models timm builds, a torchvision state
+    dict (optionally under ``state_dict`` or ``model``) otherwise.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        No such file, or it holds no state dict of tensors.
+    Exception
+        Whatever torch or safetensors raise for a file that is not theirs.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.pth"
+    >>> torch.save({"state_dict": {"fc.weight": torch.zeros(2, 2)}}, path)
+    >>> list(read_weights("resnet50", path))
+    ['fc.weight']
+    """
+    path = Path(path)
+    if name in DINOBLOOM:
+        return timm_models._dinobloom_state(path)
+    if _by_timm(name, path):
+        import timm.models
+
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file not found: {path}")
+        state = timm.models.load_state_dict(str(path))
+        if not isinstance(state, dict) or not state:
+            raise ValueError(f"weights file {path} does not hold a state dict of tensors")
+        return dict(state)
+    return torchvision_models._read_state_file(path)
 
 
 def first_layer_name(name: str, *, weights: str | os.PathLike[str] | None = None) -> str:

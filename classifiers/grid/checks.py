@@ -4,10 +4,7 @@ wrong."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
-import torch
 
 import rawspace.cache
 from rawspace.cache import CacheReader
@@ -22,29 +19,19 @@ __all__ = ["check_config"]
 
 
 def _check_weights(config: CompareConfig) -> None:
-    """Every weights file holds a state dict of tensors (optionally under ``state_dict`` or
-    ``model``), read as :func:`classifiers.models.create` will read it."""
+    """Every weights file holds a state dict of tensors for its model, read as
+    :func:`classifiers.models.create` will read it (:func:`classifiers.models.read_weights`)."""
     for model, spec in config.weights:
         if spec is None or spec in models.PRETRAINED:
             continue
         try:
-            state = torch.load(spec, map_location="cpu", weights_only=True)
+            models.read_weights(model, spec)
         except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, …
             reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise CompareError(
-                f"--weights {spec} (for {model}) is not a PyTorch state dict: "
+                f"--weights {spec} (for {model}) is not a state dict of that model's weights: "
                 f"{type(error).__name__}{': ' + reason if reason else ''}"
             ) from None
-        for key in ("state_dict", "model"):
-            if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
-                state = state[key]
-        if not isinstance(state, Mapping) or not all(
-            isinstance(v, torch.Tensor) for v in state.values()
-        ):
-            raise CompareError(
-                f"--weights {spec} (for {model}) does not hold a state dict of tensors; "
-                f"got {type(state).__name__}"
-            )
 
 
 def _check_options(config: CompareConfig) -> tuple[Space, ...]:

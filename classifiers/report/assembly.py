@@ -302,7 +302,10 @@ def _camera_shift(
             found.append(_shifted_comparison(out, cache, model, (baseline, other),
                                              shifted_pairs, cameras, options))  # fmt: skip
     adjusted = holm([c.result.accuracy.p_value for c in found]).tolist()
-    found = [replace(c, p_holm=p) for c, p in zip(found, adjusted, strict=True)]
+    found = [
+        replace(c, p_holm=p, result=replace(c.result, p_holm=p))
+        for c, p in zip(found, adjusted, strict=True)
+    ]
     return CameraShift(tuple(cameras), tuple(table), tuple(found))
 
 

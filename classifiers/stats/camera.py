@@ -47,6 +47,9 @@ class CameraShift:
         Corrected t-test and descriptive Wilcoxon over the per-run Δs.
     alpha, confidence : float
     n_resamples, seed : int
+    p_holm : float or None
+        The two-way p Holm-adjusted over the report's camera-shift family (set by the
+        report); when set, the verdict reads it.
 
     Examples
     --------
@@ -78,6 +81,7 @@ class CameraShift:
     confidence: float
     n_resamples: int
     seed: int
+    p_holm: float | None = None
 
     @property
     def n_runs(self) -> int:
@@ -88,7 +92,11 @@ class CameraShift:
         """``"higher"``, ``"lower"``, ``"none"`` or ``"too_few_runs"`` (two-way interval)."""
         if self.n_runs < MIN_RUNS_POPULATION:
             return "too_few_runs"
-        if not evidence(self.accuracy.low, self.accuracy.high, self.n_runs):
+        if self.p_holm is not None:
+            significant = self.p_holm < self.alpha
+        else:
+            significant = bool(evidence(self.accuracy.low, self.accuracy.high, self.n_runs))
+        if not significant:
             return "none"
         return "higher" if self.accuracy.estimate > 0 else "lower"
 
@@ -99,8 +107,11 @@ class CameraShift:
             f"On {len(self.cameras)} unseen cameras, {self.other} − {self.baseline}: "
             f"{points(a.estimate)} points (mean over {runs_text(self.n_runs)} of the mean over "
             f"cameras), {a.confidence * 100:g} % CI [{points(a.low)}, {points(a.high)}] over runs "
-            f"and test images, p = {format_p(a.p_value)}: "
+            f"and test images, p = {format_p(a.p_value)}"
         )
+        if self.p_holm is not None:
+            text += f", Holm-adjusted p = {format_p(self.p_holm)} over the camera-shift comparisons"
+        text += ": "
         verdict = self.verdict()
         if verdict == "too_few_runs":
             text += f"with {runs_text(self.n_runs)} this describes these trained models only"
@@ -138,6 +149,8 @@ class CameraShift:
         """Rebuild from :meth:`to_dict`'s output (extra keys are ignored)."""
         values: dict[str, object] = {}
         for f in fields(cls):
+            if f.name not in data and f.name == "p_holm":
+                continue  # written before the family was recorded
             value = data[f.name]
             if f.name == "accuracy":
                 value = TwoWayInterval.from_dict(value)  # type: ignore[arg-type]

@@ -24,13 +24,16 @@ def _help() -> str:
 
 def test_help_shows_every_default_and_the_model_names() -> None:
     text = " ".join(_help().split())
-    for option, default in [("--epochs", "30"), ("--batch-size", "64"), ("--lr", "0.001"),
+    for option, default in [("--epochs", "30"), ("--batch-size", "64"),
                             ("--input-size", "224"), ("--patience", "10"), ("--mode", "full"),
                             ("--device", "auto"), ("--folds", "1"), ("--seeds", "1"),
                             ("--workers", "4"), ("--claim-timeout", "120.0"),
                             ("--models", "resnet50"), ("--weights", "none")]:  # fmt: skip
         part = text[text.index(f" {option} ", text.index("options:")) :]
         assert f"(default: {default})" in part[: part.index("(default:") + 40], option
+    for option in ("--lr", "--warmup-epochs", "--layer-decay"):  # per model unless given
+        part = text[text.index(f" {option} ", text.index("options:")) :]
+        assert "(default: the model's recipe" in part[: part.index("(default:") + 40], option
     assert "(--out OUT | --report OUT)" in text
     assert set(commands.MODEL_NAMES) == {*models.MODELS, *models.DINOBLOOM}
     for name in commands.MODEL_NAMES:

@@ -67,8 +67,8 @@ def test_a_run_without_validation_rows_is_refused_before_training(
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"not a pickle at all", "is not a PyTorch state dict: UnpicklingError"),
-     (None, "does not hold a state dict of tensors; got list")],
+    [(b"not a pickle at all", "is not a state dict of that model's weights: UnpicklingError"),
+     (None, "does not hold a state dict of tensors")],
 )  # fmt: skip
 def test_a_weights_file_that_is_not_a_state_dict(
     make_cache, tmp_path, capsys, run_compare, content, message

@@ -229,3 +229,22 @@ def test_camera_shift_with_a_camera_dependent_baseline() -> None:
         )
     with pytest.raises(ValueError, match="cameras must be 3 names"):
         stats.compare_camera_shift(labels, raw_base_cams, raw_cams, names=("a", "b"), cameras=["a"])
+
+
+def test_a_holm_adjusted_camera_shift_reads_its_adjusted_p() -> None:
+    """In the report's family the verdict and sentence follow the Holm-adjusted p."""
+    import dataclasses
+
+    labels, rgb, raw_cams, _ = _camera_setup()
+    shift = stats.compare_camera_shift(
+        labels, rgb, raw_cams, names=("rgb", "raw_cam"), cameras=["a", "b", "c"],
+        n_train=480, n_resamples=400, seed=1,
+    )  # fmt: skip
+    assert shift.p_holm is None and "Holm" not in shift.sentence()
+    adjusted = dataclasses.replace(shift, p_holm=1.0)
+    assert adjusted.verdict() == "none"
+    assert "Holm-adjusted p = 1 over the camera-shift comparisons" in adjusted.sentence()
+    assert "evidence that" not in adjusted.sentence()
+    assert stats.CameraShift.from_dict(adjusted.to_dict()) == adjusted
+    old = {k: v for k, v in shift.to_dict().items() if k != "p_holm"}
+    assert stats.CameraShift.from_dict(old) == shift

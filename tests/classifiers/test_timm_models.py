@@ -162,3 +162,27 @@ def test_layer_decay_groups_a_timm_vit_by_depth() -> None:
     by_name = {id(p): g for g in optimizer.param_groups for p in g["params"]}
     assert by_name[id(vit.pos_embed)]["weight_decay"] == 0.0
     assert by_name[id(vit.head.weight)]["lr"] == 1e-3
+
+
+def test_compare_runs_timm_and_dinobloom_end_to_end(tmp_path, make_cache, run_compare) -> None:
+    """``rawspace compare --models timm:resnet18,dinobloom-s`` on the CPU, with weights the
+    test writes itself: both train on RGB and packed raw, and the report names their
+    checkpoints."""
+    import json
+
+    resnet = tmp_path / "resnet18.pth"
+    torch.save(timm.create_model("resnet18", num_classes=1000).state_dict(), resnet)
+    dino = tmp_path / "DinoBloom-S.pth"
+    _dinov2_checkpoint(dino, timm.create_model("vit_small_patch14_dinov2", num_classes=0))
+    cache = make_cache("e2e.h5")
+    out = tmp_path / "out"
+    argv = [str(cache), "--models", "timm:resnet18,dinobloom-s", "--spaces", "rgb,raw_packed",
+            "--weights", f"timm:resnet18={resnet},dinobloom-s={dino}", "--input-size", "224",
+            "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--workers", "0", "-q",
+            "--out", str(out)]  # fmt: skip
+    assert run_compare(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    rows = {(row["model"], row["space"]) for row in results["rows"]}
+    assert rows == {(m, s) for m in ("timm:resnet18", "dinobloom-s") for s in ("rgb", "raw_packed")}
+    cells = [json.loads(p.read_text()) for p in (out / "cells").glob("*__fold*.json")]
+    assert len(cells) == 4 and all(cell["input"]["shape"][1:] == [224, 224] for cell in cells)

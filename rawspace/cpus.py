@@ -319,10 +319,13 @@ def configure_threads(
     budget = cpu_budget(environ=env) if budget is None else budget
     count = threads if threads is not None else budget.cpus
     kept = []
+    # Numba fixes its largest pool when it is imported and refuses a different
+    # NUMBA_NUM_THREADS afterwards: a loaded Numba is resized, its variable left alone.
+    numba_loaded = live and "numba" in sys.modules
     for name in THREAD_VARIABLES:
         if threads is None and name in env:
             kept.append(name)
-        else:
+        elif not (numba_loaded and name == "NUMBA_NUM_THREADS"):
             env[name] = str(count)
     if wait_policy is not None:
         if _WAIT_POLICY in env:
@@ -331,7 +334,10 @@ def configure_threads(
             env[_WAIT_POLICY] = wait_policy
     resized = (
         _resize_loaded(
-            _positive_int(env, "NUMBA_NUM_THREADS"), _positive_int(env, "OPENBLAS_NUM_THREADS")
+            count
+            if numba_loaded and "NUMBA_NUM_THREADS" not in kept
+            else _positive_int(env, "NUMBA_NUM_THREADS"),
+            _positive_int(env, "OPENBLAS_NUM_THREADS"),
         )
         if live
         else ()

@@ -101,10 +101,14 @@ def _first_layer_note(
 
 
 def _pipeline(
-    cell: Cell, context: CellContext, train_rows: np.ndarray, shape: tuple[int, int, int]
+    cell: Cell,
+    context: CellContext,
+    train_rows: np.ndarray,
+    shape: tuple[int, int, int],
+    own: pretrained.InputNormalization | None,
 ) -> spaces.InputPipeline:
-    """The cell's input pipeline, normalised as a pretrained backbone was (its own mean
-    and std), or else with the training samples' statistics."""
+    """The cell's input pipeline, normalised as a pretrained backbone was (``own``: its
+    mean and std), or else with the training samples' statistics."""
     reader, space = context.reader, cell.space
     cameras = (
         shift.camera_schedule(reader, train_rows, cell.key.seed, context.device)
@@ -114,10 +118,6 @@ def _pipeline(
     pipeline = spaces.InputPipeline(
         space, RawFormat.of(reader), spaces.Normalization.identity(shape[0]), cameras=cameras
     )
-    own = pretrained.input_normalization(
-        cell.key.model, weights=context.config.weights_for(cell.key.model),
-        in_channels=shape[0], channel_colors=space.channel_colors(reader.cfa),
-    )  # fmt: skip
     if own is not None:
         return dataclasses.replace(pipeline, normalization=spaces.Normalization(own.mean, own.std))
     batches = data.batch_rows(train_rows, batch_size=_STATS_BATCH)
@@ -143,7 +143,9 @@ def _training(result: TrainResult) -> Training:
 
 
 def _input_description(
-    pipeline: spaces.InputPipeline, shape: Sequence[int], normalization: str | None
+    pipeline: spaces.InputPipeline,
+    shape: Sequence[int],
+    own: pretrained.InputNormalization | None,
 ) -> InputDescription:
     d = pipeline.describe(shape)
     return InputDescription(
@@ -151,7 +153,7 @@ def _input_description(
         source=str(d["source"]), scaling=str(d["scaling"]), description=str(d["description"]),
         cfa=None if d["cfa"] is None else str(d["cfa"]),
         mean=tuple(pipeline.normalization.mean), std=tuple(pipeline.normalization.std),
-        **({} if normalization is None else {"normalization": normalization}),
+        **({} if own is None else {"normalization": own.source}),
     )  # fmt: skip
 
 
@@ -169,13 +171,12 @@ def train_cell(
         f"testing on {len(test_rows)}")  # fmt: skip
     space = cell.space
     shape = space.input_shape(height=reader.size, width=reader.size, input_size=config.input_size)
-    pipeline = _pipeline(cell, context, train_rows, shape)
     weights = config.weights_for(cell.key.model)
     colors = space.channel_colors(reader.cfa)
     own = pretrained.input_normalization(
         cell.key.model, weights=weights, in_channels=shape[0], channel_colors=colors
     )
-    own_normalization = None if own is None else own.source
+    pipeline = _pipeline(cell, context, train_rows, shape, own)
     seed_everything(cell.key.seed)
     model = models.create(
         cell.key.model, num_classes=len(reader.class_names), in_channels=shape[0],
@@ -209,7 +210,7 @@ def train_cell(
         say(f"{name}: unseen cameras: accuracy " + ", ".join(f"{100 * a:.2f} %" for a in accuracy))
     record = CellRecord(
         key=cell.key, fingerprint=fingerprint, class_names=tuple(reader.class_names), scores=scores,
-        train=_training(result), input=_input_description(pipeline, shape, own_normalization),
+        train=_training(result), input=_input_description(pipeline, shape, own),
         first_layer=_first_layer_note(cell.key.model, shape[0], weights, colors),
         split=_split_description(reader), environment=_environment(context.device),
         n_train=len(train_rows), n_val=len(val_rows), n_test=len(test_rows),

@@ -186,3 +186,6 @@ def test_compare_runs_timm_and_dinobloom_end_to_end(tmp_path, make_cache, run_co
     assert rows == {(m, s) for m in ("timm:resnet18", "dinobloom-s") for s in ("rgb", "raw_packed")}
     cells = [json.loads(p.read_text()) for p in (out / "cells").glob("*__fold*.json")]
     assert len(cells) == 4 and all(cell["input"]["shape"][1:] == [224, 224] for cell in cells)
+    # pretrained backbones keep their own normalisation, and the cells say whose
+    assert all(cell["input"]["normalization"] != "the training samples' mean/std" for cell in cells)
+    assert all(cell["checkpoint"] for cell in cells)

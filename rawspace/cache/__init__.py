@@ -33,6 +33,12 @@ Per-sample datasets (first axis N, in the order of the source listing):
     noise). With the attributes ``cfa``, ``black_level``, ``white_level``,
     ``tone`` and ``gamma`` this re-creates every sample exactly with
     :func:`rawspace.invert` (see :meth:`CacheReader.invert_args`).
+``camera``
+    UTF-8 strings, (N,): the name of each sample's camera (a catalogue camera's, see
+    :mod:`rawspace.catalogue`, or the camera file's); empty for an unnamed camera
+    (Brooks et al.'s mixes). Absent in caches written before it existed, which read
+    as unnamed; :attr:`CacheReader.camera_names` and ``params.name`` of a sample
+    give it back.
 ``split``
     int8, (N,): 0 train, 1 test.
 ``fold``

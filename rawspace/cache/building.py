@@ -416,6 +416,7 @@ def _store(writer: CacheWriter, plan: _Plan, result: Converted | Failed) -> None
         "label": item.label,
         "path": item.relpath,
         "params": result.params,
+        "camera": result.camera,
         "split": plan.splits.split[index],
         "fold": plan.splits.fold[index],
         "source_index": index,

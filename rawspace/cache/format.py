@@ -87,11 +87,13 @@ FAILURES_DTYPE = np.dtype(
 )
 #: One row of the ``failures`` table: source_index, path, label, reason, source_digest.
 Failure = tuple[int, str, str, str, str]
-#: The per-sample datasets other than the images, in the order they are written.
+#: The per-sample datasets other than the images, in the order they are written
+#: (``camera`` is absent from caches written before it existed: no names then).
 SMALL = (
     "label",
     "path",
     "params",
+    "camera",
     "split",
     "fold",
     "source_index",
@@ -105,6 +107,7 @@ SMALL_DTYPES = {
     "label": np.dtype(np.int64),
     "path": STR,
     "params": PARAMS_DTYPE,
+    "camera": STR,
     "split": np.dtype(np.int8),
     "fold": np.dtype(np.int8),
     "source_index": np.dtype(np.int64),
@@ -126,6 +129,10 @@ DESCRIPTIONS = {
         "camera of each sample: rgb2cam (sRGB->camera, 3x3), rgb_gain, red_gain, blue_gain; "
         "camera_seed (-1: fixed camera); noise_shot, noise_read (variances, NaN: no noise); "
         "noise_seed (-1: no noise)"
+    ),
+    "camera": (
+        "name of each sample's camera (a rawspace.cameras catalogue name or the camera "
+        "file's name); empty when unnamed (cameras sampled from Brooks' matrices)"
     ),
     "split": "0 train, 1 test",
     "fold": (

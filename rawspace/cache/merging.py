@@ -272,6 +272,8 @@ def _merge(out: Path, partial: Path, paths: list[Path], *, copy: bool) -> MergeR
     which, row = which[order], row[order]
     n = len(order)
     virtual = not copy and n > 0
+    # shards written before a dataset existed (camera names) lack it: keep what all hold
+    columns = [name for name in parts[0].columns if all(name in s.columns for s in parts)]
 
     partial.unlink(missing_ok=True)
     try:
@@ -279,9 +281,9 @@ def _merge(out: Path, partial: Path, paths: list[Path], *, copy: bool) -> MergeR
             create_datasets(
                 f, n, layout=config["layout"], size=config["size"],
                 compression=config["compression"], rgb=config["rgb"],
-                groups="group" in parts[0].columns, images=not virtual,
+                groups="group" in columns, cameras="camera" in columns, images=not virtual,
             )  # fmt: skip
-            for name in parts[0].columns:
+            for name in columns:
                 if n:
                     f[name][:] = np.concatenate([shard.columns[name] for shard in parts])[order]
             # Every shard lists the folders that could not be listed: keep each once.

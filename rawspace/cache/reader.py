@@ -112,7 +112,7 @@ class _CacheFile:
         self._names: frozenset[str] = frozenset()
         self._columns: dict[str, np.ndarray] = {}
         self._attrs: dict[str, Any] | None = None
-        self._cameras: dict[bytes, CameraParams] = {}
+        self._cameras: dict[tuple[bytes, str | None], CameraParams] = {}
         self._digests: np.ndarray | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -238,8 +238,14 @@ class _CacheFile:
             self._attrs = {key: attr_value(value) for key, value in self.file().attrs.items()}
         return self._attrs
 
-    def camera(self, record: np.void) -> CameraParams:
-        key = record.tobytes()
+    def camera_name(self, row: int) -> str | None:
+        """The name of row ``row``'s camera; None when unnamed or the cache has no names."""
+        if not self.has("camera"):
+            return None
+        return str(self.column("camera")[row]) or None
+
+    def camera(self, record: np.void, name: str | None = None) -> CameraParams:
+        key = (record.tobytes(), name)
         params = self._cameras.get(key)
         if params is None:
             attrs = self.attrs
@@ -249,7 +255,7 @@ class _CacheFile:
                 cfa=attrs["cfa"], black_level=attrs["black_level"],
                 white_level=attrs["white_level"], tone=attrs["tone"], gamma=attrs["gamma"],
                 # caches written before this attribute existed held Brooks cameras only
-                highlight_blend=bool(attrs.get("highlight_blend", True)),
+                highlight_blend=bool(attrs.get("highlight_blend", True)), name=name,
             )  # fmt: skip
         return params
 
@@ -384,6 +390,15 @@ class CacheReader:
         return self._handle.column("params")[self._rows]
 
     @property
+    def camera_names(self) -> list[str | None]:
+        """Name of each sample's camera in the view (a catalogue camera's or the camera
+        file's); None for an unnamed camera (Brooks' mixes) and for every sample of a
+        cache written before names were stored."""
+        if not self._handle.has("camera"):
+            return [None] * len(self._rows)
+        return [name or None for name in self._handle.column("camera")[self._rows].tolist()]
+
+    @property
     def groups(self) -> list[str] | None:
         """Group of each sample of the view, or None when the source has no groups."""
         if not self._handle.has("group"):
@@ -416,7 +431,7 @@ class CacheReader:
             rgb=rgb,
             label=int(handle.column("label")[row]),
             path=str(handle.column("path")[row]),
-            params=handle.camera(handle.column("params")[row]),
+            params=handle.camera(handle.column("params")[row], handle.camera_name(row)),
         )
 
     def __iter__(self) -> Iterator[Sample]:
@@ -424,8 +439,10 @@ class CacheReader:
             yield self[i]
 
     def params(self, index: int) -> CameraParams:
-        """The camera of sample ``index``."""
-        return self._handle.camera(self._handle.column("params")[self._row(index)])
+        """The camera of sample ``index`` (its ``name`` as stored, None when unnamed)."""
+        row = self._row(index)
+        handle = self._handle
+        return handle.camera(handle.column("params")[row], handle.camera_name(row))
 
     def invert_args(self, index: int) -> dict[str, Any]:
         """Arguments that re-create sample ``index`` with :func:`rawspace.invert`.
@@ -440,10 +457,11 @@ class CacheReader:
             ``params`` (CameraParams), ``seed`` (int or None: the noise seed),
             ``noise`` ((shot, read) or None), ``layout`` and ``dtype`` (numpy.uint16).
         """
-        record = self._handle.column("params")[self._row(index)]
+        row = self._row(index)
+        record = self._handle.column("params")[row]
         noisy = not np.isnan(record["noise_shot"])
         return {
-            "params": self._handle.camera(record),
+            "params": self._handle.camera(record, self._handle.camera_name(row)),
             "seed": int(record["noise_seed"]) if record["noise_seed"] >= 0 else None,
             "noise": (float(record["noise_shot"]), float(record["noise_read"])) if noisy else None,
             "layout": self.layout,
@@ -482,7 +500,8 @@ class CacheReader:
 
     def fingerprint(self) -> str:
         """SHA-256 (hex) of what the samples are: the build configuration, the class names,
-        every sample's label, path, split, fold and camera record, and its stored pixels.
+        every sample's label, path, split, fold, camera record and camera name (when some
+        camera is named), and its stored pixels.
 
         The pixels enter through the digest of each row, computed from the data as stored
         now (every image is read once per opened cache; see :meth:`verify`). Two caches
@@ -525,6 +544,10 @@ class CacheReader:
             digest.update(np.ascontiguousarray(self._handle.column(name)).tobytes())
         for path in self._handle.column("path"):
             digest.update(name_bytes(path) + b"\0")
+        names = self._handle.column("camera") if self._handle.has("camera") else ()
+        if any(names):  # unnamed cameras leave the fingerprint as before names were stored
+            for name in names:
+                digest.update(b"camera:" + name_bytes(name) + b"\0")
         for pixels in self._handle.pixel_digests():
             digest.update(pixels.encode("ascii"))
         return digest.hexdigest()
@@ -749,6 +772,7 @@ def summary(path: str | os.PathLike[str]) -> str:
         n = len(reader)
         labels = reader._handle.column("label")
         split = reader._handle.column("split")
+        names = set(reader.camera_names) - {None}
         fold = reader._handle.column("fold")
         stored, storage = _stored_bytes(f, reader.path)
         raw_shape = f["raw"].shape
@@ -770,7 +794,9 @@ def summary(path: str | os.PathLike[str]) -> str:
         + (f", {attrs['n_dropped']} dropped as UNC" if attrs["n_dropped"] else ""),
         f"  layout       {attrs['layout']} uint16 {raw_shape}{rgb_text}; "
         f"fit {config['fit']} to {attrs['size']}x{attrs['size']}",
-        f"  cameras      per {attrs['camera_policy']}{fixed}: {attrs['n_cameras']} distinct; "
+        f"  cameras      per {attrs['camera_policy']}{fixed}: {attrs['n_cameras']} distinct"
+        + (f" ({len(names)} named)" if names else "")
+        + "; "
         f"CFA {attrs['cfa']}, levels {attrs['black_level']}..{attrs['white_level']}, "
         f"tone {attrs['tone']}, gamma {attrs['gamma']}; noise {noise}; seed {attrs['seed']}",
         f"  splits       train {int(np.sum(split == 0))}, test {int(np.sum(split == 1))} "

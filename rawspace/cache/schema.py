@@ -24,8 +24,8 @@ from .format import DIGEST_DATASETS, FORMAT_VERSION, PARAMS_DTYPE, CacheError, a
 
 __all__ = ["REQUIRED", "check_cache", "image_files"]
 
-#: Datasets every cache holds (``rgb`` and ``group`` are optional; the digests are
-#: required from format version 2).
+#: Datasets every cache holds (``rgb``, ``group`` and ``camera`` are optional; the
+#: digests are required from format version 2).
 REQUIRED = ("raw", "label", "path", "params", "split", "fold", "source_index")
 _REQUIRED_ATTRS = (
     "config",
@@ -39,7 +39,7 @@ _REQUIRED_ATTRS = (
     "gamma",
 )
 _INTEGER_COLUMNS = ("label", "split", "fold", "source_index")
-_STRING_COLUMNS = ("path", "group", *DIGEST_DATASETS)
+_STRING_COLUMNS = ("path", "group", "camera", *DIGEST_DATASETS)
 
 
 def _fail(path: Path, field: str, problem: str) -> CacheError:

@@ -83,7 +83,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Converted:
-    """The chunks (as stored: compressed), camera record and digests of one image.
+    """The chunks (as stored: compressed), camera record and name, and digests of one image.
 
     ``source_digest`` is the :func:`rawspace.files.file_digest` of the source file,
     ``digest`` the :func:`~rawspace.cache.format.pixel_digest` of the stored pixels.
@@ -92,6 +92,7 @@ class Converted:
     source_index: int
     chunks: tuple[Chunk, ...]  # raw, then rgb when stored
     params: np.ndarray  # one PARAMS_DTYPE record
+    camera: str  # the camera's name, "" when unnamed
     source_digest: str
     digest: str
 
@@ -197,7 +198,8 @@ class Converter:
         if offsets is not None:
             self._write_in_place(chunks, offsets)
             chunks = []
-        return Converted(source_index, tuple(chunks), record, source_digest, digest)
+        camera = params.name or ""
+        return Converted(source_index, tuple(chunks), record, camera, source_digest, digest)
 
     def _write_in_place(self, chunks: list[Chunk], offsets: tuple[int, ...]) -> None:
         if self._partial is None:

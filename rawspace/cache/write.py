@@ -155,12 +155,15 @@ def create_datasets(
     compression: Compression,
     rgb: bool,
     groups: bool,
+    cameras: bool = True,
     images: bool = True,
     in_place: bool = False,
 ) -> None:
     """Create the per-sample datasets of a cache with room for ``n`` samples.
 
-    ``images=False`` leaves out ``raw`` and ``rgb`` (a merge makes them virtual).
+    ``groups=False`` leaves out ``group``, ``cameras=False`` the camera names
+    (``camera``, for a merge of shards written before it existed), ``images=False``
+    ``raw`` and ``rgb`` (a merge makes them virtual).
     ``in_place=True`` (uncompressed images only) allocates every image chunk now,
     without writing it, so that each has a fixed place in the file where a worker
     process can write it (see :meth:`CacheWriter.chunk_offsets`).
@@ -184,7 +187,7 @@ def create_datasets(
         )  # fmt: skip
     chunk = (min(max(n, 1), 4096),)
     for name in SMALL:
-        if name == "group" and not groups:
+        if (name == "group" and not groups) or (name == "camera" and not cameras):
             continue
         f.create_dataset(name, shape=(n,), maxshape=(None,), dtype=SMALL_DTYPES[name], chunks=chunk)
     f.create_dataset("failures", shape=(0,), maxshape=(None,), dtype=FAILURES_DTYPE, chunks=(256,))

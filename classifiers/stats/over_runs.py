@@ -25,7 +25,7 @@ MIN_RUNS_OVER_RUNS = 5
 
 def corrected_ttest(
     differences: np.ndarray, *, n_train: int, n_test: int
-) -> tuple[float, float, int]:
+) -> tuple[float, float, int] | None:
     """Nadeau–Bengio corrected resampled t-test of "mean difference = 0" over J runs.
 
     t = mean(d) / √((1/J + n_test/n_train) · s²), s² the sample variance (ddof 1) of
@@ -40,14 +40,11 @@ def corrected_ttest(
 
     Returns
     -------
-    t : float
-        The statistic (± inf when every run has the same nonzero difference, 0 when all
-        are 0).
-    p : float
-        Two-sided p-value (1 when all differences are 0; 0 when they are equal and
-        nonzero).
-    df : int
-        J − 1.
+    (t, p, df) or None
+        The statistic, its two-sided p-value and J − 1; ``(0.0, 1.0, J − 1)`` when every
+        difference is 0. None when the runs all differ by the same nonzero amount: the
+        run-to-run variance is then 0 and the test is undefined (no finite t, no p that
+        means anything), which the report shows as a missing p rather than p = 0.
 
     Examples
     --------
@@ -55,6 +52,8 @@ def corrected_ttest(
     >>> t, p, df = corrected_ttest(np.array([0.01, 0.02, 0.0, 0.015]), n_train=800, n_test=200)
     >>> round(t, 3), round(p, 3), df
     (1.863, 0.159, 3)
+    >>> corrected_ttest(np.array([0.01, 0.01, 0.01]), n_train=800, n_test=200) is None
+    True
     """
     d = np.asarray(differences, dtype=np.float64)
     if d.ndim != 1 or d.size < 2 or not np.isfinite(d).all():
@@ -65,9 +64,7 @@ def corrected_ttest(
     mean = float(d.mean())
     variance = float(d.var(ddof=1))
     if variance <= 1e-30 * max(1.0, mean * mean):
-        if mean == 0:
-            return 0.0, 1.0, j - 1
-        return math.copysign(math.inf, mean), 0.0, j - 1
+        return (0.0, 1.0, j - 1) if mean == 0 else None
     t = mean / math.sqrt((1 / j + n_test / n_train) * variance)
     return t, float(2 * scipy_stats.t.sf(abs(t), j - 1)), j - 1
 

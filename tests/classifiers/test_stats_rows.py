@@ -146,16 +146,20 @@ def test_minimum_detectable_difference_and_non_inferiority() -> None:
 
 def test_corrected_ttest_against_the_formula_and_scipy() -> None:
     d = np.array([0.004, -0.002, 0.011, 0.003, 0.006])
-    t, p, df = stats.corrected_ttest(d, n_train=1468, n_test=367)
+    result = stats.corrected_ttest(d, n_train=1468, n_test=367)
+    assert result is not None
+    t, p, df = result
     expected_t = d.mean() / math.sqrt((1 / 5 + 367 / 1468) * d.var(ddof=1))
     assert (t, df) == (pytest.approx(expected_t, rel=1e-12), 4)
     assert p == pytest.approx(2 * scipy_stats.t.sf(abs(expected_t), 4), rel=1e-12)
     # Without the correction term it is scipy's one-sample t-test, and more confident.
     plain = scipy_stats.ttest_1samp(d, 0.0)
-    assert stats.corrected_ttest(d, n_train=10**12, n_test=1)[1] == pytest.approx(plain.pvalue)
+    uncorrected = stats.corrected_ttest(d, n_train=10**12, n_test=1)
+    assert uncorrected is not None and uncorrected[1] == pytest.approx(plain.pvalue)
     assert p > plain.pvalue
-    assert stats.corrected_ttest(np.zeros(4), n_train=10, n_test=2)[:2] == (0.0, 1.0)
-    assert stats.corrected_ttest(np.full(4, 0.01), n_train=10, n_test=2)[:2] == (math.inf, 0.0)
+    assert stats.corrected_ttest(np.zeros(4), n_train=10, n_test=2) == (0.0, 1.0, 3)
+    # equal nonzero differences: zero variance, the test is undefined (not p = 0)
+    assert stats.corrected_ttest(np.full(4, 0.01), n_train=10, n_test=2) is None
     with pytest.raises(ValueError, match="differences must be ≥ 2 finite"):
         stats.corrected_ttest(np.array([0.1]), n_train=10, n_test=2)
 
@@ -248,3 +252,20 @@ def test_a_holm_adjusted_camera_shift_reads_its_adjusted_p() -> None:
     assert stats.CameraShift.from_dict(adjusted.to_dict()) == adjusted
     old = {k: v for k, v in shift.to_dict().items() if k != "p_holm"}
     assert stats.CameraShift.from_dict(old) == shift
+
+
+def test_runs_that_all_differ_by_the_same_amount_have_no_t_test() -> None:
+    """Five runs, each with other = baseline + the same 2 images right: zero run variance."""
+    labels = np.zeros(40, dtype=np.int64)
+    base = np.zeros((5, 40, 2))
+    base[:, :30, 0] = 1.0  # 30 of 40 right in every run
+    base[:, 30:, 1] = 1.0
+    other = base.copy()
+    other[:, 30:32] = [1.0, 0.0]  # two more right, in every run
+    result = stats.compare_paired(
+        labels, base, other, names=("rgb", "raw"), n_train=160, n_resamples=200
+    )
+    assert result.delta_accuracy == (0.05,) * 5
+    assert result.ttest_t is None and result.ttest_p is None
+    assert "corrected t-test undefined" in result.sentence()
+    assert "t-test p = 0" not in result.sentence()

@@ -208,7 +208,8 @@ def cost_lines(costs: Sequence[CostRecord]) -> list[str]:
     lines += [
         "Columns and conventions: *params M (trained)*: every parameter of the model as "
         "trained; *params M (1000-class head)*: the same with a 1000-output head, as "
-        "ImageNet models are quoted (the study's 86.58 M for ViT-B/16); *GMACs*: "
+        "ImageNet models are quoted (ViT-B/16: 86.57 M; the study's 86.58 M is no "
+        "standard ViT-B/16's count, see classifiers.cost); *GMACs*: "
         "multiply-accumulates of convolutions, linear layers and attention products "
         "(torch FlopCounterMode / 2); *FLOPs G (ptflops)*: the ptflops convention of the "
         "study's 'FLOPs' (also biases, normalisation, activations and pooling; ResNet50 "

@@ -8,8 +8,9 @@ Conventions (SPEC §1 and §8), all for one image of ``input_size``:
   are usually quoted (torchvision's ViT-B/16: 86.567656, i.e. 86.57). The study quotes
   86.58 M for ViT-B/16, which neither torchvision's ``vit_b_16`` nor any
   ``vit_base_patch16*`` model timm 1.0.31 builds gives with 1000 outputs; it is what
-  the 1000-class model has with a 15-class ``nn.Linear`` stacked on its logits (86,582,671), a layout the study's ResNet50 figure (23.54 M, head replaced)
-  does not share, so no column adopts it.
+  the 1000-class model has with a 15-class ``nn.Linear`` stacked on its logits
+  (86,582,671), a layout the study's ResNet50 figure (23.54 M, head replaced) does not
+  share, so no column adopts it.
 * ``flops_g`` — the ptflops convention (its PyTorch backend without functional calls,
   the one the study's "FLOPs" follow): multiply-accumulates of convolutions and linear
   layers with their biases, plus one per element for BatchNorm, GroupNorm, InstanceNorm

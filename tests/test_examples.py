@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 import tifffile
 
+from rawspace.catalogue import held_out_cameras
+from rawspace.params import CameraParams
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -51,10 +54,17 @@ def test_build_cache(shared_dir, tmp_path):
 def test_catalogue_cameras(shared_dir, tmp_path):
     stdout = run(
         "05_catalogue_cameras.py", str(shared_dir / "data/pbc"), str(tmp_path / "out"),
-        "--per-class", "2", "--cameras", "1", "--size", "64",
+        "--per-class", "4", "--cameras", "1", "--size", "64", "--epochs", "1",
     )  # fmt: skip
     assert "held-out" in stdout and "training" in stdout
-    assert len(list((tmp_path / "out").rglob("*.h5"))) == 2
+    assert len(list((tmp_path / "out" / "train").glob("*.h5"))) == 1
+    (camera_file,) = (tmp_path / "out" / "held-out").glob("*.json")
+    held_out = CameraParams.from_json(camera_file.read_text())
+    assert held_out.name is not None and held_out.name in {c.name for c in held_out_cameras()}
+    # the held-out test ran and its camera-shift section names the held-out camera
+    assert "--test-camera" in stdout
+    shift = stdout[stdout.index("## Camera shift") :]
+    assert f"{held_out.name} ({camera_file.name})" in shift
 
 
 def matek_root(root: Path) -> Path:

@@ -94,7 +94,8 @@ def test_cameras(config: CompareConfig, reader: CacheReader) -> list[tuple[str, 
     """The unseen cameras of the camera-shift test as (name, camera), each in the cache's
     CFA, levels and curves: ``config.test_cameras`` drawn from the catalogue's held-out
     part (named after their catalogue cameras), then those read from the given files
-    (named by file; the file's own tone and gamma with ``test_camera_curves="own"``).
+    (named by file, after the camera's own name when the file gives one; the file's own
+    tone and gamma with ``test_camera_curves="own"``).
     Names are unique: a repeated one gets `` (2)``, `` (3)``, …"""
     check_count(config.test_cameras)
     like = _evaluation_camera(reader)
@@ -114,7 +115,8 @@ def test_cameras(config: CompareConfig, reader: CacheReader) -> list[tuple[str, 
             white_level=reader.white_level, tone=camera.tone if own else like.tone,
             gamma=camera.gamma if own else like.gamma,
         )  # fmt: skip
-        found.append((Path(path).name, in_cache_format))
+        label = Path(path).name if camera.name is None else f"{camera.name} ({Path(path).name})"
+        found.append((label, in_cache_format))
     return _unique(found)
 
 

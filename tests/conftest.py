@@ -93,3 +93,37 @@ def read_only_folder(tmp_path: Path):
         pytest.skip("no folder that root cannot write to")
     probe.unlink()
     pytest.skip("no folder that root cannot write to")
+
+
+@pytest.fixture
+def interrupted_build(monkeypatch: pytest.MonkeyPatch):
+    """``run(src, cache, *, after, **options)``: a build interrupted after ``after`` images.
+
+    Checkpoints come every 4 images and a KeyboardInterrupt stops the build at image
+    ``after + 1``; ``cache``'s ``.partial`` file is left, holding ``after`` images.
+    """
+    import h5py
+
+    import rawspace.cache
+    from rawspace.cache import workers
+    from rawspace.cache import write as cache_write
+
+    def run(src: Path, cache: Path, *, after: int, **options) -> None:
+        convert = workers.Converter.convert
+        calls = []
+
+        def stop(self, task):
+            calls.append(task)
+            if len(calls) > after:
+                raise KeyboardInterrupt
+            return convert(self, task)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(cache_write, "CHECKPOINT_EVERY", 4)
+            patch.setattr(workers.Converter, "convert", stop)
+            with pytest.raises(KeyboardInterrupt):
+                rawspace.cache.build(src, cache, **options)
+        with h5py.File(f"{cache}.partial", "r") as f:
+            assert f.attrs["n_processed"] == after
+
+    return run

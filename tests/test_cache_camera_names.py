@@ -12,8 +12,6 @@ import pytest
 from skimage import data
 
 import rawspace.cache
-from rawspace.cache import workers
-from rawspace.cache import write as cache_write
 from rawspace.cache.format import DESCRIPTIONS
 from rawspace.cameras import CameraAssigner
 from rawspace.catalogue import find_camera
@@ -133,24 +131,9 @@ def test_merge_of_shards_without_names_has_none(source, tmp_path):
     assert rawspace.cache.open(merged).camera_names == [None] * 10
 
 
-def test_resume_keeps_the_names(source, catalogue_cache, tmp_path, monkeypatch):
+def test_resume_keeps_the_names(source, catalogue_cache, tmp_path, interrupted_build):
     cache = tmp_path / "c.h5"
-    convert = workers.Converter.convert
-    calls = []
-
-    def stop(self, task):
-        calls.append(task)
-        if len(calls) > 6:
-            raise KeyboardInterrupt
-        return convert(self, task)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(cache_write, "CHECKPOINT_EVERY", 4)
-        patch.setattr(workers.Converter, "convert", stop)
-        with pytest.raises(KeyboardInterrupt):
-            rawspace.cache.build(source, cache, **CATALOGUE)
-    with h5py.File(f"{cache}.partial", "r") as f:
-        assert f.attrs["n_processed"] == 6
+    interrupted_build(source, cache, after=6, **CATALOGUE)
     report = rawspace.cache.build(source, cache, resume=True, **CATALOGUE)
     assert report.resumed == 6 and report.built == 10
     reader, fresh = rawspace.cache.open(cache), rawspace.cache.open(catalogue_cache)

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import rawspace.cache
-from rawspace.cache import CacheError, EmptyBuildError, workers
-from rawspace.cache import write as cache_write
+from rawspace.cache import CacheError, EmptyBuildError
 from rawspace.cache.format import DESCRIPTIONS, pixel_digest
 from rawspace.files import file_digest
 
@@ -116,34 +115,14 @@ def test_rebuilding_from_other_pixels_under_the_same_names_changes_the_fingerpri
     assert after.paths == paths and after.fingerprint() != fingerprint
 
 
-def _interrupted(tmp_path, monkeypatch, src: Path, cache: Path, after: int) -> None:
-    """Build ``cache`` from ``src`` and stop it after ``after`` images (checkpoints of 4)."""
-    convert = workers.Converter.convert
-    calls = []
-
-    def stop(self, task):
-        calls.append(task)
-        if len(calls) > after:
-            raise KeyboardInterrupt
-        return convert(self, task)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(cache_write, "CHECKPOINT_EVERY", 4)
-        patch.setattr(workers.Converter, "convert", stop)
-        with pytest.raises(KeyboardInterrupt):
-            rawspace.cache.build(src, cache, size=SIZE, folds=2, camera_per="image")
-    with h5py.File(f"{cache}.partial", "r") as f:
-        assert f.attrs["n_processed"] == after
-
-
 @pytest.mark.parametrize("changed", ["alpha/alpha1.png", "beta/beta0.png"])
 def test_resume_converts_again_what_changed_and_equals_a_fresh_build(
-    tmp_path, monkeypatch, image, changed
+    tmp_path, interrupted_build, image, changed
 ):
     src = _tree(tmp_path / "src", image)
     (src / "beta" / "beta3.png").write_text("not yet an image")  # fails, then is fixed
     cache = tmp_path / "c.h5"
-    _interrupted(tmp_path, monkeypatch, src, cache, after=9)
+    interrupted_build(src, cache, after=9, size=SIZE, folds=2, camera_per="image")
     # a converted image replaced by one of another size, and the failed one repaired
     _write(src / changed, image[100:160, 100:148])
     _write(src / "beta" / "beta3.png", image[:40, :40])
@@ -156,10 +135,10 @@ def test_resume_converts_again_what_changed_and_equals_a_fresh_build(
     assert rawspace.cache.open(cache).fingerprint() == rawspace.cache.open(fresh).fingerprint()
 
 
-def test_resume_keeps_what_did_not_change(tmp_path, monkeypatch, image):
+def test_resume_keeps_what_did_not_change(tmp_path, interrupted_build, image):
     src = _tree(tmp_path / "src", image)
     cache = tmp_path / "c.h5"
-    _interrupted(tmp_path, monkeypatch, src, cache, after=8)
+    interrupted_build(src, cache, after=8, size=SIZE, folds=2, camera_per="image")
     report = rawspace.cache.build(src, cache, size=SIZE, folds=2, camera_per="image", resume=True)
     assert report.resumed == 8 and report.processed == 2 and report.built == 10
 

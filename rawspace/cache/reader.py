@@ -238,13 +238,11 @@ class _CacheFile:
             self._attrs = {key: attr_value(value) for key, value in self.file().attrs.items()}
         return self._attrs
 
-    def camera_name(self, row: int) -> str | None:
-        """The name of row ``row``'s camera; None when unnamed or the cache has no names."""
-        if not self.has("camera"):
-            return None
-        return str(self.column("camera")[row]) or None
-
-    def camera(self, record: np.void, name: str | None = None) -> CameraParams:
+    def camera(self, row: int) -> CameraParams:
+        """The camera of file row ``row``: its record with the file's levels and curves,
+        and its stored name (None when unnamed or the cache has no names)."""
+        record = self.column("params")[row]
+        name = (str(self.column("camera")[row]) or None) if self.has("camera") else None
         key = (record.tobytes(), name)
         params = self._cameras.get(key)
         if params is None:
@@ -431,7 +429,7 @@ class CacheReader:
             rgb=rgb,
             label=int(handle.column("label")[row]),
             path=str(handle.column("path")[row]),
-            params=handle.camera(handle.column("params")[row], handle.camera_name(row)),
+            params=handle.camera(row),
         )
 
     def __iter__(self) -> Iterator[Sample]:
@@ -440,9 +438,7 @@ class CacheReader:
 
     def params(self, index: int) -> CameraParams:
         """The camera of sample ``index`` (its ``name`` as stored, None when unnamed)."""
-        row = self._row(index)
-        handle = self._handle
-        return handle.camera(handle.column("params")[row], handle.camera_name(row))
+        return self._handle.camera(self._row(index))
 
     def invert_args(self, index: int) -> dict[str, Any]:
         """Arguments that re-create sample ``index`` with :func:`rawspace.invert`.
@@ -461,7 +457,7 @@ class CacheReader:
         record = self._handle.column("params")[row]
         noisy = not np.isnan(record["noise_shot"])
         return {
-            "params": self._handle.camera(record, self._handle.camera_name(row)),
+            "params": self._handle.camera(row),
             "seed": int(record["noise_seed"]) if record["noise_seed"] >= 0 else None,
             "noise": (float(record["noise_shot"]), float(record["noise_read"])) if noisy else None,
             "layout": self.layout,

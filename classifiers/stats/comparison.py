@@ -337,12 +337,7 @@ def _descriptions(c: PairedComparison) -> str:
     over = []
     if c.ttest_p is not None:
         over.append(f"corrected t-test p = {format_p(c.ttest_p)}")
-    elif (
-        c.n_train is not None
-        and c.n_runs >= MIN_RUNS_POPULATION
-        and len(set(c.delta_accuracy)) == 1
-        and c.delta_accuracy[0] != 0
-    ):
+    elif c.n_train is not None and c.n_runs >= MIN_RUNS_POPULATION:  # run, and undefined
         over.append("corrected t-test undefined (every run differs by the same amount)")
     if c.wilcoxon_p is not None:
         over.append(f"Wilcoxon p = {format_p(c.wilcoxon_p)} (descriptive)")

@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import time
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -38,7 +38,7 @@ from .format import (
     writing_lock,
 )
 from .options import BuildOptions
-from .workers import Converted, Failed, Settings, Task, results
+from .workers import Conversion, Converted, Failed, Settings, Task
 from .write import CacheWriter, final_attrs, write_failures_csv
 
 __all__ = ["BuildOptions", "BuildReport", "build", "shard_of"]
@@ -213,7 +213,7 @@ def build(
     outputs = [cache.with_name(cache.name + suffix) for suffix in (FAILURES_SUFFIX, LOCK_SUFFIX)]
     check_outputs([cache, partial, *outputs], plan.inputs)
     make_folder(cache.parent)
-    with writing_lock(cache):
+    with writing_lock(cache), ExitStack() as stack:
         if cache.exists() and not opts.overwrite:
             raise CacheError(f"{cache} exists; use overwrite (--overwrite) to replace it")
         if partial.exists() and not (opts.resume or opts.overwrite):
@@ -226,6 +226,9 @@ def build(
         if opts.resume and not partial.exists():
             _log.warning("no partial build %s to resume: starting from scratch", printable(partial))
         listing = plan.listing
+        # The workers start now: they import and compile while the cache is prepared.
+        settings = dataclasses.replace(plan.settings, partial=str(partial))
+        conversion = stack.enter_context(Conversion(settings, opts.jobs))
         writer = CacheWriter(
             partial, config=plan.config, n_rows=len(plan.selected), resume=opts.resume,
             groups=listing.has_groups, failures=_folder_failures(listing),
@@ -235,7 +238,7 @@ def build(
         try:
             _rewind_changed(writer, plan)
             report.resumed = writer.n_processed
-            _convert(writer, plan, opts, report)
+            _convert(writer, conversion, plan, opts, report)
             writer.checkpoint()
             report.failures = writer.failures()
             if plan.selected and not writer.n_written:
@@ -343,7 +346,13 @@ def _rewind_changed(writer: CacheWriter, plan: _Plan) -> None:
             return
 
 
-def _convert(writer: CacheWriter, plan: _Plan, opts: BuildOptions, report: BuildReport) -> None:
+def _convert(
+    writer: CacheWriter,
+    conversion: Conversion,
+    plan: _Plan,
+    opts: BuildOptions,
+    report: BuildReport,
+) -> None:
     """Convert the images not yet processed and store them in ``writer``."""
     start = writer.n_processed
     items = plan.listing.items
@@ -365,8 +374,7 @@ def _convert(writer: CacheWriter, plan: _Plan, opts: BuildOptions, report: Build
         total=len(plan.selected), initial=start, disable=not opts.progress, file=sys.stderr,
         unit="img", desc="build",
     )  # fmt: skip
-    settings = dataclasses.replace(plan.settings, partial=str(writer.partial))
-    with bar, closing(results(settings, tasks, opts.jobs)) as converted:
+    with bar, closing(conversion.results(tasks)) as converted:
         try:
             for result in converted:
                 _store(writer, plan, result)

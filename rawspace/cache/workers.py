@@ -1,9 +1,11 @@
 """Converting listed images to stored cache chunks, in-process or in worker processes.
 
 A :class:`Converter` decodes, fits, inverts and encodes (compresses) one image;
-:func:`results` runs it over the tasks of a build, in order, either in the
-calling process or in the workers of :func:`rawspace.processes.worker_pool`,
-which hand the chunk bytes back through a shared-memory slot file. Used by
+:class:`Conversion` runs it over the tasks of a build, in order, either in the
+calling process or in the workers of :func:`rawspace.processes.worker_pool`
+(started, and warmed up, while the cache is being prepared), which write
+uncompressed chunks in place and hand compressed ones back through a
+shared-memory slot file. Used by
 :func:`rawspace.cache.build`.
 """
 
@@ -16,6 +18,7 @@ import tempfile
 import uuid
 from collections import deque
 from collections.abc import Generator, Iterator
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from multiprocessing import reduction
 from typing import Any
@@ -32,7 +35,7 @@ from ..processes import worker_pool
 from ..rawimage import raw_shape
 from .format import PARAMS_DTYPE, pixel_digest, storage_options
 
-__all__ = ["Chunk", "Converted", "Converter", "Failed", "Settings", "results"]
+__all__ = ["Chunk", "Conversion", "Converted", "Converter", "Failed", "Settings"]
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
@@ -201,6 +204,15 @@ class Converter:
         camera = params.name or ""
         return Converted(source_index, tuple(chunks), record, camera, source_digest, digest)
 
+    def warm_up(self) -> None:
+        """Run a small made-up image through the steps of :meth:`convert` (nothing is
+        written), so that their kernels are compiled or loaded before the first task."""
+        s = self.settings
+        fitted = fit_image(np.zeros((8, 8, 3), np.uint8), s.size, fit=s.fit)
+        raw = s.assigner.invert(fitted, "", "", layout=s.layout, dtype=np.uint16)
+        self.encoder.encode("raw", raw.data)
+        pixel_digest(raw.data, _to_uint8(fitted) if s.rgb else None)
+
     def _write_in_place(self, chunks: list[Chunk], offsets: tuple[int, ...]) -> None:
         if self._partial is None:
             if self.settings.partial is None:
@@ -279,6 +291,7 @@ _WORKER_SLOTS: tuple[mmap.mmap, int] | None = None
 def _init_worker(settings: Settings, slots: tuple[mmap.mmap, int]) -> None:
     global _WORKER, _WORKER_SLOTS
     _WORKER = Converter(settings)
+    _WORKER.warm_up()
     _WORKER_SLOTS = slots
 
 
@@ -325,15 +338,49 @@ _BATCH = 4
 _SLOTS_PER_JOB = 3
 
 
-def results(
-    settings: Settings, tasks: list[Task], jobs: int
-) -> Generator[Converted | Failed, None, None]:
-    """Convert ``tasks`` in order, in-process (``jobs == 1``) or in spawned workers.
+class Conversion:
+    """The converters of a build, started before its tasks are known.
 
-    A result's chunks are only valid until the next one is asked for.
+    With ``jobs > 1`` entering starts the worker processes, which import, set up
+    and compile while the calling process prepares the cache; :meth:`results`
+    then hands them the tasks. With ``jobs == 1`` the calling process converts.
+    Use it as a context manager; leaving it ends the workers.
     """
-    if jobs == 1:
-        converter = Converter(settings)
+
+    def __init__(self, settings: Settings, jobs: int):
+        self.settings = settings
+        self.jobs = jobs
+        self._stack = ExitStack()
+        self._pool: Any = None
+        self._slots: _SlotFile | None = None
+
+    def __enter__(self) -> Conversion:
+        if self.jobs > 1:
+            try:
+                self._slots = self._stack.enter_context(
+                    closing(_SlotFile(_SLOTS_PER_JOB * self.jobs, _slot_size(self.settings)))
+                )
+                self._pool = self._stack.enter_context(
+                    worker_pool(self.jobs, _init_worker, (self.settings, self._slots))
+                )
+            except BaseException:
+                self._stack.close()
+                raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def results(self, tasks: list[Task]) -> Generator[Converted | Failed, None, None]:
+        """Convert ``tasks``; yield their results in order.
+
+        A result's chunks are only valid until the next one is asked for.
+        """
+        if self._pool is not None and self._slots is not None:
+            if tasks:
+                yield from _ordered_in_slots(self._pool, self._slots, tasks)
+            return
+        converter = Converter(self.settings)
         previous = numba.get_num_threads()
         numba.set_num_threads(1)  # one job, one core (and no thread contention)
         try:
@@ -342,15 +389,6 @@ def results(
         finally:
             converter.close()
             numba.set_num_threads(previous)
-        return
-    if not tasks:
-        return
-    slots = _SlotFile(_SLOTS_PER_JOB * jobs, _slot_size(settings))
-    try:
-        with worker_pool(jobs, _init_worker, (settings, slots)) as pool:
-            yield from _ordered_in_slots(pool, slots, tasks)
-    finally:
-        slots.close()
 
 
 def _ordered_in_slots(

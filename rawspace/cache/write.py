@@ -411,14 +411,19 @@ class CacheWriter:
         images at ``positions`` of the build, for writing them in place."""
         if not self.in_place:
             raise CacheError(f"{self.partial}: compressed chunks have no fixed place")
-        tails = [(0,) * (len(dataset.shape) - 1) for dataset in self._images]
-        return [
-            tuple(
-                dataset.get_chunk_info_by_coord((position, *tail)).byte_offset
-                for dataset, tail in zip(self._images, tails, strict=True)
-            )
-            for position in positions
-        ]
+        rows = np.asarray(positions, dtype=np.int64)
+        per_dataset = []
+        for dataset in self._images:  # one pass over the chunk index, not a lookup per row
+            offsets = np.full(dataset.shape[0], -1, dtype=np.int64)
+
+            def place(info: Any, offsets: np.ndarray = offsets) -> None:
+                offsets[info.chunk_offset[0]] = info.byte_offset
+
+            dataset.chunk_iter(place)
+            if np.any(offsets[rows] < 0):
+                raise CacheError(f"{self.partial}: image chunks are not allocated")
+            per_dataset.append(offsets[rows].tolist())
+        return list(zip(*per_dataset, strict=True))
 
     def add(self, row: dict[str, Any], chunks: Sequence[Chunk]) -> None:
         """Store one sample: its image chunks (raw, then rgb; none when they were written

@@ -9,8 +9,11 @@ Conventions (SPEC §1 and §8), all for one image of ``input_size``:
   86.58 M for ViT-B/16, which neither torchvision's ``vit_b_16`` nor any
   ``vit_base_patch16*`` model timm 1.0.31 builds gives with 1000 outputs; it is what
   the 1000-class model has with a 15-class ``nn.Linear`` stacked on its logits
-  (86,582,671), a layout the study's ResNet50 figure (23.54 M, head replaced) does not
-  share, so no column adopts it.
+  (86,582,671). ``params_kept_m`` counts that layout: the 1000-class head kept and a
+  head with the trained model's outputs added on its logits (an ``nn.Linear(1000, n)``),
+  the way a pretrained ImageNet classifier is often fine-tuned. The study's figures
+  follow two layouts: its ResNet50 (23.54 M) is counted with the head replaced
+  (``params_m``), its ViT-B/16 (86.58 M) with the head kept (``params_kept_m``).
 * ``flops_g`` — the ptflops convention (its PyTorch backend without functional calls,
   the one the study's "FLOPs" follow): multiply-accumulates of convolutions and linear
   layers with their biases, plus one per element for BatchNorm, GroupNorm, InstanceNorm
@@ -81,6 +84,9 @@ class CostReport:
         The ptflops convention, in 10⁹.
     params_1000_m : float
         Parameters with a 1000-class head, in millions.
+    params_kept_m : float
+        Parameters with the 1000-class head kept and a head of the trained outputs on
+        its logits, in millions (NaN for a model without an ``nn.Linear`` head).
     weights_mb : float
         Parameters and buffers, MiB.
     peak_mem_with_weights_mb : float or None
@@ -94,6 +100,8 @@ class CostReport:
     >>> report = profile(net, (3, 8, 8))
     >>> round(report.params_m * 1e6), round(report.params_1000_m * 1e6), report.conv2d
     (122, 5112, 1)
+    >>> round(report.params_kept_m * 1e6)  # + Linear(1000, 2)
+    7114
     >>> round(report.gmacs * 1e9)  # 27 × 144 conv, 4 × 2 linear
     3896
     >>> round(report.flops_g * 1e9)  # + conv bias 144, ReLU 144, pooling 144, linear bias 2
@@ -114,6 +122,7 @@ class CostReport:
     latency_sd_ms: float | None = None
     flops_g: float = float("nan")
     params_1000_m: float = float("nan")
+    params_kept_m: float = float("nan")
     weights_mb: float = float("nan")
     peak_mem_with_weights_mb: float | None = None
 
@@ -178,6 +187,7 @@ def profile(
         latency_sd_ms=None if latency is None else float(np.std(times, ddof=1)),
         flops_g=flops / 1e9,
         params_1000_m=(params + _head_change(model, 1000)) / 1e6,
+        params_kept_m=(params + _head_change(model, 1000) + _kept_head(model, 1000)) / 1e6,
         weights_mb=weights / 2**20,
         peak_mem_with_weights_mb=None if memory is None else memory + weights / 2**20,
     )
@@ -303,6 +313,15 @@ def _head_change(model: nn.Module, classes: int) -> int:
         return 0
     bias = head.bias is not None
     return (head.in_features + bias) * (classes - head.out_features)
+
+
+def _kept_head(model: nn.Module, classes: int) -> float:
+    """Parameters of an ``nn.Linear(classes, n)`` on the logits of a ``classes``-output
+    head, ``n`` (and the bias) as the model's head has; NaN without a head."""
+    head = _head(model)
+    if head is None:
+        return float("nan")
+    return (classes + (head.bias is not None)) * head.out_features
 
 
 def _macs(model: nn.Module, x: torch.Tensor) -> float:

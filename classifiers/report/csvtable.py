@@ -13,7 +13,7 @@ from .results import Results
 __all__ = ["csv_text"]
 
 _COST_FIELDS = ("latency_ms", "latency_mean_ms", "latency_sd_ms", "params_m",
-                "params_1000_m", "gmacs", "flops_g", "activations_m", "weights_mb",
+                "params_1000_m", "params_kept_m", "gmacs", "flops_g", "activations_m", "weights_mb",
                 "peak_mem_mb", "peak_mem_with_weights_mb", "conv2d")  # fmt: skip
 _ROW_FIELDS = ("accuracy_low", "accuracy_high", "near_chance", "ece")
 

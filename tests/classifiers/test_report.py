@@ -234,7 +234,8 @@ def test_the_cost_table_names_each_convention(saved) -> None:
     report.write(out, results)
     markdown = (out / "results.md").read_text()
     for column in ("GMACs", "FLOPs G (ptflops)", "params M (1000-class head)",
-                   "GPU MiB (no weights)", "GPU MiB (with weights)"):  # fmt: skip
+                   "params M (1000-class head kept)", "GPU MiB (no weights)",
+                   "GPU MiB (with weights)"):  # fmt: skip
         assert f" {column} |" in markdown
     cost = results.cost[0].report
     line = next(
@@ -242,10 +243,16 @@ def test_the_cost_table_names_each_convention(saved) -> None:
     )
     assert f"| {cost.gmacs:.3f} |" in line and f"| {cost.params_m:.2f} |" in line
     assert f"| {cost.flops_g:.3f} |" in line and f"| {cost.params_1000_m:.2f} |" in line
+    assert f"| {cost.params_1000_m:.2f} | {cost.params_kept_m:.2f} |" in line
     csv_head = (out / "results.csv").read_text().splitlines()[0].split(",")
-    assert {"flops_g", "params_1000_m", "peak_mem_with_weights_mb", "ece", "near_chance"} <= set(
-        csv_head
-    )
+    assert {
+        "flops_g",
+        "params_1000_m",
+        "params_kept_m",
+        "peak_mem_with_weights_mb",
+        "ece",
+        "near_chance",
+    } <= set(csv_head)
 
 
 def test_one_run_gives_wilson_rows_and_no_verdict_about_the_spaces(saved) -> None:

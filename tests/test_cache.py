@@ -23,6 +23,7 @@ import rawspace.cache
 import rawspace.cli
 from rawspace.cache import CacheError, workers
 from rawspace.cache import write as cache_write
+from rawspace.cameras import CameraAssigner
 from rawspace.files import OutputError, WriteError
 from rawspace.images import ImageError, fit_image, read_image
 from rawspace.sources import SourceError, read_source
@@ -348,6 +349,20 @@ def test_two_builds_are_identical_whatever_the_jobs(bad_tree, tmp_path, policy, 
     assert_same_cache(one, two)
     with h5py.File(one, "r") as f:
         assert f.attrs["n_cameras"] == cameras
+
+
+def test_a_warm_up_that_fails_leaves_the_failure_to_each_image(good_tree, tmp_path):
+    """A worker warms up in its pool initialiser, where an error would make the pool
+    restart the worker forever: the warm-up gives up instead, and each task reports."""
+    listing = read_source(good_tree)
+    settings = workers.Settings(
+        str(listing.root), CameraAssigner(), "bayer", SIZE, "no such fit",  # type: ignore[arg-type]
+        "none", True,
+    )  # fmt: skip
+    converter = workers.Converter(settings)
+    converter.warm_up()
+    result = converter.convert((0, listing.items[0].relpath, None, None))
+    assert isinstance(result, workers.Failed) and "no such fit" in result.reason
 
 
 def test_reproducible_with_the_same_seed_and_different_with_another(good_tree, tmp_path):

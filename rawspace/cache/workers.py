@@ -205,13 +205,18 @@ class Converter:
         return Converted(source_index, tuple(chunks), record, camera, source_digest, digest)
 
     def warm_up(self) -> None:
-        """Run a small made-up image through the steps of :meth:`convert` (nothing is
-        written), so that their kernels are compiled or loaded before the first task."""
+        """Run a small made-up image through the fit, invert and encode steps of
+        :meth:`convert` (nothing is written), so that their kernels are compiled or
+        loaded before the first task. It never raises: a step that fails here fails
+        for the tasks too, and :meth:`convert` reports that for each image (an error
+        in a worker's initialiser would instead make the pool restart it forever)."""
         s = self.settings
-        fitted = fit_image(np.zeros((8, 8, 3), np.uint8), s.size, fit=s.fit)
-        raw = s.assigner.invert(fitted, "", "", layout=s.layout, dtype=np.uint16)
-        self.encoder.encode("raw", raw.data)
-        pixel_digest(raw.data, _to_uint8(fitted) if s.rgb else None)
+        try:
+            fitted = fit_image(np.zeros((8, 8, 3), np.uint8), s.size, fit=s.fit)
+            raw = s.assigner.invert(fitted, "", "", layout=s.layout, dtype=np.uint16)
+            self.encoder.encode("raw", raw.data)
+        except Exception:  # see the docstring
+            return
 
     def _write_in_place(self, chunks: list[Chunk], offsets: tuple[int, ...]) -> None:
         if self._partial is None:

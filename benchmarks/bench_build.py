@@ -149,6 +149,13 @@ def profile_stages(paths: list[str], size: int) -> dict[str, float]:
 def bound_rate(paths: list[str], size: int) -> float:
     """The single-process bound: images/s (wall clock) of one process with one thread that
     does nothing but decode, fit, invert and store (uncompressed, in memory) each image."""
+    start, end = _bound_span(paths, size)
+    return len(paths) / (end - start)
+
+
+def _bound_span(paths: list[str], size: int, barrier: Any = None) -> tuple[float, float]:
+    """The work of :func:`bound_rate`, warmed up first (then ``barrier`` is waited for,
+    when given): the ``time.time()`` at which the timed loop started and ended."""
     assigner = CameraAssigner()
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
@@ -162,25 +169,22 @@ def bound_rate(paths: list[str], size: int) -> float:
             rgb = f.create_dataset(
                 "rgb", shape=(1, size, size, 3), dtype=np.uint8, chunks=(1, size, size, 3)
             )
-            start = time.perf_counter()
+            if barrier is not None:
+                barrier.wait()
+            start = time.time()
             for path in paths:
                 fitted = fit_image(read_image(path), size)
                 _store(raw, assigner.invert(fitted, path).data)
                 _store(rgb, fitted)
-            return len(paths) / (time.perf_counter() - start)
+            return start, time.time()
     finally:
         numba.set_num_threads(previous)
 
 
 def _bound_half(args: tuple[list[str], int]) -> tuple[float, float]:
-    """In a spawned process: when :func:`bound_rate` of ``paths`` started and ended."""
+    """In a spawned process: :func:`_bound_span` of ``paths``, started with the other half."""
     paths, size = args
-    assigner = CameraAssigner()  # warm up (import, compile) before the clock starts
-    assigner.invert(fit_image(read_image(paths[0]), size), "warm-up")
-    _BARRIER.wait()
-    start = time.time()
-    bound_rate(paths, size)
-    return start, time.time()
+    return _bound_span(paths, size, _BARRIER)
 
 
 _BARRIER: Any = None
@@ -193,10 +197,10 @@ def _set_barrier(barrier: Any) -> None:
 
 def two_process_bound(paths: list[str], size: int) -> float:
     """What two processes get on this machine: images/s of two spawned processes that
-    each run :func:`bound_rate` on half the images at the same time (from the first
-    start to the last end; their start-up is not timed). The ceiling of ``--jobs 2``:
-    two processes share the caches and memory bandwidth, so it is less than twice
-    the single-process bound."""
+    each do the work of :func:`bound_rate` on half the images at the same time (from the
+    first start to the last end; their start-up is not timed). The ceiling of
+    ``--jobs 2``: two processes share the caches and memory bandwidth, so it is less
+    than twice the single-process bound."""
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
     halves = [(paths[0::2], size), (paths[1::2], size)]

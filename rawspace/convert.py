@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 from tqdm import tqdm
 
@@ -70,6 +71,7 @@ from .files import (
     IMAGE_SUFFIXES,
     WriteError,
     atomic_path,
+    bytes_digest,
     check_outputs,
     file_digest,
     find_images,
@@ -79,10 +81,10 @@ from .files import (
     write_text,
 )
 from .hints import FILE_FORMATS, SAMPLE_TYPES, FileFormat, SampleType
-from .images import ImageError, fit_image, read_image
+from .images import ImageError, decode_image, fit_image
 from .options import ConversionOptions, check_count, with_overrides
 from .params import CameraParams
-from .processes import worker_pool
+from .processes import shared_with_workers, worker_pool
 from .rawimage import RawImage
 from .rawio import RawFileError, read_raw, write_dng
 
@@ -205,8 +207,7 @@ def _group_of(relpath: str) -> str:
 def _search_folder(folder: Path) -> Inputs:
     listing = find_images(folder)
     items = []
-    for path in listing.files:
-        relpath = path.relative_to(folder).as_posix()
+    for path, relpath in zip(listing.files, listing.relpaths, strict=True):
         items.append(ConvertItem(path, relpath, _group_of(relpath)))
     return Inputs(items, listing.unreadable)
 
@@ -325,7 +326,8 @@ class ConvertOptions(ConversionOptions):
         Sample type of npy outputs (DNG is always uint16); a NumPy type is
         accepted and kept as its name.
     jobs : int
-        Worker processes (spawned, Numba single-threaded); 1 converts in-process.
+        Processes that convert, Numba single-threaded: this one and ``jobs - 1``
+        spawned workers; 1 converts in-process.
     overwrite : bool
         Redo outputs that exist.
     dry_run : bool
@@ -441,8 +443,9 @@ def _convert_one(settings: _Settings, task: _Task) -> str | None:
     """
     item, options = task.item, settings.options
     try:
-        digest = file_digest(item.source)
-        rgb = read_image(item.source, page=options.page)
+        data = item.source.read_bytes()
+        digest = bytes_digest(data)  # of the very bytes converted
+        rgb = decode_image(data, page=options.page, path=item.source)
         fitted = fit_image(rgb, options.size, fit=options.fit)
         raw = settings.assigner.invert(
             fitted, item.relpath, item.group, layout=options.layout, dtype=np.dtype(options.dtype)
@@ -474,17 +477,16 @@ def _remove(*paths: Path) -> None:
             raise write_error(path, exc) from None
 
 
-def _convert_chunk(
-    settings: _Settings, index: int, tasks: list[_Task]
-) -> tuple[int, list[str | None]]:
-    """Convert a chunk of tasks in a worker: ``(index, failure reasons or None)``."""
-    return index, [_convert_one(settings, task) for task in tasks]
+def _convert_chunk(settings: _Settings, tasks: list[_Task]) -> list[str | None]:
+    """Convert a chunk of tasks: the failure reason of each, or None."""
+    return [_convert_one(settings, task) for task in tasks]
 
 
 def _run_tasks(
     settings: _Settings, tasks: list[_Task], bar: tqdm
 ) -> Iterator[tuple[_Task, str | None]]:
-    """Yield ``(task, failure reason or None)`` as tasks finish, in-process or in a pool."""
+    """Yield ``(task, failure reason or None)`` in task order: in-process, or in this
+    process and ``jobs - 1`` workers (see :func:`rawspace.processes.shared_with_workers`)."""
     jobs = settings.options.jobs
     if jobs == 1:
         for task in tasks:
@@ -493,14 +495,25 @@ def _run_tasks(
         return
     chunk = max(1, min(16, len(tasks) // (4 * jobs)))
     chunks = [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
-    with worker_pool(jobs) as pool:
-        pending = [
-            pool.apply_async(_convert_chunk, (settings, k, part)) for k, part in enumerate(chunks)
-        ]
-        for future in pending:
-            index, reasons = future.get()
-            yield from zip(chunks[index], reasons, strict=True)
-            bar.update(len(chunks[index]))
+    previous = numba.get_num_threads()
+    with worker_pool(jobs - 1) as pool:
+        numba.set_num_threads(1)  # this process is one of the jobs: one core
+        try:
+            results = shared_with_workers(
+                chunks,
+                here=lambda part: _convert_chunk(settings, part),
+                there=lambda part, _: pool.apply_async(_convert_chunk, (settings, part)),
+                slots=_IN_FLIGHT * (jobs - 1),
+            )
+            for part, (_, reasons) in zip(chunks, results, strict=True):
+                yield from zip(part, reasons, strict=True)
+                bar.update(len(part))
+        finally:
+            numba.set_num_threads(previous)
+
+
+#: Chunks in flight per worker process.
+_IN_FLIGHT = 2
 
 
 # ------------------------------------------------------------------------ reading

@@ -34,11 +34,13 @@ unaffected. Messages show such bytes as ``\\xNN`` (:func:`printable`).
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import hashlib
 import os
 import stat
+import sys
 import time
 import uuid
 from collections import deque
@@ -46,6 +48,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -53,7 +56,9 @@ __all__ = [
     "LockedError",
     "OutputError",
     "WriteError",
+    "allocate",
     "atomic_path",
+    "bytes_digest",
     "check_outputs",
     "exclusive_lock",
     "file_digest",
@@ -137,6 +142,85 @@ def write_error(path: str | os.PathLike[str], exc: OSError) -> WriteError:
 _DIGEST_BLOCK = 1 << 20
 
 
+#: Errors of a file system that cannot allocate ahead (rather than one that is full).
+_NO_ALLOCATION = {errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.ENODEV}
+
+
+def allocate(fd: int, offset: int, length: int) -> bool:
+    """Allocate ``length`` bytes of the open file ``fd`` from ``offset`` on, where the
+    file system can.
+
+    Space allocated ahead makes a full disk fail here, before anything is written
+    into it, and makes the later writes cheaper (on Linux, writing into allocated
+    space costs less than extending into a hole, and concurrent writers of one file
+    contend less). Unlike ``posix_fallocate``, a file system that cannot allocate
+    (NFS, ZFS) is never emulated by writing zeros into every block: nothing happens.
+
+    Parameters
+    ----------
+    fd : int
+        A descriptor open for writing.
+    offset, length : int
+        The byte range, at least 0 and 1.
+
+    Returns
+    -------
+    bool
+        Whether the space was allocated (False: the file system cannot).
+
+    Raises
+    ------
+    OSError
+        The space is not there (``ENOSPC``, ``EDQUOT``, ``EFBIG``) or ``fd`` is not a
+        file open for writing.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryFile() as f:
+    ...     done = allocate(f.fileno(), 0, 4096)
+    ...     os.fstat(f.fileno()).st_size == (4096 if done else 0)
+    True
+    """
+    if offset < 0 or length < 1:
+        raise ValueError(f"offset must be >= 0 and length >= 1, got {offset!r} and {length!r}")
+    if _fallocate is None:
+        if not hasattr(os, "posix_fallocate"):
+            return False
+        try:  # macOS has neither; the BSDs' posix_fallocate does not emulate
+            os.posix_fallocate(fd, offset, length)
+        except OSError as exc:
+            if exc.errno in _NO_ALLOCATION:
+                return False
+            raise
+        return True
+    while _fallocate(fd, 0, offset, length) != 0:
+        code = ctypes.get_errno()
+        if code == errno.EINTR:
+            continue
+        if code in _NO_ALLOCATION:
+            return False
+        raise OSError(code, os.strerror(code))
+    return True
+
+
+def _linux_fallocate() -> Any:
+    """The C library's ``fallocate(2)`` with 64-bit offsets (Linux), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = getattr(libc, "fallocate64", None) or libc.fallocate
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+    function.restype = ctypes.c_int
+    return function
+
+
+_fallocate = _linux_fallocate()
+
+
 def file_digest(path: str | os.PathLike[str]) -> str:
     """The content identity of a file: a BLAKE2b hash of its bytes and its size.
 
@@ -178,6 +262,17 @@ def file_digest(path: str | os.PathLike[str]) -> str:
     return f"blake2b-128:{digest.hexdigest()}:{size}"
 
 
+def bytes_digest(data: bytes) -> str:
+    """:func:`file_digest` of a file that holds ``data``, from the bytes themselves.
+
+    Examples
+    --------
+    >>> bytes_digest(b"abc")
+    'blake2b-128:cf4ab791c62b8d2b2109c90275287816:3'
+    """
+    return f"blake2b-128:{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
+
+
 # ------------------------------------------------------------------- folder search
 def is_image_name(name: str) -> bool:
     """Whether a file name is searched for: not hidden, with one of :data:`IMAGE_SUFFIXES`."""
@@ -193,6 +288,9 @@ class ImageListing:
     files : list of pathlib.Path
         Image files (or links to them, or broken links with an image name), as
         paths below the folder searched, sorted by their path relative to it.
+    relpaths : list of str
+        The path of each of ``files`` relative to the folder searched, with ``/``
+        between its parts (as sorted).
     folders : list of pathlib.Path
         Every folder reached, each once, breadth-first (the folder searched first),
         including those that could not be listed.
@@ -201,6 +299,7 @@ class ImageListing:
     """
 
     files: list[Path] = field(default_factory=list)
+    relpaths: list[str] = field(default_factory=list)
     folders: list[Path] = field(default_factory=list)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -230,7 +329,10 @@ def find_images(folder: str | os.PathLike[str]) -> ImageListing:
     >>> for name in ("b/2.PNG", "a/1.jpg", "a/notes.txt", "a/.hidden.png"):
     ...     (root / name).parent.mkdir(exist_ok=True)
     ...     _ = (root / name).write_bytes(b"")
-    >>> [p.relative_to(root).as_posix() for p in find_images(root).files]
+    >>> listing = find_images(root)
+    >>> listing.relpaths
+    ['a/1.jpg', 'b/2.PNG']
+    >>> [p.relative_to(root).as_posix() for p in listing.files]
     ['a/1.jpg', 'b/2.PNG']
     """
     root = Path(folder)
@@ -241,9 +343,10 @@ def find_images(folder: str | os.PathLike[str]) -> ImageListing:
         listing.unreadable.append((root, _reason(exc)))
         return listing
     visited = {(info.st_dev, info.st_ino)}
-    pending = deque([root])
+    pending = deque([(root, "")])  # a folder and its path relative to root ("/"-separated)
+    found_files: list[tuple[str, str]] = []  # (relative path, path)
     while pending:
-        current = pending.popleft()
+        current, prefix = pending.popleft()
         listing.folders.append(current)
         try:
             with os.scandir(current) as entries:
@@ -262,10 +365,12 @@ def find_images(folder: str | os.PathLike[str]) -> ImageListing:
                 key = (found_info.st_dev, found_info.st_ino)
                 if key not in visited:
                     visited.add(key)
-                    pending.append(Path(entry.path))
+                    pending.append((Path(entry.path), prefix + entry.name + "/"))
             elif is_image_name(entry.name):
-                listing.files.append(Path(entry.path))
-    listing.files.sort(key=lambda path: path.relative_to(root).as_posix())
+                found_files.append((prefix + entry.name, entry.path))
+    found_files.sort()  # by relative path (unique: one entry per name in each folder)
+    listing.relpaths = [relpath for relpath, _ in found_files]
+    listing.files = [Path(path) for _, path in found_files]
     return listing
 
 

@@ -49,7 +49,7 @@ import numpy as np
 from .files import atomic_path
 from .hints import FITS, Fit
 
-__all__ = ["MIN_SIDE", "ImageError", "fit_image", "read_image", "write_png"]
+__all__ = ["MIN_SIDE", "ImageError", "decode_image", "fit_image", "read_image", "write_png"]
 
 #: Smallest accepted height and width, in pixels.
 MIN_SIDE = 16
@@ -329,15 +329,59 @@ def read_image(path: str | os.PathLike[str], *, page: int | None = None) -> np.n
     >>> image.shape, image.dtype, int(image.max())
     ((16, 20, 3), dtype('uint8'), 200)
     """
-    if page is not None and (
-        isinstance(page, bool) or not isinstance(page, (int, np.integer)) or page < 0
-    ):
-        raise ValueError(f"page must be None or a non-negative integer, got {page!r}")
+    _check_page(page)
     if not os.path.exists(path):
         raise FileNotFoundError(f"image file not found: {os.fspath(path)}")
     if os.path.isdir(path):
         raise ImageError(path, "is a folder, not an image file")
-    data = Path(path).read_bytes()
+    return decode_image(Path(path).read_bytes(), page=page, path=path)
+
+
+def _check_page(page: int | None) -> None:
+    if page is not None and (
+        isinstance(page, bool) or not isinstance(page, (int, np.integer)) or page < 0
+    ):
+        raise ValueError(f"page must be None or a non-negative integer, got {page!r}")
+
+
+def decode_image(
+    data: bytes, *, page: int | None = None, path: str | os.PathLike[str] = "<bytes>"
+) -> np.ndarray:
+    """Decode the bytes of an image file as :func:`read_image` reads the file.
+
+    For a caller that needs the bytes too (to hash exactly what it converts, for
+    instance), without reading the file twice.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole content of a PNG, JPEG, TIFF or BMP file.
+    page : int, optional
+        As for :func:`read_image`.
+    path : str or os.PathLike
+        The name given to the image in errors.
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W, 3)
+        As for :func:`read_image`.
+
+    Raises
+    ------
+    ImageError
+        ``data`` is empty, not an image, truncated or corrupt, or refused for the
+        reasons listed in :func:`read_image`.
+    ValueError
+        ``page`` is not None or an integer >= 0.
+
+    Examples
+    --------
+    >>> import cv2
+    >>> data = cv2.imencode(".png", np.full((16, 20, 3), 200, np.uint8))[1].tobytes()
+    >>> decode_image(data).shape
+    (16, 20, 3)
+    """
+    _check_page(page)
     if not data:
         raise ImageError(path, "empty file (0 bytes)")
     chosen = _choose_page(path, data, page)

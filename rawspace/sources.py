@@ -227,10 +227,10 @@ def _read_folders(folder: Path) -> Source:
         )
     index = {name: label for label, name in enumerate(class_dirs)}
     items = []
-    for path in listing.files:
-        relpath = PurePosixPath(path.relative_to(folder).as_posix())
-        if len(relpath.parts) > 1:  # files at the top belong to no class
-            items.append(SourceItem(str(relpath), index[relpath.parts[0]]))
+    for relpath in listing.relpaths:
+        top, below, _ = relpath.partition("/")
+        if below:  # files at the top belong to no class
+            items.append(SourceItem(relpath, index[top]))
     items.sort(key=lambda item: item.label)  # by class, then (stable) by relative path
     if not items:
         unread = "".join(f"; {path} cannot be read: {reason}" for path, reason in unreadable)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import subprocess
@@ -14,6 +15,8 @@ from rawspace.files import (
     LockedError,
     OutputError,
     WriteError,
+    allocate,
+    bytes_digest,
     check_outputs,
     exclusive_lock,
     file_digest,
@@ -151,3 +154,50 @@ def test_file_digest_is_the_content_identity(tmp_path: Path):
     )
     with pytest.raises(FileNotFoundError, match="missing"):
         file_digest(tmp_path / "missing")
+    assert bytes_digest(data) == file_digest(first)  # the same identity from the bytes
+    assert bytes_digest(b"") == file_digest(tmp_path / "empty")
+
+
+def test_allocate_gives_the_file_its_space_or_says_it_cannot(tmp_path: Path):
+    path = tmp_path / "f.bin"
+    with open(path, "wb") as f:
+        done = allocate(f.fileno(), 4096, 1 << 20)
+        size = os.fstat(f.fileno())
+    if done:  # the space is the file's now, without a byte written
+        assert size.st_size == 4096 + (1 << 20)
+        assert size.st_blocks * 512 >= 1 << 20
+    else:
+        assert size.st_size == 0
+    with open(path, "rb") as f, pytest.raises(OSError) as info:
+        allocate(f.fileno(), 0, 4096)  # not open for writing
+    assert info.value.errno == errno.EBADF
+    with pytest.raises(ValueError, match="length >= 1, got 0 and 0"):
+        allocate(0, 0, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fallocate(2)")
+def test_allocate_reports_a_full_disk_and_never_writes_zeros(tmp_path: Path, monkeypatch):
+    import ctypes
+
+    import rawspace.files
+
+    calls = []
+
+    def full(fd: int, mode: int, offset: int, length: int) -> int:
+        calls.append((mode, offset, length))
+        ctypes.set_errno(errno.ENOSPC)
+        return -1
+
+    with open(tmp_path / "f.bin", "wb") as f:
+        monkeypatch.setattr(rawspace.files, "_fallocate", full)
+        with pytest.raises(OSError) as info:
+            allocate(f.fileno(), 0, 1 << 30)
+        assert info.value.errno == errno.ENOSPC and calls == [(0, 0, 1 << 30)]
+
+        def unsupported(fd: int, mode: int, offset: int, length: int) -> int:
+            ctypes.set_errno(errno.EOPNOTSUPP)
+            return -1
+
+        monkeypatch.setattr(rawspace.files, "_fallocate", unsupported)
+        assert allocate(f.fileno(), 0, 1 << 30) is False
+        assert os.fstat(f.fileno()).st_size == 0  # nothing emulated by writing zeros

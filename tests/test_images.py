@@ -13,7 +13,7 @@ from skimage import io as skio
 
 from rawspace.files import IMAGE_SUFFIXES
 from rawspace.hints import FITS
-from rawspace.images import ImageError, fit_image, read_image
+from rawspace.images import ImageError, decode_image, fit_image, read_image
 
 
 def _rgb(h: int = 40, w: int = 48, seed: int = 0) -> np.ndarray:
@@ -202,6 +202,19 @@ def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.png"
     path.write_bytes(b"")
     assert _reason(path) == "empty file (0 bytes)"
+
+
+def test_decode_image_is_read_image_from_the_bytes(tmp_path: Path, photo: np.ndarray) -> None:
+    for suffix in (".png", ".jpg", ".tif"):
+        path = _write_cv2(tmp_path / f"p{suffix}", photo)
+        decoded = decode_image(path.read_bytes(), path=path)
+        np.testing.assert_array_equal(decoded, read_image(path))
+    with pytest.raises(ImageError, match=r"^cell\.png: empty file \(0 bytes\)$"):
+        decode_image(b"", path="cell.png")
+    with pytest.raises(ImageError, match=r"<bytes>: not an image"):
+        decode_image(b"hello world")
+    with pytest.raises(ValueError, match="page must be None or a non-negative integer, got -1"):
+        decode_image(b"", page=-1)
 
 
 def test_text_named_png(tmp_path: Path) -> None:

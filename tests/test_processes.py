@@ -74,7 +74,7 @@ def test_sigkill_of_the_parent_ends_every_worker(many_images, tmp_path, command)
     out = tmp_path / ("out" if command == "convert" else "c.h5")
     progress = out if command == "convert" else Path(f"{out}.partial")
     argv = [sys.executable, "-m", "rawspace", command, str(many_images), str(out)]
-    argv += ["--size", "400", "--jobs", "2", "-q"]
+    argv += ["--size", "400", "--jobs", "3", "-q"]  # this process and two workers
     if command == "build":
         argv += ["--compression", "lzf"]
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)

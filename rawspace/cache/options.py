@@ -141,10 +141,10 @@ class BuildOptions:
     rgb : bool
         Store the fitted RGB images too.
     jobs : int
-        Worker processes (spawned; one Numba thread each) that decode, convert and
-        digest the images and write them into the file (uncompressed) or compress them
-        for the calling process to write; 1 works in-process. The cache is the same
-        for any number of jobs.
+        Processes that decode, convert and digest the images, one Numba thread each:
+        the calling process and ``jobs - 1`` spawned workers, which write their images
+        into the file (uncompressed) or compress them for the calling process to
+        write; 1 works in-process. The cache is the same for any number of jobs.
     resume : bool
         Continue the partial file of an interrupted build made with the same options;
         rows whose source file changed since are converted again.

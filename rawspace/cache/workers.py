@@ -1,12 +1,11 @@
-"""Converting listed images to stored cache chunks, in-process or in worker processes.
+"""Converting listed images to stored cache chunks, in-process and in worker processes.
 
 A :class:`Converter` decodes, fits, inverts and encodes (compresses) one image;
-:class:`Conversion` runs it over the tasks of a build, in order, either in the
-calling process or in the workers of :func:`rawspace.processes.worker_pool`
-(started, and warmed up, while the cache is being prepared), which write
-uncompressed chunks in place and hand compressed ones back through a
-shared-memory slot file. Used by
-:func:`rawspace.cache.build`.
+:class:`Conversion` runs it over the tasks of a build, in order, in the calling
+process and, with ``jobs > 1``, in ``jobs - 1`` workers of
+:func:`rawspace.processes.worker_pool` (started, and warmed up, while the cache is
+being prepared), which write uncompressed chunks in place and hand compressed ones
+back through a shared-memory slot file. Used by :func:`rawspace.cache.build`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import mmap
 import os
 import tempfile
 import uuid
-from collections import deque
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
@@ -28,10 +26,10 @@ import numba
 import numpy as np
 
 from ..cameras import CameraAssigner
-from ..files import file_digest
+from ..files import bytes_digest
 from ..hints import Compression, Fit, Layout
-from ..images import ImageError, fit_image, read_image
-from ..processes import worker_pool
+from ..images import ImageError, decode_image, fit_image
+from ..processes import shared_with_workers, worker_pool
 from ..rawimage import raw_shape
 from .format import PARAMS_DTYPE, pixel_digest, storage_options
 
@@ -168,13 +166,15 @@ class Converter:
         s = self.settings
         path = os.path.join(s.root, relpath)
         try:
-            source_digest = file_digest(path)
+            with open(path, "rb") as f:
+                data = f.read()
         except FileNotFoundError:
             return Failed(source_index, "file not found")
         except OSError as exc:
             return Failed(source_index, f"cannot be read: {exc.strerror or exc}")
+        source_digest = bytes_digest(data)  # of the very bytes converted
         try:
-            image = read_image(path, page=s.page)
+            image = decode_image(data, page=s.page, path=path)
             fitted = fit_image(image, s.size, fit=s.fit)
             raw = s.assigner.invert(fitted, relpath, group, layout=s.layout, dtype=np.uint16)
         except ImageError as exc:
@@ -346,10 +346,12 @@ _SLOTS_PER_JOB = 3
 class Conversion:
     """The converters of a build, started before its tasks are known.
 
-    With ``jobs > 1`` entering starts the worker processes, which import, set up
-    and compile while the calling process prepares the cache; :meth:`results`
-    then hands them the tasks. With ``jobs == 1`` the calling process converts.
-    Use it as a context manager; leaving it ends the workers.
+    ``jobs`` processes convert: the calling process and ``jobs - 1`` workers. With
+    ``jobs > 1`` entering starts the workers, which import, set up and compile while
+    the calling process prepares the cache; :meth:`results` then keeps them busy and
+    converts images itself whenever the next result in order is not ready (so no
+    core waits on the process that stores the results, and one worker fewer has to
+    start). Use it as a context manager; leaving it ends the workers.
     """
 
     def __init__(self, settings: Settings, jobs: int):
@@ -360,13 +362,14 @@ class Conversion:
         self._slots: _SlotFile | None = None
 
     def __enter__(self) -> Conversion:
-        if self.jobs > 1:
+        workers = self.jobs - 1
+        if workers:
             try:
                 self._slots = self._stack.enter_context(
-                    closing(_SlotFile(_SLOTS_PER_JOB * self.jobs, _slot_size(self.settings)))
+                    closing(_SlotFile(_SLOTS_PER_JOB * workers, _slot_size(self.settings)))
                 )
                 self._pool = self._stack.enter_context(
-                    worker_pool(self.jobs, _init_worker, (self.settings, self._slots))
+                    worker_pool(workers, _init_worker, (self.settings, self._slots))
                 )
             except BaseException:
                 self._stack.close()
@@ -381,39 +384,37 @@ class Conversion:
 
         A result's chunks are only valid until the next one is asked for.
         """
-        if self._pool is not None and self._slots is not None:
-            if tasks:
-                yield from _ordered_in_slots(self._pool, self._slots, tasks)
-            return
         converter = Converter(self.settings)
         previous = numba.get_num_threads()
         numba.set_num_threads(1)  # one job, one core (and no thread contention)
         try:
-            for task in tasks:
-                yield converter.convert(task)
+            if self._pool is not None and self._slots is not None:
+                yield from _shared_with_workers(converter, self._pool, self._slots, tasks)
+            else:
+                for task in tasks:
+                    yield converter.convert(task)
         finally:
             converter.close()
             numba.set_num_threads(previous)
 
 
-def _ordered_in_slots(
-    pool: Any, slots: _SlotFile, tasks: list[Task]
+def _shared_with_workers(
+    converter: Converter, pool: Any, slots: _SlotFile, tasks: list[Task]
 ) -> Iterator[Converted | Failed]:
-    """Keep every slot busy with a batch of tasks; yield the results in task order."""
-    batches = (tasks[i : i + _BATCH] for i in range(0, len(tasks), _BATCH))
-    pending: deque[tuple[int, Any]] = deque()
+    """Convert ``tasks`` in batches, here and in the workers; yield the results in task order.
 
-    def submit(slot: int) -> None:
-        batch = next(batches, None)
-        if batch is not None:
-            pending.append((slot, pool.apply_async(_convert_in_worker, (batch, slot))))
-
-    for slot in range(slots.count):
-        submit(slot)
-    while pending:
-        slot, future = pending.popleft()
-        for result in future.get():
-            if isinstance(result, Failed):
+    A worker's batch leaves its chunks in its slot of the slot file (when
+    compressed); they are yielded as views of it, valid until the next result.
+    """
+    batches = [tasks[i : i + _BATCH] for i in range(0, len(tasks), _BATCH)]
+    for slot, results in shared_with_workers(
+        batches,
+        here=lambda batch: [converter.convert(task) for task in batch],
+        there=lambda batch, slot: pool.apply_async(_convert_in_worker, (batch, slot)),
+        slots=slots.count,
+    ):
+        for result in results:
+            if slot is None or isinstance(result, Failed):
                 yield result
                 continue
             views = [memoryview(slots.map)[c.offset : c.offset + c.size] for c in result.chunks]
@@ -425,4 +426,3 @@ def _ordered_in_slots(
             finally:
                 for view in views:
                     view.release()
-        submit(slot)

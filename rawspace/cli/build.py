@@ -93,7 +93,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--no-rgb", dest="rgb", action="store_false", help="do not store the RGB images"
     )
     storage.add_argument(
-        "--jobs", type=int, default=1, help="worker processes; default: 1 (in-process)"
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes that convert (this one and N-1 workers); default: 1 (in-process)",
     )
     storage.add_argument(
         "--resume", action="store_true", help="continue an interrupted build (CACHE.h5.partial)"

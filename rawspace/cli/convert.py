@@ -52,7 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "(cropped to even); default: 400",
     )
     parser.add_argument(
-        "--jobs", type=int, default=1, help="worker processes; default: 1 (in-process)"
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes that convert (this one and N-1 workers); default: 1 (in-process)",
     )
     parser.add_argument("--overwrite", action="store_true", help="redo existing outputs")
     parser.add_argument(

@@ -351,6 +351,21 @@ def test_two_builds_are_identical_whatever_the_jobs(bad_tree, tmp_path, policy, 
         assert f.attrs["n_cameras"] == cameras
 
 
+@pytest.mark.parametrize("compression", ["none", "lzf"])
+def test_a_build_with_three_jobs_is_the_build_with_one(
+    bad_tree, tmp_path, monkeypatch, compression
+):
+    """Three processes convert (this one and two workers, one batch in flight each, so
+    that this one converts the batches beyond them); the file is the same."""
+    monkeypatch.setattr(workers, "_SLOTS_PER_JOB", 1)
+    one, three = tmp_path / "one.h5", tmp_path / "three.h5"
+    options = {"size": SIZE, "seed": 5, "camera_per": "image", "compression": compression}
+    first = rawspace.cache.build(bad_tree["root"], one, jobs=1, **options)
+    second = rawspace.cache.build(bad_tree["root"], three, jobs=3, **options)
+    assert first.failures == second.failures and first.built == second.built == 7
+    assert_same_cache(one, three)
+
+
 def test_a_warm_up_that_fails_leaves_the_failure_to_each_image(good_tree, tmp_path):
     """A worker warms up in its pool initialiser, where an error would make the pool
     restart the worker forever: the warm-up gives up instead, and each task reports."""
@@ -934,6 +949,43 @@ def test_a_limit_below_the_uncompressed_images_stops_the_build_at_once(good_tree
     full = subprocess.run([*argv, *options], capture_output=True, text=True, timeout=300)
     assert full.returncode == 3 and "File too large; nothing was kept" in full.stderr
     assert not Path(f"{cache}.partial").exists() and not cache.exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fallocate(2)")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_disk_without_room_for_the_images_stops_the_build_before_converting(
+    good_tree, tmp_path, monkeypatch, jobs
+):
+    """The space of uncompressed images is allocated before any is converted; a disk
+    that cannot hold them stops the build there, with its partial file to resume."""
+    import ctypes
+    import errno
+
+    import rawspace.files
+
+    real = rawspace.files._fallocate
+    asked: list[int] = []
+
+    def full_for_images(fd: int, mode: int, offset: int, length: int) -> int:
+        if length == cache_write.RESERVE_BYTES:  # a checkpoint's reserve fits
+            return real(fd, mode, offset, length)
+        asked.append(length)
+        ctypes.set_errno(errno.ENOSPC)
+        return -1
+
+    options = {"size": SIZE, "camera_per": "image", "compression": "none"}
+    reference = tmp_path / "reference.h5"
+    rawspace.cache.build(good_tree, reference, **options)
+    cache = tmp_path / "cache.h5"
+    monkeypatch.setattr(rawspace.files, "_fallocate", full_for_images)
+    with pytest.raises(WriteError, match=r"cache\.h5\.partial: No space left on device"):
+        rawspace.cache.build(good_tree, cache, jobs=jobs, **options)
+    assert len(asked) == 1 and asked[0] % (SIZE * SIZE * 2) == 0  # raw chunks; then it stops
+    with h5py.File(f"{cache}.partial", "r") as f:
+        assert f.attrs["n_processed"] == 0  # stopped before converting
+    monkeypatch.setattr(rawspace.files, "_fallocate", real)
+    rawspace.cache.build(good_tree, cache, resume=True, **options)
+    assert_same_cache(reference, cache)
 
 
 def test_unreadable_class_folders_are_listed_failures(good_tree, tmp_path, make_unreadable):

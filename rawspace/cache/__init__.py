@@ -111,16 +111,23 @@ Guarantees
 
 Processes and speed
 -------------------
-With ``jobs > 1``, spawned worker processes (one Numba thread each) decode, fit,
-convert and digest the images. Uncompressed, every image chunk of the partial file
-is allocated (not written) when the build starts, and each worker writes the
-chunks of its images in place, at the row of their position in the build; the main
-process writes only the small columns and checkpoints, and at the end moves the
-images after a failed one up to close the gap. Compressed, the workers compress
+``jobs`` processes convert, one Numba thread each: the calling process and
+``jobs - 1`` spawned workers, which start (import and compile) while the cache is
+being prepared. Each decodes, fits, converts and digests a batch of images at a
+time; the calling process converts the next batch itself whenever the batch whose
+results come next in order is not ready, so no core waits on the process that
+stores the results. Uncompressed, every image chunk of the partial file is
+given its place when the build starts, and its disk space too where the file
+system can (``fallocate``: nothing is written, a disk without room for the images
+stops the build before any is converted, and concurrent writes into the file cost
+less). Each process writes the chunks of its images in place, at the row of their
+position in the build; the calling process also writes the small columns and
+checkpoints, and at the end moves the images after a failed one up to close the
+gap. Compressed, the workers compress
 (with HDF5's own filters, in an in-memory file) and hand the stored bytes to the
-main process through a shared-memory file, which writes them with
-``write_direct_chunk``. ``jobs=1`` takes the same path in one process, so the
-datasets are identical for any number of jobs.
+calling process through a shared-memory file, which writes them with
+``write_direct_chunk``. Results are stored in task order whoever converted them,
+so the datasets are identical for any number of jobs.
 Compression dominates the cost: on a 2-core machine LZF takes about 13 ms and
 gzip 25 ms per 400×400 image (raw and rgb), against 2.5 ms to decode a JPEG and
 2 ms to convert it, and reading a sample back takes about 4 ms with LZF against

@@ -359,6 +359,7 @@ def _convert(
     todo = plan.selected[start:]
     if writer.in_place:  # each image is written where its row lies, by its converter
         offsets = writer.chunk_offsets(range(start, len(plan.selected)))
+        writer.allocate_chunks(offsets)
         tasks: list[Task] = [
             (i, items[i].relpath, items[i].group, offset)
             for i, offset in zip(todo, offsets, strict=True)

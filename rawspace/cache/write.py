@@ -30,7 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..files import write_error, write_text
+from ..files import allocate, write_error, write_text
 from ..hints import Compression, Layout
 from ..params import CameraParams
 from ..rawimage import raw_shape
@@ -240,15 +240,20 @@ class _PartialFile(io.FileIO):
     def reserve(self, nbytes: int, end: int = 0) -> None:
         """Allocate ``nbytes`` after the data written so far, or after ``end`` (HDF5's end
         of file) when that lies beyond (where the file system can)."""
-        if self.failure is not None or not hasattr(os, "posix_fallocate"):
+        self.allocate(max(self._end, end), nbytes)
+
+    def allocate(self, offset: int, nbytes: int) -> None:
+        """Allocate ``nbytes`` from ``offset`` on (see :func:`rawspace.files.allocate`);
+        a full disk is a failed write."""
+        if self.failure is not None:
             return
         try:
-            os.posix_fallocate(self.fileno(), max(self._end, end), nbytes)
+            allocate(self.fileno(), offset, nbytes)
         except OSError as exc:
             if exc.errno in _FULL:
                 self.failure = exc
                 raise
-            # the file system cannot allocate ahead: write without a reserve
+            # the file system cannot allocate ahead: write without it
 
 
 class CacheWriter:
@@ -424,6 +429,33 @@ class CacheWriter:
                 raise CacheError(f"{self.partial}: image chunks are not allocated")
             per_dataset.append(offsets[rows].tolist())
         return list(zip(*per_dataset, strict=True))
+
+    def allocate_chunks(self, offsets: Sequence[tuple[int, ...]]) -> None:
+        """Allocate the disk space of the image chunks at ``offsets`` (from
+        :meth:`chunk_offsets`) now, where the file system can: a full disk then stops
+        the build before their images are converted, and writing them in place costs
+        less (see :func:`rawspace.files.allocate`).
+
+        Raises
+        ------
+        WriteError
+            The disk cannot hold them; the partial file keeps its last checkpoint.
+        """
+        sizes = [int(np.prod(d.shape[1:])) * d.dtype.itemsize for d in self._images]
+        places = sorted(
+            (offset, size) for row in offsets for offset, size in zip(row, sizes, strict=True)
+        )
+        spans: list[list[int]] = []  # [start, end) of adjacent chunks
+        for offset, size in places:
+            if spans and offset <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], offset + size)
+            else:
+                spans.append([offset, offset + size])
+        try:
+            for start, end in spans:
+                self._io.allocate(start, end - start)
+        except OSError as exc:
+            raise write_error(self.partial, exc) from None
 
     def add(self, row: dict[str, Any], chunks: Sequence[Chunk]) -> None:
         """Store one sample: its image chunks (raw, then rgb; none when they were written

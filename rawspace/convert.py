@@ -60,7 +60,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import numba
 import numpy as np
 from tqdm import tqdm
 
@@ -84,7 +83,7 @@ from .hints import FILE_FORMATS, SAMPLE_TYPES, FileFormat, SampleType
 from .images import ImageError, decode_image, fit_image
 from .options import ConversionOptions, check_count, with_overrides
 from .params import CameraParams
-from .processes import shared_with_workers, worker_pool
+from .processes import one_job_here, shared_with_workers, worker_pool
 from .rawimage import RawImage
 from .rawio import RawFileError, read_raw, write_dng
 
@@ -495,21 +494,16 @@ def _run_tasks(
         return
     chunk = max(1, min(16, len(tasks) // (4 * jobs)))
     chunks = [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
-    previous = numba.get_num_threads()
-    with worker_pool(jobs - 1) as pool:
-        numba.set_num_threads(1)  # this process is one of the jobs: one core
-        try:
-            results = shared_with_workers(
-                chunks,
-                here=lambda part: _convert_chunk(settings, part),
-                there=lambda part, _: pool.apply_async(_convert_chunk, (settings, part)),
-                slots=_IN_FLIGHT * (jobs - 1),
-            )
-            for part, (_, reasons) in zip(chunks, results, strict=True):
-                yield from zip(part, reasons, strict=True)
-                bar.update(len(part))
-        finally:
-            numba.set_num_threads(previous)
+    with worker_pool(jobs - 1) as pool, one_job_here():
+        results = shared_with_workers(
+            chunks,
+            here=lambda part: _convert_chunk(settings, part),
+            there=lambda part, _: pool.apply_async(_convert_chunk, (settings, part)),
+            slots=_IN_FLIGHT * (jobs - 1),
+        )
+        for part, (_, reasons) in zip(chunks, results, strict=True):
+            yield from zip(part, reasons, strict=True)
+            bar.update(len(part))
 
 
 #: Chunks in flight per worker process.

@@ -259,7 +259,7 @@ def file_digest(path: str | os.PathLike[str]) -> str:
         while block := f.read(_DIGEST_BLOCK):
             digest.update(block)
             size += len(block)
-    return f"blake2b-128:{digest.hexdigest()}:{size}"
+    return _digest_text(digest, size)
 
 
 def bytes_digest(data: bytes) -> str:
@@ -270,7 +270,12 @@ def bytes_digest(data: bytes) -> str:
     >>> bytes_digest(b"abc")
     'blake2b-128:cf4ab791c62b8d2b2109c90275287816:3'
     """
-    return f"blake2b-128:{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
+    return _digest_text(hashlib.blake2b(data, digest_size=16), len(data))
+
+
+def _digest_text(digest: Any, size: int) -> str:
+    """The one form of a content identity: ``blake2b-128:HEX:SIZE``."""
+    return f"blake2b-128:{digest.hexdigest()}:{size}"
 
 
 # ------------------------------------------------------------------- folder search

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["shared_with_workers", "worker_pool"]
+__all__ = ["one_job_here", "shared_with_workers", "worker_pool"]
 
 B = TypeVar("B")
 R = TypeVar("R")
@@ -53,6 +53,20 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def one_job_here() -> Iterator[None]:
+    """Run Numba with one thread in this process meanwhile: the process is one of the
+    jobs of a batch (one core, and no thread contention with the workers)."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _die_with(parent: int) -> None:

@@ -22,14 +22,13 @@ from multiprocessing import reduction
 from typing import Any
 
 import h5py
-import numba
 import numpy as np
 
 from ..cameras import CameraAssigner
 from ..files import bytes_digest
 from ..hints import Compression, Fit, Layout
 from ..images import ImageError, decode_image, fit_image
-from ..processes import shared_with_workers, worker_pool
+from ..processes import one_job_here, shared_with_workers, worker_pool
 from ..rawimage import raw_shape
 from .format import PARAMS_DTYPE, pixel_digest, storage_options
 
@@ -384,18 +383,12 @@ class Conversion:
 
         A result's chunks are only valid until the next one is asked for.
         """
-        converter = Converter(self.settings)
-        previous = numba.get_num_threads()
-        numba.set_num_threads(1)  # one job, one core (and no thread contention)
-        try:
+        with one_job_here(), closing(Converter(self.settings)) as converter:
             if self._pool is not None and self._slots is not None:
                 yield from _shared_with_workers(converter, self._pool, self._slots, tasks)
             else:
                 for task in tasks:
                     yield converter.convert(task)
-        finally:
-            converter.close()
-            numba.set_num_threads(previous)
 
 
 def _shared_with_workers(
